@@ -1,0 +1,32 @@
+"""The ``billing-kit`` command line: one entry point, each concept registers its own subcommands."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser with every subcommand registered."""
+    # Imported here so `billing-kit --help` stays fast and each subpackage owns its own options.
+    from billing_kit.history import _cli as history_cli
+    from billing_kit.sandbox import _cli as sandbox_cli
+
+    parser = argparse.ArgumentParser(prog="billing-kit", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sandbox_cli.register(commands)
+    history_cli.register(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line and return its exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    status: int = args.func(args)
+    return status
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
