@@ -1,1 +1,1 @@
-"""Benchmarks: each ``bench_*.py`` module has ``run(quick: bool) -> None`` that prints its figures."""
+"""Benchmarks: each ``bench_*.py`` module has ``run(quick: bool) -> None`` printing its figures."""
