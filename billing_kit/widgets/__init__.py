@@ -1,0 +1,28 @@
+"""Forms for JupyterLab: charge a customer, refund a charge, browse charge history.
+
+Each form is a plain class that owns its widgets, so tests drive it without a browser (set
+``.value`` on its controls, call :meth:`submit` / :meth:`confirm` or click its buttons) and a
+notebook shows it by ending a cell with the form object::
+
+    import billing_kit
+    from billing_kit.widgets import ChargeForm
+    ChargeForm(billing_kit.connect())
+"""
+
+from __future__ import annotations
+
+from billing_kit.widgets._cards import TEST_CARDS, TestCard, card_by_effect
+from billing_kit.widgets._charge_form import ChargeForm, ChargeIntent
+from billing_kit.widgets._history_browser import HistoryBrowser
+from billing_kit.widgets._refund_form import RefundForm, RefundIntent
+
+__all__ = [
+    "TEST_CARDS",
+    "ChargeForm",
+    "ChargeIntent",
+    "HistoryBrowser",
+    "RefundForm",
+    "RefundIntent",
+    "TestCard",
+    "card_by_effect",
+]

@@ -1,0 +1,211 @@
+"""The history browser: load a date range of charges, filter, read the headline, chart and export.
+
+Loading shows a progress bar *inside* the form: the history loader reports pages through a
+callback that moves an ``IntProgress``; a bare tqdm bar started from a button callback would
+land in the Log Console. Status and currency filters work on the loaded frame, so changing them
+is instant."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import ipywidgets as W
+import pandas as pd
+
+from billing_kit.widgets import charts as _charts
+from billing_kit.widgets._form import Form, esc, message_html
+from billing_kit.widgets._table import PagedTable
+from billing_kit.widgets.export import export_csv, export_excel
+from billing_kit.widgets.figures import headline, headline_html
+
+if TYPE_CHECKING:
+    from billing_kit._client import Client
+
+TABLE_COLUMNS = (
+    "created", "id", "status", "currency", "amount", "amount_refunded", "fee", "customer",
+    "brand", "last4", "decline_code", "description",
+)  # fmt: skip
+STATUSES = (("All", ""), ("Succeeded", "succeeded"), ("Failed", "failed"), ("Pending", "pending"))
+_STYLE = {"description_width": "80px"}
+
+
+class _ProgressSlot:
+    """Feeds the loader's progress reports into an ``IntProgress`` and a label inside the form."""
+
+    def __init__(self, bar: W.IntProgress, label: W.Label) -> None:
+        self.bar, self.label = bar, label
+
+    def start(self) -> None:
+        self.bar.value, self.bar.max, self.bar.bar_style = 0, 1, "info"
+        self.label.value = "starting…"
+
+    def __call__(self, done: int, total: int | None = None) -> None:
+        """Report ``done`` items fetched out of ``total`` (``None`` when the total is unknown)."""
+        if total is not None and total > 0:
+            self.bar.max = max(total, done, 1)
+        elif done >= self.bar.max:
+            # Unknown total: keep the bar moving without ever showing it full before the end.
+            self.bar.max = max(2 * done, 1)
+        self.bar.value = done
+        self.label.value = f"{done} charges fetched" + (f" of {total}" if total else "")
+
+    def finish(self, rows: int) -> None:
+        self.bar.max = max(rows, 1)
+        self.bar.value = self.bar.max
+        self.bar.bar_style = "success"
+        self.label.value = f"done: {rows} charges"
+
+
+class HistoryBrowser(Form):
+    """Browse charge history: date range, filters, headline figures, table, charts, export.
+
+    Parameters
+    ----------
+    client
+        A connected :class:`billing_kit.Client` (the frames come from ``client.charges_frame``).
+    days
+        Length of the default date range, ending today (UTC).
+    export_dir
+        Folder the export buttons write into (created when needed).
+    """
+
+    def __init__(
+        self, client: Client, *, days: int = 30, export_dir: str | Path = "exports"
+    ) -> None:
+        super().__init__(client)
+        today = datetime.now(UTC).date()
+        self.frame = pd.DataFrame()
+        self.exported: list[Path] = []
+        self.since = W.DatePicker(description="From", value=today - timedelta(days=days))
+        self.until = W.DatePicker(description="To", value=today)
+        self.status = W.Dropdown(description="Status", options=list(STATUSES))
+        self.currency = W.Dropdown(description="Currency", options=[("All", "")])
+        for control in (self.since, self.until, self.status, self.currency):
+            control.style = _STYLE
+            control.layout = W.Layout(width="240px")
+        self.load_button = W.Button(
+            description="Load charges", button_style="primary", icon="download"
+        )
+        self.progress = W.IntProgress(
+            value=0, min=0, max=1, description="Loading", layout=W.Layout(width="360px")
+        )
+        self.progress_label = W.Label()
+        self._slot = _ProgressSlot(self.progress, self.progress_label)
+        self.headline = W.HTML("<i>Press “Load charges”.</i>")
+        self.table = PagedTable(columns=TABLE_COLUMNS)
+        self.charts = {
+            "daily": W.Image(format="png"),
+            "declines": W.Image(format="png"),
+            "fees": W.Image(format="png"),
+        }
+        for image in self.charts.values():
+            image.layout = W.Layout(max_width="820px")
+        self.tabs = W.Tab(
+            [self.table.widget, *self.charts.values()],
+            titles=("Table", "Daily volume", "Declines", "Fees"),
+        )
+        self.export_dir = W.Text(description="Export to", value=str(export_dir), style=_STYLE)
+        self.csv_button = W.Button(description="Export CSV", icon="file")
+        self.excel_button = W.Button(description="Export Excel", icon="file-excel")
+        self.export_result = W.HTML()
+
+        self.load_button.on_click(self._handler(self.load))
+        self.csv_button.on_click(self._handler(self.export_csv))
+        self.excel_button.on_click(self._handler(self.export_excel))
+        for control in (self.status, self.currency):
+            control.observe(self._handler(self.refresh_view), names="value")
+        self._finish(
+            "Charge history",
+            [
+                W.HBox([self.since, self.until]),
+                W.HBox([self.status, self.currency]),
+                W.HBox([self.load_button, self.progress, self.progress_label]),
+                self.headline,
+                self.tabs,
+                W.HBox([self.export_dir, self.csv_button, self.excel_button]),
+                self.export_result,
+            ],
+        )
+
+    def _range(self) -> tuple[datetime, datetime]:
+        since: date | None = self.since.value
+        until: date | None = self.until.value
+        if since is None or until is None:
+            raise ValueError("Pick both a From and a To date.")
+        if since > until:
+            raise ValueError(f"From {since} is after To {until}; swap them.")
+        # The To day is included: load up to the start of the next day.
+        start = datetime.combine(since, time(), tzinfo=UTC)
+        end = datetime.combine(until + timedelta(days=1), time(), tzinfo=UTC)
+        return start, end
+
+    def load(self) -> pd.DataFrame:
+        """Load the charges of the date range (progress shown in the form) and redraw everything."""
+        start, end = self._range()
+        self.load_button.disabled = True
+        self._slot.start()
+        try:
+            frame = self.client.charges_frame(start, end, progress=self._slot)
+        except Exception:
+            self.progress.bar_style = "danger"
+            self.progress_label.value = "failed"
+            raise
+        finally:
+            self.load_button.disabled = False
+        self.frame = frame
+        self._slot.finish(len(frame))
+        currencies = (
+            sorted(frame["currency"].astype("string").dropna().unique()) if len(frame) else []
+        )
+        self.currency.options = [("All", "")] + [(str(c).upper(), str(c)) for c in currencies]
+        self.clear_error()
+        self.refresh_view()
+        return frame
+
+    @property
+    def value(self) -> pd.DataFrame:
+        """The loaded charges after the status and currency filters."""
+        frame = self.frame
+        if frame.empty:
+            return frame
+        if self.status.value:
+            frame = frame[frame["status"].astype("string") == self.status.value]
+        if self.currency.value:
+            frame = frame[frame["currency"].astype("string") == self.currency.value]
+        return frame
+
+    def figures(self) -> pd.DataFrame:
+        """Headline figures of the filtered charges, one row per currency (minor units)."""
+        return headline(self.value)
+
+    def refresh_view(self) -> None:
+        """Redraw headline, table and charts from the loaded frame and the filters."""
+        frame = self.value
+        self.headline.value = headline_html(self.figures())
+        self.table.show(frame)
+        self.charts["daily"].value = _charts.to_png(_charts.daily_volume(frame))
+        self.charts["declines"].value = _charts.to_png(_charts.decline_reasons(frame))
+        self.charts["fees"].value = _charts.to_png(_charts.fees_over_time(frame))
+
+    def _export_path(self, suffix: str) -> Path:
+        start, end = self._range()
+        name = f"charges_{start:%Y-%m-%d}_{(end - timedelta(days=1)):%Y-%m-%d}{suffix}"
+        return Path(self.export_dir.value or ".") / name
+
+    def export_csv(self, path: str | Path | None = None) -> Path:
+        """Write the filtered charges to CSV and return the file's path."""
+        return self._exported(export_csv(self.value, path or self._export_path(".csv")))
+
+    def export_excel(self, path: str | Path | None = None) -> Path:
+        """Write the filtered charges to an Excel workbook and return the file's path."""
+        return self._exported(export_excel(self.value, path or self._export_path(".xlsx")))
+
+    def _exported(self, path: Path) -> Path:
+        self.exported.append(path)
+        self.export_result.value = (
+            message_html(f"Saved {len(self.value)} rows to {path}", ok=True)
+            + f"<code style='font-size:11px'>{esc(path.resolve())}</code>"
+        )
+        return path

@@ -1,0 +1,120 @@
+"""Parsing and checking what an analyst types into a form, kept apart from the widgets.
+
+Each checker returns the parsed value or raises :class:`ValueError` whose message is shown in
+the form as it is, so every message says what was wrong (with the bad value) and what to do
+instead."""
+
+from __future__ import annotations
+
+import re
+
+from billing_kit._money import parse_amount
+
+# Stripe's metadata limits (docs.stripe.com/api/metadata).
+MAX_METADATA_KEYS = 50
+MAX_METADATA_KEY_LENGTH = 40
+MAX_METADATA_VALUE_LENGTH = 500
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_CUSTOMER_ID = re.compile(r"^cus_[A-Za-z0-9]+$")
+_CHARGE_ID = re.compile(r"^(ch|py)_[A-Za-z0-9]+$")
+
+
+def check_customer(text: str) -> str:
+    """Return the customer reference (an email or a ``cus_`` id), stripped of blanks.
+
+    Examples
+    --------
+    >>> check_customer(" ana@example.com ")
+    'ana@example.com'
+    """
+    value = text.strip()
+    if not value:
+        raise ValueError("Enter the customer's email, or pick an existing customer.")
+    if _EMAIL.match(value) or _CUSTOMER_ID.match(value):
+        return value
+    raise ValueError(
+        f"Customer {value!r} is neither an email address nor a customer id (cus_…); "
+        "type an email like ana@example.com or pick an existing customer."
+    )
+
+
+def check_amount(text: str, currency: str) -> int:
+    """Return the amount in minor units for ``currency``, using the core's money rules.
+
+    The message of the core's ``InvalidAmount`` (wrong number of decimals for the currency,
+    negative, too large, ...) is passed on unchanged.
+
+    Examples
+    --------
+    >>> check_amount("12.34", "usd")
+    1234
+    """
+    value = text.strip()
+    if not value:
+        raise ValueError(f"Enter an amount in {currency.upper()}, for example 12.50.")
+    try:
+        minor = parse_amount(value, currency)
+    except (ArithmeticError, ValueError, TypeError) as exc:
+        raise ValueError(str(exc)) from exc
+    if minor <= 0:
+        raise ValueError(f"Amount {value!r} must be more than zero.")
+    return minor
+
+
+def check_metadata(text: str) -> dict[str, str]:
+    """Parse ``key=value`` lines into a metadata dict; blank lines are ignored.
+
+    Examples
+    --------
+    >>> check_metadata("order=1234\\nteam = finance")
+    {'order': '1234', 'team': 'finance'}
+    """
+    metadata: dict[str, str] = {}
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line:
+            continue
+        key, sep, value = line.partition("=")
+        key, value = key.strip(), value.strip()
+        if not sep or not key:
+            raise ValueError(
+                f"Metadata line {number} {line!r} is not key=value; write one pair per line, "
+                "like order_id=1234."
+            )
+        if "[" in key or "]" in key:
+            raise ValueError(f"Metadata key {key!r} (line {number}) may not contain brackets.")
+        if len(key) > MAX_METADATA_KEY_LENGTH:
+            raise ValueError(
+                f"Metadata key {key!r} (line {number}) is longer than "
+                f"{MAX_METADATA_KEY_LENGTH} characters; shorten it."
+            )
+        if len(value) > MAX_METADATA_VALUE_LENGTH:
+            raise ValueError(
+                f"Metadata value for {key!r} (line {number}) is longer than "
+                f"{MAX_METADATA_VALUE_LENGTH} characters; shorten it."
+            )
+        if key in metadata:
+            raise ValueError(f"Metadata key {key!r} appears twice (line {number}); keep one.")
+        metadata[key] = value
+    if len(metadata) > MAX_METADATA_KEYS:
+        raise ValueError(
+            f"{len(metadata)} metadata keys given; Stripe allows at most {MAX_METADATA_KEYS}."
+        )
+    return metadata
+
+
+def check_charge_id(text: str) -> str:
+    """Return a charge id (``ch_…`` or ``py_…``) stripped of blanks.
+
+    Examples
+    --------
+    >>> check_charge_id(" ch_123 ")
+    'ch_123'
+    """
+    value = text.strip()
+    if not value:
+        raise ValueError("Pick a recent charge or type a charge id (ch_…).")
+    if not _CHARGE_ID.match(value):
+        raise ValueError(f"{value!r} is not a charge id; charge ids look like ch_3Nq…")
+    return value

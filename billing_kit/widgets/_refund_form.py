@@ -1,0 +1,316 @@
+"""The refund form: pick a charge, choose full or partial, give a reason, review, confirm once.
+
+Like the charge form, the kernel re-checks its own state: :meth:`RefundForm.confirm` consumes
+the reviewed refund under a lock, so a queued second click refunds nothing."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import ipywidgets as W
+
+from billing_kit._money import format_amount, to_major
+from billing_kit.widgets._form import Form, Mode, esc, message_html, problems_html
+from billing_kit.widgets._inputs import check_amount, check_charge_id
+from billing_kit.widgets._session import SessionLog
+
+if TYPE_CHECKING:
+    from billing_kit._client import Client
+    from billing_kit._models import Charge, Refund
+
+_WIDE = W.Layout(width="520px")
+_STYLE = {"description_width": "130px"}
+REASONS: tuple[tuple[str, str], ...] = (
+    ("Customer asked for it", "requested_by_customer"),
+    ("Duplicate charge", "duplicate"),
+    ("Fraudulent charge", "fraudulent"),
+    ("No reason given", ""),
+)
+FULL, PARTIAL = "Full refund", "Partial refund"
+
+
+@dataclass(frozen=True)
+class RefundIntent:
+    """A reviewed refund, waiting for confirmation."""
+
+    charge: Charge
+    amount: int | None  # None: everything not yet refunded
+    reason: str | None
+    mode: Mode
+
+    @property
+    def refundable(self) -> int:
+        """What is still refundable on the charge, in minor units."""
+        return self.charge.amount.minor - self.charge.refunded_amount.minor
+
+    @property
+    def amount_text(self) -> str:
+        """The amount that will be refunded, as a person reads it."""
+        minor = self.refundable if self.amount is None else self.amount
+        return format_amount(minor, self.charge.amount.currency)
+
+
+def _charge_label(charge: Charge) -> str:
+    who = charge.customer
+    refunded = charge.refunded_amount.minor
+    extra = f", {charge.refunded_amount} refunded" if refunded else ""
+    return (
+        f"{charge.created:%Y-%m-%d %H:%M} · {charge.amount} · {who or 'no customer'} · "
+        f"{charge.status}{extra} · {charge.id}"
+    )
+
+
+class RefundForm(Form):
+    """A form that refunds one charge, fully or partly, with a review step.
+
+    Parameters
+    ----------
+    client
+        A connected :class:`billing_kit.Client`.
+    recent
+        How many recent charges the picker offers.
+    """
+
+    def __init__(self, client: Client, *, recent: int = 20) -> None:
+        super().__init__(client)
+        self._lock = threading.Lock()
+        self._pending: RefundIntent | None = None
+        self.in_flight = False
+        self.ignored_clicks = 0
+        self.last_refund: Refund | None = None
+        self.session = SessionLog()
+        self._recent_count = recent
+        self._charges: dict[str, Charge] = {}
+
+        self.picker = W.Dropdown(description="Recent charge", options=[("—", "")])
+        self.refresh_button = W.Button(description="Refresh list", icon="refresh")
+        self.charge_id = W.Text(description="or charge id", placeholder="ch_…")
+        self.kind = W.ToggleButtons(options=[FULL, PARTIAL], value=FULL)
+        self.amount = W.Text(description="Amount", placeholder="only for a partial refund")
+        self.reason = W.Dropdown(description="Reason", options=list(REASONS))
+        for control in (self.picker, self.charge_id, self.amount, self.reason):
+            control.layout, control.style = _WIDE, _STYLE
+        self.problems_area = W.HTML()
+        self.review_button = W.Button(description="Review refund", button_style="primary")
+        self.summary = W.HTML()
+        self.confirm_button = W.Button(description="Refund", button_style="danger")
+        self.edit_button = W.Button(description="Edit")
+        self.review_box = W.VBox(
+            [self.summary, W.HBox([self.confirm_button, self.edit_button])],
+            layout=W.Layout(display="none", border="1px solid #ccc"),
+        )
+        self.result = W.HTML()
+        self.table = W.HTML(self.session.html(id_heading="Refund"))
+
+        self.picker.observe(self._handler(self._picked), names="value")
+        self.kind.observe(self._handler(self._kind_changed), names="value")
+        for control in (self.charge_id, self.amount):
+            control.observe(self._handler(self._live_check), names="value")
+        self.refresh_button.on_click(self._handler(self.refresh))
+        self.review_button.on_click(self._handler(self.submit))
+        self.confirm_button.on_click(self._handler(self.confirm))
+        self.edit_button.on_click(self._handler(self.edit))
+        self._finish(
+            "Refund a charge",
+            [
+                W.HBox([self.picker, self.refresh_button]),
+                self.charge_id,
+                self.kind,
+                self.amount,
+                self.reason,
+                self.problems_area,
+                self.review_button,
+                self.review_box,
+                self.result,
+                W.HTML("<b>This session's refunds</b>"),
+                self.table,
+            ],
+        )
+        self._kind_changed()
+        self._handler(self.refresh)()
+
+    def refresh(self) -> None:
+        """Reload the recent charges offered in the picker."""
+        charges = self.client.recent_charges(limit=self._recent_count)
+        self._charges = {c.id: c for c in charges}
+        self.picker.options = [("—", "")] + [(_charge_label(c), c.id) for c in charges]
+
+    def _picked(self) -> None:
+        if self.picker.value:
+            self.charge_id.value = self.picker.value
+
+    def _kind_changed(self) -> None:
+        self.amount.disabled = self.kind.value == FULL
+        self._live_check()
+
+    @property
+    def value(self) -> dict[str, str | None]:
+        """What is chosen in the form right now (raw, before checking)."""
+        return {
+            "charge": self.charge_id.value,
+            "kind": self.kind.value,
+            "amount": self.amount.value if self.kind.value == PARTIAL else None,
+            "reason": self.reason.value or None,
+        }
+
+    def _find_charge(self, charge_id: str) -> Charge:
+        known = self._charges.get(charge_id)
+        if known is not None:
+            return known
+        self.refresh()
+        if charge_id in self._charges:
+            return self._charges[charge_id]
+        return self.client.get_charge(charge_id)
+
+    def problems(self, *, include_missing: bool = True) -> dict[str, str]:
+        """Return a message per field that is wrong (no request is made)."""
+        found: dict[str, str] = {}
+        if include_missing or self.charge_id.value.strip():
+            try:
+                check_charge_id(self.charge_id.value)
+            except ValueError as exc:
+                found["charge"] = str(exc)
+        if self.kind.value == PARTIAL and (include_missing or self.amount.value.strip()):
+            charge = self._charges.get(self.charge_id.value.strip())
+            currency = charge.amount.currency if charge is not None else "usd"
+            try:
+                minor = check_amount(self.amount.value, currency)
+            except ValueError as exc:
+                found["amount"] = str(exc)
+            else:
+                left = charge.amount.minor - charge.refunded_amount.minor if charge else None
+                if left is not None and minor > left:
+                    found["amount"] = (
+                        f"Amount {self.amount.value!r} is more than the "
+                        f"{format_amount(left, currency)} still refundable on {charge.id}; "
+                        "lower it or choose a full refund."
+                    )
+        return found
+
+    def _live_check(self) -> None:
+        self.problems_area.value = problems_html(self.problems(include_missing=False))
+
+    def submit(self) -> RefundIntent | None:
+        """Check the choices, look the charge up and show the review step."""
+        problems = self.problems()
+        self.problems_area.value = problems_html(problems)
+        if problems:
+            return None
+        charge = self._find_charge(check_charge_id(self.charge_id.value))
+        problems = self.problems()  # the charge's currency is known now
+        self.problems_area.value = problems_html(problems)
+        if problems:
+            return None
+        amount = None
+        if self.kind.value == PARTIAL:
+            amount = check_amount(self.amount.value, charge.amount.currency)
+        intent = RefundIntent(charge, amount, self.reason.value or None, self.mode)
+        if intent.refundable <= 0:
+            self.problems_area.value = problems_html(
+                {
+                    "charge": f"Charge {charge.id} has nothing left to refund "
+                    f"({charge.refunded_amount} already refunded)."
+                }
+            )
+            return None
+        with self._lock:
+            if self.in_flight:
+                return None
+            self._pending = intent
+        self.clear_error()
+        self.summary.value = self._summary_html(intent)
+        self.confirm_button.description = f"Refund {intent.amount_text}"
+        self._show_review(True)
+        return intent
+
+    def _summary_html(self, intent: RefundIntent) -> str:
+        charge = intent.charge
+        who = charge.customer
+        reason = dict((v, k) for k, v in REASONS).get(intent.reason or "", intent.reason)
+        rows = [
+            (
+                "Refund",
+                f"<b style='font-size:1.2em'>{esc(intent.amount_text)}</b>"
+                f"{' (everything left)' if intent.amount is None else ''}",
+            ),
+            (
+                "Of charge",
+                f"<code>{esc(charge.id)}</code> for {esc(charge.amount)} "
+                f"on {charge.created:%Y-%m-%d}",
+            ),
+            ("To", esc(who or "no customer")),
+            ("Already refunded", esc(charge.refunded_amount)),
+            ("Reason", esc(reason)),
+            ("Mode", f"<b>{esc(intent.mode.upper())}</b>"),
+        ]
+        body = "".join(
+            f"<tr><th style='text-align:left;padding-right:12px'>{k}</th><td>{v}</td></tr>"
+            for k, v in rows
+        )
+        return f"<div class='bk-summary'><p><b>Please check:</b></p><table>{body}</table></div>"
+
+    def _show_review(self, visible: bool) -> None:
+        self.review_box.layout.display = "flex" if visible else "none"
+        for control in (
+            self.picker,
+            self.refresh_button,
+            self.charge_id,
+            self.kind,
+            self.reason,
+            self.review_button,
+        ):
+            control.disabled = visible
+        self.amount.disabled = visible or self.kind.value == FULL
+
+    def edit(self) -> None:
+        """Leave the review step without refunding."""
+        with self._lock:
+            if self.in_flight:
+                return
+            self._pending = None
+        self._show_review(False)
+
+    def confirm(self) -> Refund | None:
+        """Refund the reviewed charge once; a second click finds nothing to confirm."""
+        with self._lock:
+            intent = self._pending
+            if intent is None or self.in_flight:
+                self.ignored_clicks += 1
+                return None
+            self._pending = None
+            self.in_flight = True
+        self.confirm_button.disabled = self.edit_button.disabled = True
+        self.confirm_button.description = "Refunding…"
+        currency = intent.charge.amount.currency
+        try:
+            refund = self.client.refund(
+                intent.charge.id,
+                None if intent.amount is None else to_major(intent.amount, currency),
+                reason=intent.reason,
+            )
+        finally:
+            with self._lock:
+                self.in_flight = False
+            self.confirm_button.disabled = self.edit_button.disabled = False
+            self.confirm_button.description = "Refund"
+            self._show_review(False)
+        self.last_refund = refund
+        self.result.value = message_html(
+            f"✔ Refunded {refund.amount} of charge {intent.charge.id} — refund {refund.id} "
+            f"({refund.status}).",
+            ok=refund.status in {"succeeded", "pending"},
+        )
+        self.session.add(
+            customer=intent.charge.customer or "—",
+            amount=str(refund.amount),
+            paying_with=intent.charge.id,
+            charge_id=refund.id,
+            status=refund.status,
+            detail=intent.reason or "",
+        )
+        self.table.value = self.session.html(id_heading="Refund")
+        self.amount.value = ""
+        self._handler(self.refresh)()
+        return refund

@@ -1,0 +1,101 @@
+"""A paged, sortable HTML table widget for a DataFrame that needs no JavaScript and no network.
+
+itables needs its JavaScript to run inside the output; an ``ipywidgets.HTML`` never runs
+scripts. This table is plain HTML redrawn by the kernel, so it works offline, in tests and in
+any frontend."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import ipywidgets as W
+import pandas as pd
+
+from billing_kit.widgets._form import esc
+
+
+class PagedTable:
+    """Show a frame one page at a time, sorted by a chosen column.
+
+    Parameters
+    ----------
+    columns
+        Columns to show, in order; columns missing from a frame are skipped.
+    page_size
+        Rows per page.
+    """
+
+    def __init__(self, *, columns: Sequence[str], page_size: int = 15) -> None:
+        self.columns = tuple(columns)
+        self.page_size = page_size
+        self.frame = pd.DataFrame()
+        self.page = 0
+        self.html = W.HTML()
+        self.sort_by = W.Dropdown(description="Sort by", options=["created"], value="created")
+        self.descending = W.Checkbox(description="newest / largest first", value=True, indent=False)
+        self.prev_button = W.Button(description="◀ Previous", layout=W.Layout(width="110px"))
+        self.next_button = W.Button(description="Next ▶", layout=W.Layout(width="110px"))
+        self.position = W.Label()
+        self.prev_button.on_click(lambda _: self.go(self.page - 1))
+        self.next_button.on_click(lambda _: self.go(self.page + 1))
+        self.sort_by.observe(lambda _: self.go(0), names="value")
+        self.descending.observe(lambda _: self.go(0), names="value")
+        self.widget = W.VBox(
+            [
+                W.HBox([self.sort_by, self.descending]),
+                self.html,
+                W.HBox([self.prev_button, self.position, self.next_button]),
+            ]
+        )
+
+    @property
+    def pages(self) -> int:
+        """Number of pages (at least one)."""
+        return max(1, -(-len(self.frame) // self.page_size))
+
+    def show(self, frame: pd.DataFrame) -> None:
+        """Replace the frame and go back to the first page."""
+        self.frame = frame
+        shown = [c for c in self.columns if c in frame.columns]
+        current = self.sort_by.value if self.sort_by.value in shown else None
+        self.sort_by.options = shown or ["created"]
+        self.sort_by.value = current or (shown[0] if shown else "created")
+        self.go(0)
+
+    def go(self, page: int) -> None:
+        """Show page number ``page`` (0-based, clamped to the pages that exist)."""
+        self.page = min(max(page, 0), self.pages - 1)
+        self.prev_button.disabled = self.page == 0
+        self.next_button.disabled = self.page >= self.pages - 1
+        self.position.value = f"page {self.page + 1} of {self.pages} · {len(self.frame)} rows"
+        self.html.value = self.page_html()
+
+    def page_html(self) -> str:
+        """The current page as an HTML table."""
+        shown = [c for c in self.columns if c in self.frame.columns]
+        if self.frame.empty or not shown:
+            return "<i>No rows.</i>"
+        frame = self.frame
+        if self.sort_by.value in frame.columns:
+            frame = frame.sort_values(
+                self.sort_by.value, ascending=not self.descending.value, na_position="last"
+            )
+        start = self.page * self.page_size
+        part = frame.iloc[start : start + self.page_size][shown]
+        head = "".join(f"<th style='text-align:left;padding:2px 8px'>{esc(c)}</th>" for c in shown)
+        rows = []
+        for values in part.itertuples(index=False):
+            tds = "".join(f"<td style='padding:2px 8px'>{esc(_cell(v))}</td>" for v in values)
+            rows.append(f"<tr>{tds}</tr>")
+        return (
+            "<table class='bk-table' style='border-collapse:collapse;font-size:12px'>"
+            f"<tr style='border-bottom:1px solid #999'>{head}</tr>{''.join(rows)}</table>"
+        )
+
+
+def _cell(value: object) -> str:
+    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+        return ""
+    if isinstance(value, pd.Timestamp):
+        return f"{value:%Y-%m-%d %H:%M}"
+    return str(value)

@@ -1,0 +1,322 @@
+"""Write the analyst notebooks in notebooks/ from the cell sources below, without outputs.
+
+Run ``python tests/notebooks/build_notebooks.py`` after editing a notebook's text here.
+Notebooks are committed without outputs or execution counts (tests/notebooks/test_notebooks.py
+checks this), so a notebook's text is reviewed like code and no customer data or key ends up in
+git."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
+
+Cell = tuple[str, str] | tuple[str, str, list[str]]
+
+CONNECT = """\
+import billing_kit
+
+# No key anywhere: connect() starts (or reuses) the local practice sandbox.
+# With STRIPE_API_KEY set (environment or a .env file) it talks to your Stripe account instead.
+client = billing_kit.connect(allow_live=allow_live)
+print(f"mode: {client.mode}   key: {client.masked_key}   server: {client.api_base}")"""
+
+CHARGE: list[Cell] = [
+    (
+        "md",
+        """\
+# Charge a customer
+
+This notebook charges one customer through a form: fill it in, **review** exactly what will happen,
+then **confirm**. Nothing is charged before you confirm, and clicking *Charge* twice charges once.
+
+The coloured banner at the top of the form tells you where the money goes:
+
+* **SANDBOX** – a practice server on this computer; no real money moves. This is what you get
+  when no
+  Stripe key is configured.
+* **TEST** – your Stripe account's test mode; no real money moves either.
+* **LIVE** – real cards, real money. The banner is red and the form asks you to type the amount
+  again.""",
+    ),
+    ("md", "Settings a scheduled run might change (kept in this one cell):"),
+    (
+        "code",
+        """\
+allow_live = False  # True only when you really mean to charge real cards
+currency = "usd"  # preselected currency in the form""",
+        ["parameters"],
+    ),
+    ("code", CONNECT),
+    (
+        "md",
+        """\
+## The form
+
+1. Type the customer's **email** (a new customer is created if needed) or pick an existing customer.
+2. Type the **amount** in the currency you choose; mistakes (too many decimals for the
+   currency, below
+   Stripe's minimum, …) are explained under the form as you type.
+3. In sandbox and test mode, pick a **test card by what it does** – "succeeds", or a kind of
+   decline –
+   to see how each outcome looks.
+4. Press **Review charge**, read the summary, then press **Charge**.
+
+The result appears under the form with the charge id; a declined card is explained in plain words.
+If the same customer was charged the same amount a few minutes ago, the form asks before
+charging again.""",
+    ),
+    (
+        "code",
+        """\
+from billing_kit.widgets import ChargeForm
+
+form = ChargeForm(client)
+form.currency.value = currency
+form""",
+    ),
+    (
+        "md",
+        """\
+## Which test card does what
+
+In sandbox and test mode, Stripe's test cards make a charge succeed or fail in a chosen way.
+These are
+the ones the form offers:""",
+    ),
+    (
+        "code",
+        """\
+import pandas as pd
+from billing_kit.widgets import TEST_CARDS
+
+pd.DataFrame(TEST_CARDS)""",
+    ),
+    (
+        "md",
+        """\
+## After charging
+
+`form.session.rows` lists what you charged in this session, and `form.last_charge` is the last
+successful charge (with `.id`, `.amount`, `.status`). To look at history over days or weeks, open
+**02_charge_history.ipynb**; to give money back, **03_refunds.ipynb**.""",
+    ),
+]
+
+HISTORY: list[Cell] = [
+    (
+        "md",
+        """\
+# Charge history
+
+Load the charges of a date range, see the headline figures (gross, refunded, fees, net, decline
+rate),
+browse them as a table, read the charts and export to CSV or Excel.
+
+The **form** below does it with buttons; the cells after it show the same in code, which is what a
+scheduled report would run.""",
+    ),
+    (
+        "code",
+        """\
+allow_live = False
+days = 30  # how many days back from today
+export_dir = "exports"  # where CSV and Excel files are written""",
+        ["parameters"],
+    ),
+    ("code", CONNECT),
+    (
+        "md",
+        """\
+In the practice sandbox we first make sure there are a few charges to look at (some succeed,
+some are
+declined). This does nothing outside the sandbox.""",
+    ),
+    (
+        "code",
+        """\
+from billing_kit.widgets.demo import ensure_demo_charges
+
+if client.mode == "sandbox":
+    print(ensure_demo_charges(client), "charges in the sandbox")""",
+    ),
+    (
+        "md",
+        """\
+## The history browser
+
+Pick the dates, press **Load charges** (the bar shows progress while pages arrive), then filter by
+status or currency. The tabs hold the table and the charts; the buttons at the bottom export what is
+shown.""",
+    ),
+    (
+        "code",
+        """\
+from billing_kit.widgets import HistoryBrowser
+
+browser = HistoryBrowser(client, days=days, export_dir=export_dir)
+browser""",
+    ),
+    (
+        "md",
+        """\
+## The same in code
+
+`client.charges_frame()` returns a pandas DataFrame with one row per charge. Amounts come in two
+forms: `amount` (an exact decimal in dollars, euros, yen …) and `amount_minor` (whole cents, as
+Stripe
+sends them).""",
+    ),
+    (
+        "code",
+        """\
+from datetime import UTC, datetime, timedelta
+
+until = datetime.now(UTC)
+since = until - timedelta(days=days)
+charges = client.charges_frame(since, until, progress=False)
+charges[["created", "status", "currency", "amount", "fee", "decline_code"]].head()""",
+    ),
+    ("md", "Headline figures per currency (amounts in minor units; `decline_rate` is a fraction):"),
+    (
+        "code",
+        """\
+from billing_kit.widgets.figures import headline
+
+headline(charges)""",
+    ),
+    ("md", "An interactive table (sort, search, page) that works without internet access:"),
+    (
+        "code",
+        """\
+import itables
+
+itables.init_notebook_mode(all_interactive=False, connected=False)
+columns = ["created", "id", "status", "currency", "amount", "customer", "decline_code"]
+itables.show(charges[columns])""",
+    ),
+    ("md", "## Charts"),
+    (
+        "code",
+        """\
+%matplotlib inline
+from billing_kit.widgets import charts
+
+charts.daily_volume(charges)""",
+    ),
+    ("code", "charts.decline_reasons(charges)"),
+    ("code", "charts.fees_over_time(charges)"),
+    ("md", "## Export"),
+    (
+        "code",
+        """\
+from billing_kit.widgets.export import export_csv, export_excel
+
+print(export_csv(charges, f"{export_dir}/charges.csv"))
+print(export_excel(charges, f"{export_dir}/charges.xlsx"))""",
+    ),
+]
+
+REFUNDS: list[Cell] = [
+    (
+        "md",
+        """\
+# Refunds
+
+Give money back for a charge, fully or partly. Pick the charge from the list of recent charges (or
+paste its id), choose **Full refund** or **Partial refund** and a reason, **Review**, then
+**Refund**.
+The review shows how much is still refundable; the form refuses to refund more than that.""",
+    ),
+    ("code", "allow_live = False", ["parameters"]),
+    ("code", CONNECT),
+    (
+        "code",
+        """\
+from billing_kit.widgets.demo import ensure_demo_charges
+
+if client.mode == "sandbox":  # practice charges to refund; does nothing outside the sandbox
+    ensure_demo_charges(client)""",
+    ),
+    (
+        "code",
+        """\
+from billing_kit.widgets import RefundForm
+
+refunds = RefundForm(client)
+refunds""",
+    ),
+    (
+        "md",
+        """\
+## Good to know
+
+* A refund goes back to the card that paid; it usually shows on the customer's statement within 5–10
+  business days.
+* Stripe keeps the processing fee of a refunded charge (in the US), so net revenue drops by the
+  refund
+  and the fee stays.
+* A charge can be refunded in several parts until nothing is left.
+
+The recent charges with how much of each was already refunded:""",
+    ),
+    (
+        "code",
+        """\
+import pandas as pd
+
+pd.DataFrame(
+    {
+        "charge": c.id,
+        "created": c.created,
+        "amount": str(c.amount),
+        "refunded": str(c.refunded_amount),
+        "status": c.status,
+    }
+    for c in client.recent_charges(limit=10)
+)""",
+    ),
+]
+
+
+def build(cells: list[Cell]) -> nbformat.NotebookNode:
+    """Return a notebook with the given cells, no outputs, no execution counts."""
+    notebook = new_notebook(
+        metadata={
+            "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+            "language_info": {"name": "python"},
+        }
+    )
+    for index, cell in enumerate(cells):
+        kind, source = cell[0], cell[1]
+        tags = cell[2] if len(cell) == 3 else []
+        made = new_markdown_cell(source) if kind == "md" else new_code_cell(source)
+        made.id = f"cell-{index:02d}"
+        if tags:
+            made.metadata["tags"] = tags
+        notebook.cells.append(made)
+    nbformat.validate(notebook)
+    return notebook
+
+
+ALL: dict[str, list[Cell]] = {
+    "01_charge_a_customer.ipynb": CHARGE,
+    "02_charge_history.ipynb": HISTORY,
+    "03_refunds.ipynb": REFUNDS,
+}
+
+
+def main() -> int:
+    """Write every notebook; return a process exit code."""
+    for name, cells in ALL.items():
+        nbformat.write(build(cells), NOTEBOOKS / name)
+        print("wrote", NOTEBOOKS / name)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
