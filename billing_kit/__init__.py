@@ -1,0 +1,80 @@
+"""billing_kit: charge, refund and report on Stripe from Jupyter, with a local sandbox.
+
+>>> import billing_kit as bk
+>>> client = bk.connect()  # doctest: +SKIP
+>>> client.charge("ada@example.com", "12.50", "usd")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from billing_kit._client import Client, connect
+from billing_kit._exceptions import (
+    AccessDenied,
+    AuthenticationFailed,
+    BillingKitError,
+    CardDeclined,
+    ConfigurationError,
+    DuplicateCharge,
+    DuplicateOperation,
+    DuplicateRefund,
+    IdempotencyConflict,
+    InvalidAmount,
+    InvalidArgument,
+    InvalidRequest,
+    LiveModeNotAllowed,
+    OAuthFailed,
+    RateLimited,
+    ResourceNotFound,
+    SignatureInvalid,
+    StripeRequestError,
+    StripeUnavailable,
+    UnknownCurrency,
+)
+from billing_kit._ledger import Ledger
+from billing_kit._masking import mask_key
+from billing_kit._models import Charge, Customer, Money, Refund
+from billing_kit._money import (
+    CURRENCIES,
+    currency_exponent,
+    format_amount,
+    parse_amount,
+    to_major,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "CURRENCIES",
+    "AccessDenied",
+    "AuthenticationFailed",
+    "BillingKitError",
+    "CardDeclined",
+    "Charge",
+    "Client",
+    "ConfigurationError",
+    "Customer",
+    "DuplicateCharge",
+    "DuplicateOperation",
+    "DuplicateRefund",
+    "IdempotencyConflict",
+    "InvalidAmount",
+    "InvalidArgument",
+    "InvalidRequest",
+    "Ledger",
+    "LiveModeNotAllowed",
+    "Money",
+    "OAuthFailed",
+    "RateLimited",
+    "Refund",
+    "ResourceNotFound",
+    "SignatureInvalid",
+    "StripeRequestError",
+    "StripeUnavailable",
+    "UnknownCurrency",
+    "connect",
+    "currency_exponent",
+    "format_amount",
+    "mask_key",
+    "parse_amount",
+    "to_major",
+]

@@ -1,0 +1,493 @@
+"""Charging, capturing and refunding — each attempt on record before it is sent.
+
+Which idempotency key a call uses (:meth:`billing_kit._ledger.Ledger.reserve` decides):
+
+- a re-run of an interrupted attempt (same customer, amount, currency, description, payment
+  method, metadata …; its ledger row still ``pending``) reuses that attempt's key, so Stripe
+  replays the first result if it arrived, or executes it now if it did not — never both;
+- a re-run of a *finished* successful charge within the duplicate window is refused with
+  :class:`~billing_kit.DuplicateCharge`, nothing sent;
+- a deliberate new charge (``allow_duplicate=True``, or after the window) gets a fresh key.
+
+Every PaymentIntent, charge and refund also carries its key in ``metadata["bk_attempt"]``, so an
+unfinished attempt with *other* details (say, the re-run switched cards) can be settled by looking
+it up in Stripe instead of sending it again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, Literal
+
+from billing_kit._customers import attach_payment_method, resolve_customer_id
+from billing_kit._exceptions import (
+    CardDeclined,
+    DuplicateCharge,
+    DuplicateRefund,
+    InvalidArgument,
+    RateLimited,
+    StripeRequestError,
+    StripeUnavailable,
+)
+from billing_kit._ledger import LedgerRow
+from billing_kit._models import Charge, Money, Refund
+from billing_kit._money import currency_info, format_amount, parse_amount
+
+if TYPE_CHECKING:
+    from billing_kit._client import Client
+
+__all__ = ["capture", "charge", "get_charge", "recent_charges", "refund"]
+
+Api = Literal["payment_intents", "charges"]
+REFUND_REASONS = ("duplicate", "fraudulent", "requested_by_customer")
+_UNKNOWN = (StripeUnavailable, RateLimited)
+
+
+def _digest(*parts: object) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:32]
+
+
+def _check_metadata(metadata: object) -> dict[str, str]:
+    """Check metadata against Stripe's limits, so a bad key fails before anything is sent."""
+    if metadata is None:
+        return {}
+    if not isinstance(metadata, Mapping):
+        raise InvalidArgument(f"metadata must be a dict of str to str, got {metadata!r}.")
+    if len(metadata) > 49:
+        raise InvalidArgument(
+            f"metadata has {len(metadata)} keys; Stripe allows 50 and billing_kit uses one "
+            "('bk_attempt'), so pass at most 49."
+        )
+    checked: dict[str, str] = {}
+    for key, value in metadata.items():
+        if not isinstance(key, str) or not key or len(key) > 40 or "[" in key or "]" in key:
+            raise InvalidArgument(
+                f"metadata key {key!r} is invalid: use a non-empty string of at most 40 "
+                "characters without '[' or ']'."
+            )
+        if key == "bk_attempt":
+            raise InvalidArgument("metadata key 'bk_attempt' is reserved for billing_kit.")
+        text = value if isinstance(value, str) else str(value)
+        if len(text) > 500:
+            raise InvalidArgument(
+                f"metadata[{key!r}] is {len(text)} characters; Stripe allows 500."
+            )
+        checked[key] = text
+    return checked
+
+
+def _finish_failed(client: Client, key: str, exc: BaseException) -> None:
+    """Record a failure; errors with an unknown outcome leave the row pending (resumable)."""
+    ledger = client.ledger
+    if isinstance(exc, CardDeclined):
+        ledger.finish(
+            key,
+            "declined",
+            status="failed",
+            stripe_id=exc.payment_intent_id or exc.charge_id,
+            charge_id=exc.charge_id,
+            error_code=exc.code,
+            decline_code=exc.decline_code,
+            error_message=exc.message,
+        )
+    elif isinstance(exc, StripeRequestError) and not isinstance(exc, _UNKNOWN):
+        ledger.finish(key, "failed", error_code=exc.code, error_message=exc.message)
+    else:
+        ledger.release(key)
+
+
+def _charge_of_intent(client: Client, intent: Mapping[str, Any]) -> Charge:
+    latest = intent.get("latest_charge")
+    if isinstance(latest, Mapping):
+        return Charge.from_stripe(latest)
+    if isinstance(latest, str):
+        return Charge.from_stripe(client._transport.request("get", f"/v1/charges/{latest}").data)
+    status = intent.get("status")
+    raise CardDeclined(
+        f"PaymentIntent {intent.get('id')!r} is {status!r} and has no charge.",
+        decline_code="authentication_required" if status == "requires_action" else status,
+        reason="The card needs 3D Secure authentication, which a notebook cannot perform; use "
+        "a card that does not require it, or collect the payment with Stripe Checkout.",
+        charge_id=None,
+        payment_intent_id=intent.get("id"),
+    )
+
+
+def _send_charge(client: Client, args: Mapping[str, Any], key: str) -> Charge:
+    """Send one charge request under ``key`` and record its outcome in the ledger."""
+    transport = client._transport
+
+    def note(replayed: bool) -> None:
+        client.ledger.note_attempt(key, replayed=replayed)
+
+    metadata = {**args["metadata"], "bk_attempt": key}
+    common: dict[str, Any] = {
+        "amount": args["amount"],
+        "currency": args["currency"],
+        "customer": args["customer"],
+        "metadata": metadata,
+    }
+    if args["description"] is not None:
+        common["description"] = args["description"]
+    try:
+        if args["api"] == "payment_intents":
+            params = {
+                **common,
+                "payment_method": args["payment_method"],
+                "payment_method_types": ["card"],  # no redirect-based methods: no return_url
+                "confirm": True,
+                "capture_method": "automatic" if args["capture"] else "manual",
+                "expand": ["latest_charge"],
+            }
+            data = transport.request(
+                "post", "/v1/payment_intents", params, idempotency_key=key, on_attempt=note
+            ).data
+            result = _charge_of_intent(client, data)
+            stripe_id = str(data["id"])
+        else:
+            source = args["source"]
+            if source is not None and source.startswith("tok_"):
+                # Stripe only charges a customer's own sources: attach the token (replay-safe).
+                source = attach_payment_method(client, args["customer"], source)
+            params = {**common, "capture": bool(args["capture"])}
+            if source is not None:
+                params["source"] = source
+            data = transport.request(
+                "post", "/v1/charges", params, idempotency_key=key, on_attempt=note
+            ).data
+            result = Charge.from_stripe(data)
+            stripe_id = result.id
+    except BaseException as exc:
+        _finish_failed(client, key, exc)
+        raise
+    outcome = "succeeded" if result.status == "succeeded" else "declined"
+    client.ledger.finish(
+        key,
+        outcome,
+        status=result.status if result.captured else "requires_capture",
+        stripe_id=stripe_id,
+        charge_id=result.id,
+        error_code=result.failure_code,
+        decline_code=result.decline_code,
+        error_message=result.failure_reason,
+    )
+    return result
+
+
+def _settle(client: Client, row: LedgerRow) -> None:
+    """Find out from Stripe whether an unfinished attempt arrived, and record what it became."""
+    api = json.loads(row.params).get("api", "payment_intents")
+    path = "/v1/payment_intents" if api == "payment_intents" else "/v1/charges"
+    since = int(row.created_at.timestamp()) - 300
+    params = {"customer": row.customer, "created": {"gte": since}, "limit": 100}
+    page = client._transport.request("get", path, params).data
+    for item in page.get("data") or []:
+        if (item.get("metadata") or {}).get("bk_attempt") != row.idempotency_key:
+            continue
+        found = _charge_of_intent(client, item) if api == "payment_intents" else None
+        found = found or Charge.from_stripe(item)
+        client.ledger.finish(
+            row.idempotency_key,
+            "succeeded" if found.succeeded else "declined",
+            status=found.status,
+            stripe_id=str(item["id"]),
+            charge_id=found.id,
+        )
+        return
+    client.ledger.finish(
+        row.idempotency_key,
+        "abandoned",
+        error_message="not found in Stripe: the interrupted request never arrived",
+    )
+
+
+def _previous_charge(client: Client, row: LedgerRow) -> Charge:
+    if row.charge_id:
+        try:
+            data = client._transport.request("get", f"/v1/charges/{row.charge_id}").data
+            return Charge.from_stripe(data)
+        except StripeRequestError:
+            pass  # the ledger row alone still describes it well enough to refuse
+    currency = row.currency or "usd"
+    return Charge(
+        id=row.charge_id or row.stripe_id or "",
+        status=row.status or "succeeded",
+        amount=Money(row.amount or 0, currency),
+        customer=row.customer,
+        payment_intent=row.stripe_id if (row.stripe_id or "").startswith("pi_") else None,
+        brand=None,
+        last4=None,
+        failure_code=None,
+        decline_code=None,
+        failure_reason=None,
+        created=row.created_at,
+        refunded_amount=Money(0, currency),
+        description=row.description,
+    )
+
+
+def _ago(row: LedgerRow) -> str:
+    from billing_kit._ledger import _now
+
+    minutes = (_now() - row.created_at).total_seconds() / 60
+    return f"{minutes:.0f} min ago" if minutes >= 1 else "less than a minute ago"
+
+
+def charge(
+    client: Client,
+    customer: object,
+    amount: object,
+    currency: str,
+    *,
+    payment_method: str | None = None,
+    source: str | None = None,
+    description: str | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    capture: bool = True,
+    api: Api = "payment_intents",
+    allow_duplicate: bool = False,
+    idempotency_key: str | None = None,
+) -> Charge:
+    """Charge a customer once. See :meth:`billing_kit.Client.charge`."""
+    # Everything that can be checked locally is checked before any request (nothing is created).
+    if api not in ("payment_intents", "charges"):
+        raise InvalidArgument(f"api must be 'payment_intents' or 'charges', got {api!r}.")
+    minor = parse_amount(amount, currency)
+    code = currency_info(currency).code
+    checked_metadata = _check_metadata(metadata)
+    if payment_method is not None and source is not None:
+        raise InvalidArgument("Pass payment_method (PaymentIntents) or source (Charges), not both.")
+    if api == "payment_intents" and source is not None:
+        raise InvalidArgument(
+            f"source={source!r} is for the legacy Charges API: pass api='charges', or use "
+            "payment_method='pm_card_visa' with PaymentIntents."
+        )
+    if api == "charges" and payment_method is not None:
+        raise InvalidArgument(
+            f"payment_method={payment_method!r} is for PaymentIntents: drop api='charges', or "
+            "pass a token such as source='tok_visa'."
+        )
+    for value, prefixes in ((payment_method, ("pm_",)), (source, ("tok_", "card_", "src_"))):
+        if value is not None and not (isinstance(value, str) and value.startswith(prefixes)):
+            raise InvalidArgument(
+                f"{value!r} is not a valid {' or '.join(p + '…' for p in prefixes)} id; in test "
+                "mode use e.g. 'pm_card_visa' or 'tok_visa'."
+            )
+    if description is not None and not isinstance(description, str):
+        raise InvalidArgument(f"description must be a string, got {description!r}.")
+    customer_id = resolve_customer_id(client, customer)
+    if api == "payment_intents" and payment_method is None:
+        payment_method = _default_payment_method(client, customer_id)
+    args: dict[str, Any] = {
+        "customer": customer_id,
+        "amount": minor,
+        "currency": code,
+        "payment_method": payment_method,
+        "source": source,
+        "description": description,
+        "metadata": checked_metadata,
+        "capture": bool(capture),
+        "api": api,
+    }
+    guard = _digest("charge", customer_id, minor, code, description or "")
+    for _ in range(5):
+        reservation = client.ledger.reserve(
+            "charge",
+            _digest("charge", args),
+            guard=guard,
+            params=args,
+            customer=customer_id,
+            amount=minor,
+            currency=code,
+            description=description,
+            window=client.duplicate_window,
+            allow_duplicate=allow_duplicate,
+            idempotency_key=idempotency_key,
+        )
+        if reservation.unsettled is not None:
+            _settle(client, reservation.unsettled)
+            continue
+        if reservation.duplicate is not None:
+            row = reservation.duplicate
+            previous = _previous_charge(client, row)
+            raise DuplicateCharge(
+                f"{customer_id} was already charged {format_amount(minor, code)} "
+                f"(description {description!r}) {_ago(row)} as {previous.id} "
+                f"(status {previous.status!r}), within the duplicate window of "
+                f"{_window(client.duplicate_window)}. Nothing was sent. To charge again on "
+                "purpose, pass allow_duplicate=True.",
+                previous=previous,
+                idempotency_key=row.idempotency_key,
+            )
+        assert reservation.key is not None
+        return _send_charge(client, args, reservation.key)
+    raise RuntimeError("earlier attempts of this charge could not be settled")  # pragma: no cover
+
+
+def _window(window: timedelta) -> str:
+    minutes = window.total_seconds() / 60
+    return f"{minutes:g} min"
+
+
+def _default_payment_method(client: Client, customer_id: str) -> str:
+    data = client._transport.request("get", f"/v1/customers/{customer_id}").data
+    settings = data.get("invoice_settings") or {}
+    found = settings.get("default_payment_method") if isinstance(settings, Mapping) else None
+    found_id = found.get("id") if isinstance(found, Mapping) else found
+    if not found_id:
+        raise InvalidArgument(
+            f"Customer {customer_id} has no default payment method: pass "
+            "payment_method='pm_card_visa' (test mode), or attach one first with "
+            "client.attach_payment_method(customer, 'pm_card_visa')."
+        )
+    return str(found_id)
+
+
+def get_charge(client: Client, charge_or_id: object) -> Charge:
+    """Return the current state of a charge given as a Charge, a ``ch_…`` or a ``pi_…`` id."""
+    if isinstance(charge_or_id, Charge):
+        charge_or_id = charge_or_id.id
+    transport = client._transport
+    if isinstance(charge_or_id, str) and charge_or_id.startswith("pi_"):
+        intent = transport.request(
+            "get", f"/v1/payment_intents/{charge_or_id}", {"expand": ["latest_charge"]}
+        ).data
+        return _charge_of_intent(client, intent)
+    if isinstance(charge_or_id, str) and charge_or_id.startswith(("ch_", "py_")):
+        return Charge.from_stripe(transport.request("get", f"/v1/charges/{charge_or_id}").data)
+    raise InvalidArgument(
+        f"{charge_or_id!r} is not a Charge, a 'ch_…' or a 'pi_…' id; pass the Charge that "
+        "client.charge() returned, or its id."
+    )
+
+
+def capture(client: Client, charge_or_id: object, amount: object = None) -> Charge:
+    """Capture an auth-only charge, fully or partly. See :meth:`billing_kit.Client.capture`."""
+    target = get_charge(client, charge_or_id)
+    minor = None if amount is None else parse_amount(amount, target.amount.currency, minimum=False)
+    args = {"charge": target.id, "amount": minor, "payment_intent": target.payment_intent}
+    reservation = client.ledger.reserve(
+        "capture",
+        _digest("capture", args),
+        params=args,
+        customer=target.customer,
+        amount=minor if minor is not None else target.amount.minor,
+        currency=target.amount.currency,
+        description=target.description,
+    )
+    key = reservation.key
+    assert key is not None
+
+    def note(replayed: bool) -> None:
+        client.ledger.note_attempt(key, replayed=replayed)
+
+    try:
+        if target.payment_intent:
+            params: dict[str, Any] = {"expand": ["latest_charge"]}
+            if minor is not None:
+                params["amount_to_capture"] = minor
+            data = client._transport.request(
+                "post",
+                f"/v1/payment_intents/{target.payment_intent}/capture",
+                params,
+                idempotency_key=key,
+                on_attempt=note,
+            ).data
+            result = _charge_of_intent(client, data)
+        else:
+            params = {} if minor is None else {"amount": minor}
+            data = client._transport.request(
+                "post", f"/v1/charges/{target.id}/capture", params, idempotency_key=key
+            ).data
+            result = Charge.from_stripe(data)
+    except BaseException as exc:
+        _finish_failed(client, key, exc)
+        raise
+    client.ledger.finish(
+        key, "succeeded", status=result.status, stripe_id=result.id, charge_id=result.id
+    )
+    return result
+
+
+def refund(
+    client: Client,
+    charge_or_id: object,
+    amount: object = None,
+    *,
+    reason: str | None = None,
+    allow_duplicate: bool = False,
+) -> Refund:
+    """Refund a charge, fully or partly. See :meth:`billing_kit.Client.refund`."""
+    if reason is not None and reason not in REFUND_REASONS:
+        raise InvalidArgument(
+            f"Refund reason {reason!r} is not one Stripe accepts; use one of {REFUND_REASONS!r} "
+            "or None."
+        )
+    target = get_charge(client, charge_or_id)
+    minor = None if amount is None else parse_amount(amount, target.amount.currency, minimum=False)
+    args = {"charge": target.id, "amount": minor, "reason": reason}
+    # Guard and intent are the same for refunds, so there is never an "unsettled" other attempt.
+    intent = _digest("refund", args)
+    reservation = client.ledger.reserve(
+        "refund",
+        intent,
+        guard=intent,
+        params=args,
+        customer=target.customer,
+        amount=minor if minor is not None else target.amount.minor,
+        currency=target.amount.currency,
+        description=target.description,
+        window=client.duplicate_window,
+        allow_duplicate=allow_duplicate,
+    )
+    if reservation.duplicate is not None:
+        row = reservation.duplicate
+        raise DuplicateRefund(
+            f"{target.id} was already refunded "
+            f"{format_amount(row.amount or 0, target.amount.currency)} {_ago(row)} as "
+            f"{row.stripe_id}, within the duplicate window of "
+            f"{_window(client.duplicate_window)}. Nothing was sent. To refund again on purpose, "
+            "pass allow_duplicate=True.",
+            previous=Refund(
+                id=row.stripe_id or "",
+                charge=target.id,
+                amount=Money(row.amount or 0, target.amount.currency),
+                status=row.status,
+                reason=reason,
+            ),
+            idempotency_key=row.idempotency_key,
+        )
+    key = reservation.key
+    assert key is not None
+    params: dict[str, Any] = {"charge": target.id, "metadata": {"bk_attempt": key}}
+    if minor is not None:
+        params["amount"] = minor
+    if reason is not None:
+        params["reason"] = reason
+    try:
+        data = client._transport.request(
+            "post",
+            "/v1/refunds",
+            params,
+            idempotency_key=key,
+            on_attempt=lambda replayed: client.ledger.note_attempt(key, replayed=replayed),
+        ).data
+    except BaseException as exc:
+        _finish_failed(client, key, exc)
+        raise
+    result = Refund.from_stripe(data)
+    client.ledger.finish(
+        key, "succeeded", status=result.status, stripe_id=result.id, charge_id=target.id
+    )
+    return result
+
+
+def recent_charges(client: Client, limit: int = 20) -> list[Charge]:
+    """Return the ``limit`` most recent charges of the account, newest first."""
+    if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= 100:
+        raise InvalidArgument(f"limit must be an int from 1 to 100, got {limit!r}.")
+    data = client._transport.request("get", "/v1/charges", {"limit": limit}).data
+    return [Charge.from_stripe(item) for item in data.get("data") or []]

@@ -1,0 +1,353 @@
+"""The client: :func:`connect` and :class:`Client`, the object the rest of the API hangs off."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from collections.abc import Mapping
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+import stripe
+
+from billing_kit import _charges, _customers
+from billing_kit._config import STRIPE_API_BASE, Mode, Settings, resolve_settings
+from billing_kit._exceptions import ConfigurationError
+from billing_kit._ledger import Ledger
+from billing_kit._masking import KeyScrubbingFilter, mask_key
+from billing_kit._models import Charge, Customer, Refund
+from billing_kit._retry import RetryPolicy, TokenBucket
+from billing_kit._transport import Transport, TransportStats
+
+__all__ = ["Client", "connect"]
+
+_RATE_LIMITS: dict[str, float] = {"sandbox": 25.0, "test": 25.0, "live": 100.0}
+
+
+def _install_log_filters() -> None:
+    # Stripe's debug log can echo request details; mask keys in any record of either logger.
+    for name in ("billing_kit", "stripe"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, KeyScrubbingFilter) for f in logger.filters):
+            logger.addFilter(KeyScrubbingFilter())
+
+
+class Client:
+    """A configured connection to Stripe (or the sandbox); create it with :func:`connect`.
+
+    Attributes
+    ----------
+    mode
+        ``"sandbox"``, ``"test"`` or ``"live"``.
+    api_base
+        Base URL requests go to (no trailing slash).
+    home
+        State folder (ledger, shared sandbox, caches).
+    stripe
+        A :class:`stripe.StripeClient` configured with the key, base URL and ``max_retries``, for
+        raw reads (the history loaders). Writes go through the client's own methods, which pace,
+        retry under one idempotency key and record every attempt in :attr:`ledger`.
+    ledger
+        The :class:`~billing_kit.Ledger` of charge, capture and refund attempts.
+    duplicate_window
+        How long after a successful charge the same charge is refused as a duplicate.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        api_base: str,
+        max_retries: int = 4,
+        rate_limit: float | None = None,
+        duplicate_window: timedelta = timedelta(minutes=10),
+        backoff: float = 0.5,
+        max_backoff: float = 8.0,
+        timeout: float = 30.0,
+    ) -> None:
+        self._settings = settings
+        self.mode: Mode = settings.mode
+        self.api_base = api_base.rstrip("/")
+        self.home = settings.home
+        self.duplicate_window = duplicate_window
+        self._api_key = settings.api_key
+        self._http = stripe.RequestsClient(timeout=timeout)
+        self.stripe = stripe.StripeClient(
+            settings.api_key,
+            base_addresses={"api": self.api_base},
+            max_network_retries=max_retries,
+            http_client=self._http,
+        )
+        self.rate_limit = rate_limit if rate_limit is not None else self.default_rate_limit
+        self._transport = Transport(
+            self.stripe,
+            policy=RetryPolicy(max_retries=max_retries, backoff=backoff, max_backoff=max_backoff),
+            pacer=TokenBucket(self.rate_limit),
+        )
+        self.ledger = Ledger(
+            self.home / "ledger.sqlite3", namespace=self.cache_namespace, mode=self.mode
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"<billing_kit.Client mode={self.mode!r} api_base={self.api_base!r} "
+            f"key={self.masked_key!r}>"
+        )
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the HTTP connections (the client can still be garbage-collected without it)."""
+        self._http.close()  # type: ignore[no-untyped-call]  # stripe leaves close() unannotated
+
+    @property
+    def masked_key(self) -> str:
+        """The API key as ``sk_test_…4242``."""
+        return mask_key(self._api_key)
+
+    @property
+    def default_rate_limit(self) -> float:
+        """Stripe's documented request rate for this mode: 25/s test and sandbox, 100/s live."""
+        return _RATE_LIMITS[self.mode]
+
+    @property
+    def cache_namespace(self) -> str:
+        """A stable, folder-safe id of account + mode + base URL, with no key material in it.
+
+        The shared sandbox is one namespace per state folder. Otherwise the id names the mode and
+        host and ends in a short one-way digest of the key, which tells accounts apart without
+        revealing anything usable.
+        """
+        if self._settings.start_sandbox:
+            return "sandbox-shared"
+        host = urlsplit(self.api_base).netloc or self.api_base
+        slug = re.sub(r"[^A-Za-z0-9]+", "-", host).strip("-").lower()
+        digest = hashlib.sha256(self._api_key.encode()).hexdigest()[:12]
+        return f"{self.mode}-{slug}-{digest}"
+
+    @property
+    def stats(self) -> TransportStats:
+        """Request, attempt, retry and replay counters since the client was created."""
+        return self._transport.stats
+
+    # Customers ---------------------------------------------------------------------------------
+
+    def find_or_create_customer(self, email: str, *, name: str | None = None) -> Customer:
+        """Return the customer with ``email`` (case-insensitive), creating it if needed.
+
+        Never creates a second customer for an email this toolkit already created or found.
+
+        >>> client.find_or_create_customer("Ada@Example.com")  # doctest: +SKIP
+        Customer(id='cus_…', email='ada@example.com', name=None)
+        """
+        return _customers.find_or_create_customer(self, email, name=name)
+
+    def customers(self, *, email: str | None = None, limit: int = 100) -> list[Customer]:
+        """Return up to ``limit`` customers, newest first, optionally only those with ``email``."""
+        return _customers.list_customers(self, email=email, limit=limit)
+
+    def attach_payment_method(self, customer: Customer | str, payment_method: str) -> str:
+        """Attach ``pm_…``/``tok_…`` to a customer (object, id or email); return the attached id.
+
+        A PaymentMethod becomes the customer's default, used by :meth:`charge` when none is given.
+        """
+        return _customers.attach_payment_method(self, customer, payment_method)
+
+    # Charges -----------------------------------------------------------------------------------
+
+    def charge(
+        self,
+        customer: Customer | str,
+        amount: object,
+        currency: str,
+        *,
+        payment_method: str | None = None,
+        source: str | None = None,
+        description: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        capture: bool = True,
+        api: Literal["payment_intents", "charges"] = "payment_intents",
+        allow_duplicate: bool = False,
+        idempotency_key: str | None = None,
+    ) -> Charge:
+        """Charge ``amount`` of ``currency`` to ``customer`` — once.
+
+        Parameters
+        ----------
+        customer
+            A :class:`Customer`, a ``cus_…`` id, or an email (found or created).
+        amount
+            ``5``, ``"5.00"``, ``"1,234.50"`` or a Decimal, in major units (see
+            :func:`~billing_kit.parse_amount`).
+        currency
+            ISO code, e.g. ``"usd"``.
+        payment_method
+            ``pm_…`` (e.g. ``"pm_card_visa"``); default: the customer's default payment method.
+        source
+            ``tok_…``/``card_…`` for the legacy Charges API (``api="charges"``).
+        description, metadata
+            Shown in the dashboard; metadata values become strings.
+        capture
+            ``False`` authorises only; capture later with :meth:`capture`.
+        api
+            ``"payment_intents"`` (default, confirmed at once) or the legacy ``"charges"``.
+        allow_duplicate
+            Charge even if the same customer, amount, currency and description were charged
+            within :attr:`duplicate_window`.
+        idempotency_key
+            Use this key instead of the ledger's choice (advanced).
+
+        Returns
+        -------
+        Charge
+
+        Raises
+        ------
+        InvalidAmount, InvalidArgument
+            Rejected before anything was sent.
+        DuplicateCharge
+            The same charge succeeded within the window; ``.previous`` is that charge.
+        CardDeclined
+            With ``.decline_code``, ``.reason`` and the failed ``.charge_id``.
+        StripeUnavailable, RateLimited
+            Retries ran out; run the same call again: it reuses the same idempotency key.
+
+        Examples
+        --------
+        >>> client.charge("ada@example.com", "12.50", "usd",
+        ...               payment_method="pm_card_visa", description="Invoice 7")  # doctest: +SKIP
+        """
+        return _charges.charge(
+            self,
+            customer,
+            amount,
+            currency,
+            payment_method=payment_method,
+            source=source,
+            description=description,
+            metadata=metadata,
+            capture=capture,
+            api=api,
+            allow_duplicate=allow_duplicate,
+            idempotency_key=idempotency_key,
+        )
+
+    def capture(self, charge_or_id: Charge | str, amount: object = None) -> Charge:
+        """Capture an auth-only charge (``capture=False``); ``amount`` captures part of it."""
+        return _charges.capture(self, charge_or_id, amount)
+
+    def refund(
+        self,
+        charge_or_id: Charge | str,
+        amount: object = None,
+        *,
+        reason: str | None = None,
+        allow_duplicate: bool = False,
+    ) -> Refund:
+        """Refund a charge in full, or ``amount`` of it.
+
+        ``reason`` is ``"duplicate"``, ``"fraudulent"``, ``"requested_by_customer"`` or ``None``.
+        The same refund within the duplicate window raises :class:`~billing_kit.DuplicateRefund`.
+        """
+        return _charges.refund(
+            self, charge_or_id, amount, reason=reason, allow_duplicate=allow_duplicate
+        )
+
+    def get_charge(self, charge_id: str) -> Charge:
+        """Return the current state of a charge by ``ch_…`` (or its PaymentIntent's ``pi_…``) id."""
+        return _charges.get_charge(self, charge_id)
+
+    def recent_charges(self, limit: int = 20) -> list[Charge]:
+        """Return the account's ``limit`` most recent charges, newest first."""
+        return _charges.recent_charges(self, limit)
+
+
+def connect(
+    api_key: str | None = None,
+    *,
+    api_base: str | None = None,
+    allow_live: bool = False,
+    home: str | Path | None = None,
+    max_retries: int = 4,
+    rate_limit: float | None = None,
+    duplicate_window: timedelta = timedelta(minutes=10),
+    backoff: float = 0.5,
+    max_backoff: float = 8.0,
+    timeout: float = 30.0,
+) -> Client:
+    """Return a :class:`Client` for Stripe, or for the local sandbox when no key is configured.
+
+    Parameters
+    ----------
+    api_key
+        Secret or restricted key; default ``STRIPE_API_KEY`` or ``.env``. None anywhere: the
+        shared sandbox under ``home`` is started (or reused) with the key ``"sk_test_sandbox"``.
+    api_base
+        Base URL; default ``STRIPE_API_BASE``, else Stripe's.
+    allow_live
+        Needed (or ``BILLING_KIT_ALLOW_LIVE=1``) to use a live key.
+    home
+        State folder; default ``BILLING_KIT_HOME``, else ``~/.billing_kit``.
+    max_retries
+        Retries after a connection error, 5xx, 409 or 429, under the same idempotency key.
+    rate_limit
+        Requests per second the client stays under; default 25 (test, sandbox) or 100 (live).
+    duplicate_window
+        A charge repeated within this time is refused unless ``allow_duplicate=True``.
+    backoff, max_backoff
+        First and longest wait between retries, in seconds (jittered).
+    timeout
+        Seconds to wait for each HTTP response.
+
+    Raises
+    ------
+    LiveModeNotAllowed
+        A live key without ``allow_live=True``.
+    ConfigurationError
+        A malformed key or base URL, or an option out of range.
+
+    Examples
+    --------
+    >>> client = connect()  # doctest: +SKIP
+    >>> client  # doctest: +SKIP
+    <billing_kit.Client mode='sandbox' api_base='http://127.0.0.1:…' key='sk_test_sandbox'>
+    """
+    if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+        raise ConfigurationError(f"max_retries must be an int ≥ 0, got {max_retries!r}.")
+    if rate_limit is not None and not (isinstance(rate_limit, int | float) and rate_limit > 0):
+        raise ConfigurationError(
+            f"rate_limit must be a positive number of requests per second, got {rate_limit!r}."
+        )
+    if not isinstance(duplicate_window, timedelta) or duplicate_window < timedelta(0):
+        raise ConfigurationError(
+            f"duplicate_window must be a timedelta ≥ 0 such as timedelta(minutes=10), got "
+            f"{duplicate_window!r}."
+        )
+    for name, value in (("backoff", backoff), ("max_backoff", max_backoff), ("timeout", timeout)):
+        if not isinstance(value, int | float) or value < 0:
+            raise ConfigurationError(f"{name} must be a number of seconds ≥ 0, got {value!r}.")
+    settings = resolve_settings(api_key, api_base=api_base, allow_live=allow_live, home=home)
+    base = settings.api_base
+    if settings.start_sandbox:
+        # The only place the client side imports the sandbox: to start or reuse it.
+        from billing_kit.sandbox import ensure_shared
+
+        base = ensure_shared(settings.home)
+    _install_log_filters()
+    return Client(
+        settings,
+        api_base=base or STRIPE_API_BASE,
+        max_retries=max_retries,
+        rate_limit=rate_limit,
+        duplicate_window=duplicate_window,
+        backoff=backoff,
+        max_backoff=max_backoff,
+        timeout=timeout,
+    )

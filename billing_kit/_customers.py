@@ -1,0 +1,185 @@
+"""Customers: find-or-create by email, attach payment methods or test tokens, list.
+
+One email, one customer — as far as this toolkit can see to it. Emails are compared
+case-insensitively (normalised to lower case before storing or searching), and a create is sent with
+an idempotency key derived from the account namespace and the normalised email: two kernels creating
+the same customer at once get the same ``cus_…`` back from Stripe, not two. After Stripe prunes
+that key (24 h on), the lookup by email (remembered locally in the ledger database, then listed from
+Stripe) finds it first.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import TYPE_CHECKING, Any
+
+from billing_kit._exceptions import IdempotencyConflict, InvalidArgument, ResourceNotFound
+from billing_kit._models import Customer
+
+if TYPE_CHECKING:
+    from billing_kit._client import Client
+
+__all__ = [
+    "attach_payment_method",
+    "find_or_create_customer",
+    "list_customers",
+    "normalise_email",
+    "resolve_customer_id",
+]
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def normalise_email(email: object) -> str:
+    """Return ``email`` stripped and lower-cased, or raise if it is not an email address.
+
+    >>> normalise_email("  Ada.Lovelace@Example.COM ")
+    'ada.lovelace@example.com'
+    """
+    if not isinstance(email, str) or not _EMAIL.match(email.strip()):
+        raise InvalidArgument(
+            f"{email!r} is not an email address; pass something like 'ada@example.com'."
+        )
+    return email.strip().lower()
+
+
+def _derived_key(client: Client, *parts: str) -> str:
+    """An idempotency key that is the same every time for the same parts in this namespace.
+
+    Hashed so no email (personal data) travels in the key, as Stripe asks.
+    """
+    digest = hashlib.sha256("|".join((client.cache_namespace, *parts)).encode()).hexdigest()
+    return f"bk-{parts[0]}-{digest[:40]}"
+
+
+def _list_by_email(client: Client, email: str) -> list[dict[str, Any]]:
+    response = client._transport.request("get", "/v1/customers", {"email": email, "limit": 100})
+    data = response.data.get("data") or []
+    return [dict(item) for item in data if not item.get("deleted")]
+
+
+def _retrieve(client: Client, customer_id: str) -> dict[str, Any] | None:
+    try:
+        data = client._transport.request("get", f"/v1/customers/{customer_id}").data
+    except ResourceNotFound:
+        return None
+    return None if data.get("deleted") else dict(data)
+
+
+def find_or_create_customer(client: Client, email: str, *, name: str | None = None) -> Customer:
+    """Return the customer with ``email`` (any case), creating it if there is none.
+
+    See :meth:`billing_kit.Client.find_or_create_customer`.
+    """
+    normalised = normalise_email(email)
+    remembered = client.ledger.remembered_customer(normalised)
+    if remembered is not None:
+        found = _retrieve(client, remembered)
+        if found is not None:
+            return Customer.from_stripe(found)
+        client.ledger.forget_customer(normalised)
+    existing = _list_by_email(client, normalised)
+    if existing:
+        # Stripe lists newest first; the oldest is the one every earlier call returned.
+        oldest = min(existing, key=lambda item: (item.get("created") or 0, item["id"]))
+        client.ledger.remember_customer(normalised, oldest["id"])
+        return Customer.from_stripe(oldest)
+    params: dict[str, Any] = {"email": normalised}
+    if name is not None:
+        params["name"] = name
+    key = _derived_key(client, "customer", normalised)
+    try:
+        created = client._transport.request("post", "/v1/customers", params, idempotency_key=key)
+    except IdempotencyConflict:
+        # The key was used for this email with another name: that customer exists, find it.
+        existing = _list_by_email(client, normalised)
+        if not existing:
+            raise
+        created_data: dict[str, Any] = min(existing, key=lambda item: item.get("created") or 0)
+    else:
+        created_data = dict(created.data)
+    client.ledger.remember_customer(normalised, created_data["id"])
+    return Customer.from_stripe(created_data)
+
+
+def resolve_customer_id(client: Client, customer: object) -> str:
+    """Return the ``cus_…`` id for a :class:`Customer`, an id, or an email (found or created)."""
+    if isinstance(customer, Customer):
+        return customer.id
+    if isinstance(customer, str) and customer.startswith("cus_"):
+        return customer
+    if isinstance(customer, str) and "@" in customer:
+        return find_or_create_customer(client, customer).id
+    raise InvalidArgument(
+        f"Customer {customer!r} is neither a Customer, a 'cus_…' id nor an email address; pass "
+        "one of those (an email finds or creates the customer)."
+    )
+
+
+def list_customers(client: Client, *, email: str | None = None, limit: int = 100) -> list[Customer]:
+    """Return up to ``limit`` customers, newest first, optionally only those with ``email``."""
+    if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
+        raise InvalidArgument(f"limit must be a positive int, got {limit!r}.")
+    params: dict[str, Any] = {"limit": min(limit, 100)}
+    if email is not None:
+        params["email"] = normalise_email(email)
+    customers: list[Customer] = []
+    while len(customers) < limit:
+        page = client._transport.request("get", "/v1/customers", params).data
+        items = [item for item in page.get("data") or [] if not item.get("deleted")]
+        customers.extend(Customer.from_stripe(item) for item in items)
+        if not page.get("has_more") or not items:
+            break
+        params["starting_after"] = items[-1]["id"]
+    return customers[:limit]
+
+
+def attach_payment_method(client: Client, customer: object, payment_method: str) -> str:
+    """Attach a PaymentMethod (``pm_…``, e.g. ``"pm_card_visa"``) or token (``tok_…``).
+
+    A PaymentMethod becomes the customer's default for :meth:`~billing_kit.Client.charge`; a token
+    becomes a card source (``card_…``) for the legacy Charges API. Returns the attached id, which
+    for magic test ids like ``pm_card_visa`` is a new ``pm_…``. Sent with keys derived from the
+    customer and payment method, so re-running it attaches nothing new.
+
+    Raises
+    ------
+    CardDeclined
+        The card is one issuers decline at attach time (e.g. ``pm_card_visa_chargeDeclined``).
+    """
+    if not isinstance(payment_method, str) or not payment_method.startswith(
+        ("pm_", "tok_", "card_", "src_")
+    ):
+        raise InvalidArgument(
+            f"Payment method {payment_method!r} is not a 'pm_…' PaymentMethod or 'tok_…' token; "
+            "in test mode use e.g. 'pm_card_visa' or 'tok_visa'."
+        )
+    customer_id = resolve_customer_id(client, customer)
+    transport = client._transport
+    if payment_method.startswith(("tok_", "src_", "card_")):
+        if payment_method.startswith("card_"):
+            return payment_method
+        key = _derived_key(client, "source", customer_id, payment_method)
+        card = transport.request(
+            "post",
+            f"/v1/customers/{customer_id}/sources",
+            {"source": payment_method},
+            idempotency_key=key,
+        ).data
+        return str(card["id"])
+    key = _derived_key(client, "attach", customer_id, payment_method)
+    attached = transport.request(
+        "post",
+        f"/v1/payment_methods/{payment_method}/attach",
+        {"customer": customer_id},
+        idempotency_key=key,
+    ).data
+    pm_id = str(attached["id"])
+    transport.request(
+        "post",
+        f"/v1/customers/{customer_id}",
+        {"invoice_settings": {"default_payment_method": pm_id}},
+        idempotency_key=_derived_key(client, "default", customer_id, pm_id),
+    )
+    return pm_id

@@ -1,0 +1,107 @@
+"""When to retry, how long to wait, and how fast to send.
+
+Retries are ours alone: the client sends every request with stripe-python's own retries switched off
+(``max_network_retries=0``). Two layers of retries would multiply (5 × 3 attempts), bypass the pacer
+for the inner ones, hide attempts from the ledger, and stripe-python does not retry rate-limit 429s.
+With one loop, every attempt is paced, counted and sent with the same idempotency key.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import stripe
+
+__all__ = ["RetryPolicy", "TokenBucket", "is_retryable"]
+
+
+def _header(headers: object, name: str) -> str | None:
+    if not headers or not hasattr(headers, "items"):
+        return None
+    for key, value in headers.items():
+        if str(key).lower() == name:
+            return str(value)
+    return None
+
+
+def is_retryable(exc: stripe.StripeError) -> bool:
+    """Return ``True`` when sending the same request again (same key) may succeed.
+
+    Retried: connection errors stripe-python marks retryable (resets, timeouts, a dropped
+    response), any HTTP 5xx, 409 (the same key is still in flight) and 429 (rate limited or
+    lock timeout). Not retried: anything Stripe answers definitively (400, 401, 402, 403, 404),
+    SSL failures, and responses marked ``Stripe-Should-Retry: false``.
+    """
+    if isinstance(exc, stripe.APIConnectionError):
+        return exc.should_retry
+    advice = _header(exc.headers, "stripe-should-retry")
+    if advice == "false":
+        return False
+    if advice == "true":
+        return True
+    status = exc.http_status or 0
+    return status == 409 or status == 429 or status >= 500
+
+
+@dataclass
+class RetryPolicy:
+    """Exponential backoff with jitter.
+
+    Attempt ``n`` (1-based) waits ``min(max_backoff, backoff * 2**(n-1))`` scaled by a random
+    factor in [0.5, 1], so many kernels retrying at once spread out instead of colliding again.
+    """
+
+    max_retries: int = 4
+    backoff: float = 0.5
+    max_backoff: float = 8.0
+    rng: random.Random = field(default_factory=random.Random)
+
+    def delay(self, attempt: int) -> float:
+        """Return the seconds to wait after failed attempt number ``attempt`` (1-based)."""
+        ceiling = min(self.max_backoff, self.backoff * 2 ** (attempt - 1))
+        return float(ceiling * self.rng.uniform(0.5, 1.0))
+
+
+class TokenBucket:
+    """A thread-safe token bucket: at most ``rate`` requests per second on average.
+
+    ``burst`` tokens may be spent at once after a quiet spell; the default of one token keeps the
+    client strictly below the configured rate, which is what keeps it clear of Stripe's 429s.
+    """
+
+    def __init__(
+        self,
+        rate: float,
+        *,
+        burst: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if rate <= 0:
+            raise ValueError(f"rate must be positive requests per second, got {rate!r}")
+        self.rate = rate
+        self.burst = max(burst, 1.0)
+        self._clock = clock
+        self._sleep = sleep
+        self._tokens = self.burst
+        self._stamp = clock()
+        self._lock = threading.Lock()
+        self.waited = 0.0
+
+    def acquire(self) -> float:
+        """Take one token, sleeping until one is available; return the seconds waited."""
+        with self._lock:
+            now = self._clock()
+            self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
+            self._stamp = now
+            self._tokens -= 1.0
+            # A negative balance is a queue: this caller waits for its share of the future.
+            wait = -self._tokens / self.rate if self._tokens < 0 else 0.0
+            self.waited += wait
+        if wait > 0:
+            self._sleep(wait)
+        return wait

@@ -1,0 +1,155 @@
+"""Sending one logical request to Stripe: paced, retried under one idempotency key, errors mapped.
+
+Every write (POST) must come with an idempotency key that the caller has already written to the
+ledger; the transport never invents one, so no charge can leave without a record. Reads (GET) are
+retried the same way, without a key (they are idempotent by nature).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import stripe
+
+from billing_kit._retry import RetryPolicy, TokenBucket, is_retryable
+from billing_kit._stripe_errors import map_stripe_error
+
+__all__ = ["Response", "Transport", "TransportStats"]
+
+log = logging.getLogger("billing_kit")
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    """A successful answer: the JSON body, and how it was obtained."""
+
+    data: Mapping[str, Any]
+    attempts: int
+    replayed: bool
+    request_id: str | None
+
+
+@dataclass
+class TransportStats:
+    """Counters since the client was created (shown in benchmarks and fault tests)."""
+
+    requests: int = 0
+    attempts: int = 0
+    retries: int = 0
+    replays: int = 0
+    failures: int = 0
+
+
+def _header(headers: Mapping[str, str] | None, name: str) -> str | None:
+    if not headers:
+        return None
+    for key, value in headers.items():
+        if key.lower() == name:
+            return value
+    return None
+
+
+class Transport:
+    """Paced, retrying sender over a configured :class:`stripe.StripeClient`.
+
+    Parameters
+    ----------
+    client
+        The stripe client (its own retries are overridden to 0 per request, see ``_retry``).
+    policy
+        Retry count and backoff.
+    pacer
+        Token bucket every attempt draws from, retries included.
+    sleep
+        Called to wait between attempts (a seam for tests that must not wait).
+    """
+
+    def __init__(
+        self,
+        client: stripe.StripeClient,
+        *,
+        policy: RetryPolicy,
+        pacer: TokenBucket,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.client = client
+        self.policy = policy
+        self.pacer = pacer
+        self.stats = TransportStats()
+        self._sleep = sleep
+
+    def request(
+        self,
+        method: Literal["get", "post", "delete"],
+        path: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        idempotency_key: str | None = None,
+        on_attempt: Callable[[bool], None] | None = None,
+    ) -> Response:
+        """Send ``method path`` until it succeeds, fails definitively, or retries run out.
+
+        Parameters
+        ----------
+        idempotency_key
+            Required for ``post``: the key already recorded in the ledger.
+        on_attempt
+            Called after each answered attempt with ``replayed`` (Stripe's
+            ``Idempotent-Replayed`` header), and with ``False`` after a failed one.
+
+        Raises
+        ------
+        StripeRequestError
+            The mapped error (``StripeUnavailable``/``RateLimited`` carry the idempotency key).
+        """
+        if method == "post" and not idempotency_key:
+            raise ValueError("every POST needs an idempotency key recorded in the ledger first")
+        options: dict[str, Any] = {"max_network_retries": 0}
+        if idempotency_key:
+            options["idempotency_key"] = idempotency_key
+        self.stats.requests += 1
+        attempt = 0
+        while True:
+            attempt += 1
+            self.pacer.acquire()
+            self.stats.attempts += 1
+            try:
+                response = self.client.raw_request(method, path, **dict(params or {}), **options)
+            except stripe.StripeError as exc:
+                if on_attempt is not None:
+                    on_attempt(False)
+                if is_retryable(exc) and attempt <= self.policy.max_retries:
+                    delay = self.policy.delay(attempt)
+                    self.stats.retries += 1
+                    log.info(
+                        "%s %s failed (%s, HTTP %s); retry %d/%d in %.2fs with the same key",
+                        method.upper(),
+                        path,
+                        type(exc).__name__,
+                        exc.http_status,
+                        attempt,
+                        self.policy.max_retries,
+                        delay,
+                    )
+                    self._sleep(delay)
+                    continue
+                self.stats.failures += 1
+                raise map_stripe_error(exc, idempotency_key=idempotency_key) from exc
+            replayed = _header(response.headers, "idempotent-replayed") == "true"
+            if replayed:
+                self.stats.replays += 1
+            if on_attempt is not None:
+                on_attempt(replayed)
+            data = response.data
+            if not isinstance(data, Mapping):  # pragma: no cover - Stripe always answers objects
+                raise TypeError(f"unexpected response body for {path}: {type(data).__name__}")
+            return Response(
+                data=data,
+                attempts=attempt,
+                replayed=replayed,
+                request_id=response.request_id,
+            )
