@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 import ipywidgets as W
 import pandas as pd
 
+from billing_kit import history
+from billing_kit.history import ProgressUpdate
 from billing_kit.widgets import charts as _charts
 from billing_kit.widgets._form import Form, esc, message_html
 from billing_kit.widgets._table import PagedTable
@@ -32,27 +34,30 @@ _STYLE = {"description_width": "80px"}
 
 
 class _ProgressSlot:
-    """Feeds the loader's progress reports into an ``IntProgress`` and a label inside the form."""
+    """Feeds the loader's progress reports into an ``IntProgress`` and a label inside the form.
+
+    The loader pulls time slices in parallel and reports which share of the date range is done;
+    the bar shows that share (0-100 %), the label the rows and pages so far.
+    """
 
     def __init__(self, bar: W.IntProgress, label: W.Label) -> None:
         self.bar, self.label = bar, label
+        self.reports = 0
 
     def start(self) -> None:
-        self.bar.value, self.bar.max, self.bar.bar_style = 0, 1, "info"
+        self.reports = 0
+        self.bar.value, self.bar.max, self.bar.bar_style = 0, 100, "info"
         self.label.value = "starting…"
 
-    def __call__(self, done: int, total: int | None = None) -> None:
-        """Report ``done`` items fetched out of ``total`` (``None`` when the total is unknown)."""
-        if total is not None and total > 0:
-            self.bar.max = max(total, done, 1)
-        elif done >= self.bar.max:
-            # Unknown total: keep the bar moving without ever showing it full before the end.
-            self.bar.max = max(2 * done, 1)
-        self.bar.value = done
-        self.label.value = f"{done} charges fetched" + (f" of {total}" if total else "")
+    def __call__(self, update: ProgressUpdate) -> None:
+        """Show one :class:`~billing_kit.history.ProgressUpdate` from the loader."""
+        self.reports += 1
+        self.bar.value = round(100 * update.covered)
+        estimate = update.estimated_total
+        about = f" of about {estimate}" if estimate is not None and not update.done else ""
+        self.label.value = f"{update.rows}{about} charges · {update.pages} pages"
 
     def finish(self, rows: int) -> None:
-        self.bar.max = max(rows, 1)
         self.bar.value = self.bar.max
         self.bar.bar_style = "success"
         self.label.value = f"done: {rows} charges"
@@ -89,7 +94,7 @@ class HistoryBrowser(Form):
             description="Load charges", button_style="primary", icon="download"
         )
         self.progress = W.IntProgress(
-            value=0, min=0, max=1, description="Loading", layout=W.Layout(width="360px")
+            value=0, min=0, max=100, description="Loading", layout=W.Layout(width="360px")
         )
         self.progress_label = W.Label()
         self._slot = _ProgressSlot(self.progress, self.progress_label)
@@ -147,7 +152,7 @@ class HistoryBrowser(Form):
         self.load_button.disabled = True
         self._slot.start()
         try:
-            frame = self.client.charges_frame(start, end, progress=self._slot)
+            frame = history.charges_frame(self.client, start, end, progress=self._slot)
         except Exception:
             self.progress.bar_style = "danger"
             self.progress_label.value = "failed"
@@ -167,7 +172,7 @@ class HistoryBrowser(Form):
     @property
     def value(self) -> pd.DataFrame:
         """The loaded charges after the status and currency filters."""
-        frame = self.frame
+        frame: pd.DataFrame = self.frame
         if frame.empty:
             return frame
         if self.status.value:

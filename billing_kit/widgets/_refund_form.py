@@ -6,11 +6,12 @@ the reviewed refund under a lock, so a queued second click refunds nothing."""
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import ipywidgets as W
 
+from billing_kit._exceptions import DuplicateRefund
 from billing_kit._money import format_amount, to_major
 from billing_kit.widgets._form import Form, Mode, esc, message_html, problems_html
 from billing_kit.widgets._inputs import check_amount, check_charge_id
@@ -39,6 +40,7 @@ class RefundIntent:
     amount: int | None  # None: everything not yet refunded
     reason: str | None
     mode: Mode
+    allow_duplicate: bool = False
 
     @property
     def refundable(self) -> int:
@@ -52,12 +54,11 @@ class RefundIntent:
         return format_amount(minor, self.charge.amount.currency)
 
 
-def _charge_label(charge: Charge) -> str:
-    who = charge.customer
+def _charge_label(charge: Charge, who: str) -> str:
     refunded = charge.refunded_amount.minor
     extra = f", {charge.refunded_amount} refunded" if refunded else ""
     return (
-        f"{charge.created:%Y-%m-%d %H:%M} · {charge.amount} · {who or 'no customer'} · "
+        f"{charge.created:%Y-%m-%d %H:%M} · {charge.amount} · {who} · "
         f"{charge.status}{extra} · {charge.id}"
     )
 
@@ -77,6 +78,8 @@ class RefundForm(Form):
         super().__init__(client)
         self._lock = threading.Lock()
         self._pending: RefundIntent | None = None
+        self._duplicate: RefundIntent | None = None
+        self._emails: dict[str, str] = {}
         self.in_flight = False
         self.ignored_clicks = 0
         self.last_refund: Refund | None = None
@@ -102,6 +105,13 @@ class RefundForm(Form):
             layout=W.Layout(display="none", border="1px solid #ccc"),
         )
         self.result = W.HTML()
+        self.result.add_class("bk-result")
+        self.again_button = W.Button(description="Refund again anyway", button_style="warning")
+        self.dont_button = W.Button(description="Don't refund")
+        self.duplicate_box = W.VBox(
+            [W.HTML(), W.HBox([self.again_button, self.dont_button])],
+            layout=W.Layout(display="none"),
+        )
         self.table = W.HTML(self.session.html(id_heading="Refund"))
 
         self.picker.observe(self._handler(self._picked), names="value")
@@ -112,6 +122,8 @@ class RefundForm(Form):
         self.review_button.on_click(self._handler(self.submit))
         self.confirm_button.on_click(self._handler(self.confirm))
         self.edit_button.on_click(self._handler(self.edit))
+        self.again_button.on_click(self._handler(self.refund_again))
+        self.dont_button.on_click(self._handler(self.cancel_duplicate))
         self._finish(
             "Refund a charge",
             [
@@ -124,6 +136,7 @@ class RefundForm(Form):
                 self.review_button,
                 self.review_box,
                 self.result,
+                self.duplicate_box,
                 W.HTML("<b>This session's refunds</b>"),
                 self.table,
             ],
@@ -132,10 +145,18 @@ class RefundForm(Form):
         self._handler(self.refresh)()
 
     def refresh(self) -> None:
-        """Reload the recent charges offered in the picker."""
+        """Reload the recent charges offered in the picker (and the customers' emails)."""
         charges = self.client.recent_charges(limit=self._recent_count)
+        self._emails = {c.id: c.email for c in self.client.customers(limit=100) if c.email}
         self._charges = {c.id: c for c in charges}
-        self.picker.options = [("—", "")] + [(_charge_label(c), c.id) for c in charges]
+        self.picker.options = [("—", "")] + [
+            (_charge_label(c, self._customer_label(c)), c.id) for c in charges
+        ]
+
+    def _customer_label(self, charge: Charge) -> str:
+        if charge.customer is None:
+            return "no customer"
+        return self._emails.get(charge.customer, charge.customer)
 
     def _picked(self) -> None:
         if self.picker.value:
@@ -160,9 +181,9 @@ class RefundForm(Form):
         if known is not None:
             return known
         self.refresh()
-        if charge_id in self._charges:
-            return self._charges[charge_id]
-        return self.client.get_charge(charge_id)
+        if charge_id not in self._charges:
+            self._charges[charge_id] = self.client.get_charge(charge_id)
+        return self._charges[charge_id]
 
     def problems(self, *, include_missing: bool = True) -> dict[str, str]:
         """Return a message per field that is wrong (no request is made)."""
@@ -181,7 +202,7 @@ class RefundForm(Form):
                 found["amount"] = str(exc)
             else:
                 left = charge.amount.minor - charge.refunded_amount.minor if charge else None
-                if left is not None and minor > left:
+                if charge is not None and left is not None and minor > left:
                     found["amount"] = (
                         f"Amount {self.amount.value!r} is more than the "
                         f"{format_amount(left, currency)} still refundable on {charge.id}; "
@@ -227,7 +248,7 @@ class RefundForm(Form):
 
     def _summary_html(self, intent: RefundIntent) -> str:
         charge = intent.charge
-        who = charge.customer
+        who = self._customer_label(charge)
         reason = dict((v, k) for k, v in REASONS).get(intent.reason or "", intent.reason)
         rows = [
             (
@@ -240,7 +261,7 @@ class RefundForm(Form):
                 f"<code>{esc(charge.id)}</code> for {esc(charge.amount)} "
                 f"on {charge.created:%Y-%m-%d}",
             ),
-            ("To", esc(who or "no customer")),
+            ("To", esc(who)),
             ("Already refunded", esc(charge.refunded_amount)),
             ("Reason", esc(reason)),
             ("Mode", f"<b>{esc(intent.mode.upper())}</b>"),
@@ -281,19 +302,57 @@ class RefundForm(Form):
                 return None
             self._pending = None
             self.in_flight = True
+        return self._execute(intent)
+
+    def refund_again(self) -> Refund | None:
+        """Answer "yes" to the duplicate question: refund the same amount again, once."""
+        with self._lock:
+            intent = self._duplicate
+            if intent is None or self.in_flight:
+                self.ignored_clicks += 1
+                return None
+            self._duplicate = None
+            self.in_flight = True
+        return self._execute(intent)
+
+    def cancel_duplicate(self) -> None:
+        """Answer "no" to the duplicate question."""
+        with self._lock:
+            self._duplicate = None
+        self.duplicate_box.layout.display = "none"
+        self.result.value = message_html("Not refunded again.", ok=True)
+
+    def _execute(self, intent: RefundIntent) -> Refund | None:
         self.confirm_button.disabled = self.edit_button.disabled = True
+        self.again_button.disabled = True
         self.confirm_button.description = "Refunding…"
+        self.duplicate_box.layout.display = "none"
+        self.clear_error()
         currency = intent.charge.amount.currency
         try:
             refund = self.client.refund(
                 intent.charge.id,
                 None if intent.amount is None else to_major(intent.amount, currency),
                 reason=intent.reason,
+                allow_duplicate=intent.allow_duplicate,
             )
+        except DuplicateRefund as exc:
+            with self._lock:
+                self._duplicate = replace(intent, allow_duplicate=True)
+            self.duplicate_box.children[0].value = (
+                "<div class='bk-duplicate' style='color:#8a5a00'><b>Possible duplicate.</b> "
+                f"{esc(exc.previous.amount)} was already refunded from {esc(intent.charge.id)} a "
+                f"moment ago (refund {esc(exc.previous.id)}). Nothing new was refunded. "
+                "Refund again anyway?</div>"
+            )
+            self.result.value = ""
+            self.duplicate_box.layout.display = "flex"
+            return None
         finally:
             with self._lock:
                 self.in_flight = False
             self.confirm_button.disabled = self.edit_button.disabled = False
+            self.again_button.disabled = False
             self.confirm_button.description = "Refund"
             self._show_review(False)
         self.last_refund = refund
@@ -303,11 +362,11 @@ class RefundForm(Form):
             ok=refund.status in {"succeeded", "pending"},
         )
         self.session.add(
-            customer=intent.charge.customer or "—",
+            customer=self._customer_label(intent.charge),
             amount=str(refund.amount),
             paying_with=intent.charge.id,
             charge_id=refund.id,
-            status=refund.status,
+            status=refund.status or "unknown",
             detail=intent.reason or "",
         )
         self.table.value = self.session.html(id_heading="Refund")

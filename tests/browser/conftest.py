@@ -25,7 +25,6 @@ import pytest
 
 CHROMIUM = "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parents[2]
-SCREENSHOTS = ROOT / "artifacts" / "screenshots"
 
 # Per-user settings (JUPYTERLAB_SETTINGS_DIR): no news toast, no update check, all cells in the DOM.
 _SETTINGS = {

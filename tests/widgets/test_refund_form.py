@@ -1,0 +1,98 @@
+"""RefundForm driven headless against the sandbox."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import billing_kit
+from billing_kit.widgets import RefundForm
+from billing_kit.widgets._refund_form import FULL, PARTIAL
+
+
+def make_charge(client: billing_kit.Client, amount: str = "40.00", currency: str = "usd") -> Any:
+    return client.charge("ana@example.com", amount, currency, payment_method="pm_card_visa")
+
+
+def refunded(client: billing_kit.Client, charge_id: str) -> int:
+    amount: int = client.stripe.v1.charges.retrieve(charge_id).amount_refunded
+    return amount
+
+
+def test_recent_charges_are_offered(client: billing_kit.Client) -> None:
+    charge = make_charge(client)
+    form = RefundForm(client)
+    labels = dict((value, label) for label, value in form.picker.options)
+    assert charge.id in labels and "$40.00" in labels[charge.id]
+    form.picker.value = charge.id
+    assert form.charge_id.value == charge.id
+
+
+def test_full_refund_review_confirm_and_double_click(client: billing_kit.Client) -> None:
+    charge = make_charge(client)
+    form = RefundForm(client)
+    form.picker.value = charge.id
+    form.reason.value = "requested_by_customer"
+    form.review_button.click()
+    assert form.review_box.layout.display == "flex"
+    assert "$40.00" in form.summary.value and "everything left" in form.summary.value
+    assert "Customer asked for it" in form.summary.value
+    assert refunded(client, charge.id) == 0, "review refunds nothing"
+    form.confirm_button.click()
+    form.confirm_button.click()  # queued second click
+    assert refunded(client, charge.id) == 4000
+    assert form.ignored_clicks == 1
+    assert form.last_refund is not None and form.last_refund.id in form.result.value
+    assert "Refunded $40.00" in form.result.value
+    assert form.last_refund.id in form.table.value
+
+
+def test_partial_refund_and_too_much(client: billing_kit.Client) -> None:
+    charge = make_charge(client)
+    form = RefundForm(client)
+    form.charge_id.value = charge.id
+    form.kind.value = PARTIAL
+    assert not form.amount.disabled
+    form.amount.value = "50.00"
+    form.review_button.click()
+    assert "more than the $40.00 still refundable" in form.problems_area.value
+    assert form.review_box.layout.display == "none"
+    form.amount.value = "15.00"
+    form.review_button.click()
+    form.confirm_button.click()
+    assert refunded(client, charge.id) == 1500
+    # The list now knows $25.00 is left.
+    form.kind.value = PARTIAL
+    form.charge_id.value = charge.id
+    form.amount.value = "30.00"
+    form.review_button.click()
+    assert "more than the $25.00 still refundable" in form.problems_area.value
+
+
+def test_bad_choices_are_explained(client: billing_kit.Client) -> None:
+    form = RefundForm(client)
+    form.review_button.click()
+    assert "Pick a recent charge or type a charge id" in form.problems_area.value
+    form.charge_id.value = "re_123"
+    assert "is not a charge id" in form.problems_area.value
+    form.charge_id.value = ""
+    form.kind.value = PARTIAL
+    form.review_button.click()
+    assert "Enter an amount" in form.problems_area.value
+
+
+def test_nothing_left_to_refund(client: billing_kit.Client) -> None:
+    charge = make_charge(client)
+    client.refund(charge.id)
+    form = RefundForm(client)
+    form.charge_id.value = charge.id
+    form.kind.value = FULL
+    form.review_button.click()
+    assert "has nothing left to refund" in form.problems_area.value
+
+
+def test_unknown_charge_id_is_an_error_in_the_form(client: billing_kit.Client) -> None:
+    form = RefundForm(client)
+    form.charge_id.value = "ch_doesnotexist"
+    form.review_button.click()
+    assert "bk-error" in form.error_area.value
+    assert "ch_doesnotexist" in form.error_area.value
