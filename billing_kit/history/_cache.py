@@ -1,0 +1,231 @@
+"""The local history cache: one parquet file per object kind, a state file, and a pull journal.
+
+Layout under ``client.home / "cache" / client.cache_namespace``::
+
+    charges.parquet          every charge pulled so far, typed as in _schema (plus _metadata JSON)
+    charges.state.json       covered created-range, change-feed cursors, and the unfinished pull
+    charges.parts/           one parquet file per flush of finished slices of the unfinished pull
+
+Writes never leave a half-written file: everything goes to a temporary file in the same folder and
+is moved into place with :func:`os.replace` (atomic on POSIX and Windows). The main parquet file is
+only replaced once a pull has finished, so a failed pull leaves the cache as it was; the journal of
+finished slices lets the next call resume where the failed or interrupted one stopped.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pandas as pd
+
+from billing_kit.history._frames import METADATA_JSON, build_frame, concat_frames, conform
+from billing_kit.history._schema import ObjectKind
+
+STATE_VERSION = 1
+Range = tuple[int, int]
+
+
+@dataclass
+class PullJournal:
+    """An unfinished pull: what it set out to cover, what is done, and where the done rows are."""
+
+    plan: list[Range] = field(default_factory=list)
+    finished: list[Range] = field(default_factory=list)
+    parts: list[str] = field(default_factory=list)
+
+    def remaining(self) -> list[Range]:
+        """The planned ranges minus the finished ones, merged and in ascending order."""
+        return subtract(merge(self.plan), merge(self.finished))
+
+
+@dataclass
+class CacheState:
+    """Created-ranges the cache holds completely, change-feed cursors, the unfinished pull.
+
+    All times are Unix seconds; ranges are half-open ``[lo, hi)``.
+    """
+
+    covered: list[Range] = field(default_factory=list)
+    bt_cursor: int | None = None
+    events_cursor: int | None = None
+    pull: PullJournal | None = None
+    version: int = STATE_VERSION
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> CacheState:
+        pull = data.get("pull")
+        journal = None
+        if pull:
+            journal = PullJournal(
+                plan=[(int(a), int(b)) for a, b in pull["plan"]],
+                finished=[(int(a), int(b)) for a, b in pull["finished"]],
+                parts=list(pull["parts"]),
+            )
+        covered = [(int(a), int(b)) for a, b in data.get("covered", [])]
+        return cls(
+            covered=covered,
+            bt_cursor=data.get("bt_cursor"),
+            events_cursor=data.get("events_cursor"),
+            pull=journal,
+        )
+
+
+class HistoryCache:
+    """The cache of one object kind for one account, mode and base URL.
+
+    Parameters
+    ----------
+    folder
+        ``client.home / "cache" / client.cache_namespace``.
+    kind
+        Object kind (``"charges"``, ...).
+    """
+
+    def __init__(self, folder: Path, kind: ObjectKind) -> None:
+        self.folder = folder
+        self.kind = kind
+        self.frame_path = folder / f"{kind}.parquet"
+        self.state_path = folder / f"{kind}.state.json"
+        self.parts_dir = folder / f"{kind}.parts"
+
+    def load_state(self) -> CacheState:
+        """Return the saved state, or an empty one (nothing cached yet, or an unreadable file)."""
+        try:
+            data = orjson.loads(self.state_path.read_bytes())
+        except (FileNotFoundError, orjson.JSONDecodeError):
+            return CacheState()
+        if data.get("version") != STATE_VERSION:
+            return CacheState()
+        return CacheState.from_json(data)
+
+    def load_frame(self) -> pd.DataFrame:
+        """Return the cached frame (internal columns included), or an empty typed frame."""
+        if not self.frame_path.exists() or not self.state_path.exists():
+            return build_frame(self.kind, [])
+        return conform(self.kind, pd.read_parquet(self.frame_path))
+
+    def save_state(self, state: CacheState) -> None:
+        """Write the state atomically."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        _atomic_write(self.state_path, orjson.dumps(asdict(state)))
+
+    def save_frame(self, frame: pd.DataFrame) -> None:
+        """Replace the cached frame atomically."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        handle, name = tempfile.mkstemp(dir=self.folder, prefix=f".{self.kind}.", suffix=".tmp")
+        os.close(handle)
+        try:
+            frame.to_parquet(name, index=False)
+            os.replace(name, self.frame_path)
+        except BaseException:
+            Path(name).unlink(missing_ok=True)
+            raise
+
+    def add_part(self, state: CacheState, ranges: Sequence[Range], frame: pd.DataFrame) -> None:
+        """Journal finished slices: their rows as a part file first, then the state naming it."""
+        assert state.pull is not None
+        self.parts_dir.mkdir(parents=True, exist_ok=True)
+        name = f"part-{len(state.pull.parts):05d}.parquet"
+        handle, tmp = tempfile.mkstemp(dir=self.parts_dir, suffix=".tmp")
+        os.close(handle)
+        frame.to_parquet(tmp, index=False)
+        os.replace(tmp, self.parts_dir / name)
+        state.pull.parts.append(name)
+        state.pull.finished = merge([*state.pull.finished, *ranges])
+        self.save_state(state)
+
+    def load_parts(self, journal: PullJournal) -> list[pd.DataFrame]:
+        """Frames of the journal's part files (a part lost in a crash is simply re-pulled)."""
+        frames = []
+        for name in journal.parts:
+            path = self.parts_dir / name
+            if path.exists():
+                frames.append(conform(self.kind, pd.read_parquet(path)))
+        return frames
+
+    def clear_parts(self) -> None:
+        """Delete the journal's part files once their rows are in the main frame."""
+        if self.parts_dir.exists():
+            for path in self.parts_dir.iterdir():
+                path.unlink(missing_ok=True)
+            self.parts_dir.rmdir()
+
+
+def upsert(kind: ObjectKind, frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    """Concatenate frames and keep one row per id, the one from the latest frame (newest wins).
+
+    Rows come out newest first (``created`` descending, then ``id``), as Stripe lists them.
+    """
+    combined = concat_frames(kind, frames)
+    combined = combined.drop_duplicates(subset="id", keep="last")
+    combined = combined.sort_values(["created", "id"], ascending=False, kind="stable")
+    return combined.reset_index(drop=True)
+
+
+def merge(ranges: Sequence[Range]) -> list[Range]:
+    """Merge overlapping or touching half-open ranges.
+
+    Examples
+    --------
+    >>> merge([(5, 9), (0, 3), (3, 4), (8, 12)])
+    [(0, 4), (5, 12)]
+    """
+    out: list[Range] = []
+    for lo, hi in sorted(r for r in ranges if r[1] > r[0]):
+        if out and lo <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], hi))
+        else:
+            out.append((lo, hi))
+    return out
+
+
+def subtract(ranges: Sequence[Range], holes: Sequence[Range]) -> list[Range]:
+    """``ranges`` minus ``holes`` (both merged half-open ranges).
+
+    Examples
+    --------
+    >>> subtract([(0, 10)], [(2, 4), (6, 7)])
+    [(0, 2), (4, 6), (7, 10)]
+    """
+    out: list[Range] = []
+    for lo, hi in ranges:
+        start = lo
+        for h_lo, h_hi in holes:
+            if h_hi <= start or h_lo >= hi:
+                continue
+            if h_lo > start:
+                out.append((start, h_lo))
+            start = max(start, h_hi)
+        if start < hi:
+            out.append((start, hi))
+    return out
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(name, path)
+    except BaseException:
+        Path(name).unlink(missing_ok=True)
+        raise
+
+
+__all__ = [
+    "METADATA_JSON",
+    "CacheState",
+    "HistoryCache",
+    "PullJournal",
+    "merge",
+    "subtract",
+    "upsert",
+]

@@ -1,0 +1,401 @@
+"""Fetching history pages: raw requests, token-bucket pacing, retries, parallel adaptive time
+slices.
+
+The official library still signs every request, pins the API version and talks HTTP
+(``client.stripe.raw_request``), but no ``StripeObject`` is built per record: the body is parsed
+once with orjson into plain dicts for :mod:`._frames`.
+
+List endpoints only filter on ``created``, so a range is cut into half-open ``[gte, lt)`` slices
+that worker threads page through in parallel. A slice whose page comes back full with more to come
+is split while fewer slices are running than there are workers: everything created after the page's
+oldest second is finished, and the rest of the range is cut in parts sized from the density just
+observed. The oldest second of the page is re-read by the part below it, so charges sharing a second
+are never lost; rows are keyed by id, so they are never doubled either.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import logging
+import math
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import orjson
+import stripe
+
+from billing_kit._retry import RetryPolicy, TokenBucket, is_retryable
+from billing_kit._stripe_errors import map_stripe_error
+
+if TYPE_CHECKING:
+    from billing_kit._client import Client
+
+log = logging.getLogger("billing_kit.history")
+
+Record = dict[str, Any]
+PAGE_SIZE = 100
+#: Stripe's documented default limit for one endpoint, requests/s (rate-limits page, 2026).
+ENDPOINT_RATE = 25.0
+
+
+def _header(headers: object, name: str) -> str | None:
+    if not headers or not hasattr(headers, "items"):
+        return None
+    for key, value in headers.items():
+        if str(key).lower() == name:
+            return str(value)
+    return None
+
+
+class Pacer:
+    """Token buckets shared by all workers: one for the account, one per endpoint.
+
+    A 429 pauses the endpoint for the server's ``Retry-After`` (or the backoff), so the other
+    workers stop hammering it too instead of each discovering the limit on its own.
+    """
+
+    def __init__(self, account_rate: float, endpoint_rate: float | None = None) -> None:
+        self.account = TokenBucket(account_rate)
+        self.endpoint_rate = min(endpoint_rate or ENDPOINT_RATE, account_rate)
+        self._endpoints: dict[str, TokenBucket] = {}
+        self._paused_until: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def _bucket(self, endpoint: str) -> TokenBucket:
+        with self._lock:
+            bucket = self._endpoints.get(endpoint)
+            if bucket is None:
+                bucket = self._endpoints[endpoint] = TokenBucket(self.endpoint_rate)
+            return bucket
+
+    def acquire(self, endpoint: str) -> None:
+        """Wait until one request to ``endpoint`` may be sent."""
+        pause = self._paused_until.get(endpoint, 0.0) - time.monotonic()
+        if pause > 0:
+            time.sleep(pause)
+        self._bucket(endpoint).acquire()
+        self.account.acquire()
+
+    def pause(self, endpoint: str, seconds: float) -> None:
+        """Hold every request to ``endpoint`` for ``seconds`` (after a 429)."""
+        with self._lock:
+            until = time.monotonic() + seconds
+            self._paused_until[endpoint] = max(self._paused_until.get(endpoint, 0.0), until)
+
+
+@dataclass
+class FetchStats:
+    """What one pull cost (reported by the progress bar, the benchmark and the tests)."""
+
+    requests: int = 0
+    pages: int = 0
+    rows: int = 0
+    retries: int = 0
+    rate_limited: int = 0
+    started: float = field(default_factory=time.monotonic)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(
+        self,
+        *,
+        requests: int = 0,
+        pages: int = 0,
+        rows: int = 0,
+        retries: int = 0,
+        rate_limited: int = 0,
+    ) -> None:
+        with self._lock:
+            self.requests += requests
+            self.pages += pages
+            self.rows += rows
+            self.retries += retries
+            self.rate_limited += rate_limited
+
+
+class Fetcher:
+    """Paced, retrying GETs against one client, with parallel slice pulls.
+
+    Parameters
+    ----------
+    client
+        A :class:`billing_kit.Client`; its ``stripe`` client sends the requests.
+    rate_limit
+        Account-wide requests/s; default ``client.default_rate_limit`` (25 test/sandbox, 100 live).
+    endpoint_rate
+        Requests/s for one endpoint; default 25, Stripe's documented per-endpoint limit.
+    workers
+        Threads pulling slices at once; default enough to keep the rate busy at ~0.5 s per page.
+    """
+
+    def __init__(
+        self,
+        client: Client,
+        *,
+        rate_limit: float | None = None,
+        endpoint_rate: float | None = None,
+        workers: int | None = None,
+        policy: RetryPolicy | None = None,
+    ) -> None:
+        self.stripe: stripe.StripeClient = client.stripe
+        account_rate = float(rate_limit or client.default_rate_limit)
+        self.pacer = Pacer(account_rate, endpoint_rate)
+        # Little's law: requests in flight = rate x latency. Half a second per page is typical for
+        # Stripe list pages with expansions; beyond ~32 threads only contention grows.
+        self.workers = workers or max(4, min(32, math.ceil(self.pacer.endpoint_rate * 0.6)))
+        self.policy = policy or RetryPolicy(max_retries=6, backoff=0.5, max_backoff=16.0)
+        self.stats = FetchStats()
+
+    def get(
+        self, path: str, params: Mapping[str, Any] | None = None, *, endpoint: str = ""
+    ) -> Record:
+        """One paced GET, retried on 429s and faults; return the parsed JSON body.
+
+        Raises
+        ------
+        billing_kit.StripeRequestError
+            The mapped error once retries are exhausted or for a definitive answer (400, 401, 404).
+        """
+        endpoint = endpoint or path
+        attempt = 0
+        while True:
+            attempt += 1
+            self.pacer.acquire(endpoint)
+            self.stats.add(requests=1)
+            try:
+                response = self.stripe.raw_request(
+                    "get", path, **dict(params or {}), max_network_retries=0
+                )
+            except stripe.StripeError as exc:
+                if not is_retryable(exc) or attempt > self.policy.max_retries:
+                    raise map_stripe_error(exc) from exc
+                delay = self.policy.delay(attempt)
+                if exc.http_status == 429:
+                    retry_after = _header(exc.headers, "retry-after")
+                    if retry_after is not None and retry_after.replace(".", "", 1).isdigit():
+                        delay = max(delay, float(retry_after))
+                    self.pacer.pause(endpoint, delay)
+                    self.stats.add(rate_limited=1)
+                self.stats.add(retries=1)
+                log.info(
+                    "GET %s failed (HTTP %s); retry %d in %.2fs",
+                    path,
+                    exc.http_status,
+                    attempt,
+                    delay,
+                )
+                time.sleep(delay)
+                continue
+            body: Record = orjson.loads(response.body)
+            return body
+
+    def list_pages(self, path: str, params: Mapping[str, Any]) -> Iterator[list[Record]]:
+        """Page through one list query with ``starting_after``; yield the data of each page."""
+        cursor: str | None = None
+        while True:
+            query = dict(params, limit=PAGE_SIZE)
+            if cursor is not None:
+                query["starting_after"] = cursor
+            page = self.get(path, query)
+            data: list[Record] = page.get("data") or []
+            self.stats.add(pages=1, rows=len(data))
+            if data:
+                yield data
+            if not page.get("has_more") or not data:
+                return
+            cursor = str(data[-1]["id"])
+
+    def retrieve_many(
+        self, path: str, ids: Iterable[str], params: Mapping[str, Any]
+    ) -> list[Record]:
+        """GET ``path/{id}`` for each id, in parallel; ids that no longer exist are skipped."""
+        from billing_kit._exceptions import ResourceNotFound
+
+        ids = list(dict.fromkeys(ids))
+        found: list[Record] = []
+        lock = threading.Lock()
+
+        def one(object_id: str) -> None:
+            try:
+                record = self.get(f"{path}/{object_id}", params, endpoint=f"{path}/:id")
+            except ResourceNotFound:
+                return
+            self.stats.add(rows=1)
+            with lock:
+                found.append(record)
+
+        _run_parallel([functools.partial(one, i) for i in ids], self.workers)
+        return found
+
+    def pull_range(
+        self,
+        path: str,
+        params: Mapping[str, Any],
+        ranges: Sequence[tuple[int, int]],
+        on_finished: Callable[[int, int, list[Record]], None],
+        stop: threading.Event | None = None,
+    ) -> None:
+        """Pull every object created in ``ranges`` (half-open ``[lo, hi)`` Unix seconds).
+
+        ``on_finished(lo, hi, records)`` is called (from worker threads, one at a time) each time a
+        sub-range is complete: every object created in ``[lo, hi)`` is in ``records``.
+        """
+        _SlicePull(self, path, params, on_finished, stop or threading.Event()).run(ranges)
+
+
+@dataclass
+class _Slice:
+    lo: int
+    hi: int
+    cursor: str | None = None
+    held: list[Record] = field(default_factory=list)
+
+
+class _SlicePull:
+    """One parallel pull over time slices (see the module docstring for the splitting rule)."""
+
+    def __init__(
+        self,
+        fetcher: Fetcher,
+        path: str,
+        params: Mapping[str, Any],
+        on_finished: Callable[[int, int, list[Record]], None],
+        stop: threading.Event,
+    ) -> None:
+        self.fetcher = fetcher
+        self.path = path
+        self.params = dict(params)
+        self.on_finished = on_finished
+        self.stop = stop
+        self.queue: list[_Slice] = []
+        self.running = 0
+        self.cond = threading.Condition()
+        self.error: BaseException | None = None
+        self.report_lock = threading.Lock()
+
+    def run(self, ranges: Sequence[tuple[int, int]]) -> None:
+        workers = self.fetcher.workers
+        initial: list[_Slice] = []
+        for lo, hi in ranges:
+            if hi <= lo:
+                continue
+            parts = max(1, min(workers, hi - lo))
+            initial.extend(_Slice(a, b) for a, b in _cut(lo, hi, parts))
+        # Newest first: recent data is densest, and splits there feed the idle workers sooner.
+        self.queue = sorted(initial, key=lambda s: s.hi)
+        threads = [threading.Thread(target=self._work, daemon=True) for _ in range(workers)]
+        for thread in threads:
+            thread.start()
+        try:
+            with self.cond:
+                while (self.queue or self.running) and self.error is None:
+                    self.cond.wait(0.2)
+        except BaseException:
+            # KeyboardInterrupt in a notebook: let the workers finish their page and stop.
+            self.stop.set()
+            raise
+        finally:
+            self.stop.set()
+            with self.cond:
+                self.cond.notify_all()
+            for thread in threads:
+                thread.join()
+        if self.error is not None:
+            raise self.error
+
+    def _work(self) -> None:
+        while True:
+            with self.cond:
+                while not self.queue and self.running and not self.stop.is_set():
+                    self.cond.wait(0.2)
+                if self.stop.is_set() or not self.queue:
+                    return
+                current = self.queue.pop()
+                self.running += 1
+            try:
+                self._advance(current)
+            except BaseException as exc:
+                with self.cond:
+                    self.error = self.error or exc
+                    self.running -= 1
+                    self.stop.set()
+                    self.cond.notify_all()
+                return
+            with self.cond:
+                self.running -= 1
+                self.cond.notify_all()
+
+    def _advance(self, piece: _Slice) -> None:
+        """Page through ``piece`` until it is finished or split."""
+        while not self.stop.is_set():
+            query = dict(self.params, limit=PAGE_SIZE, created={"gte": piece.lo, "lt": piece.hi})
+            if piece.cursor is not None:
+                query["starting_after"] = piece.cursor
+            page = self.fetcher.get(self.path, query)
+            data: list[Record] = page.get("data") or []
+            self.fetcher.stats.add(pages=1)
+            piece.held.extend(data)
+            if not page.get("has_more") or not data:
+                self._finish(piece.lo, piece.hi, piece.held)
+                return
+            oldest = min(int(r["created"]) for r in data)
+            with self.cond:
+                idle = self.fetcher.workers - self.running - len(self.queue)
+            if idle > 0 and oldest + 1 < piece.hi and oldest >= piece.lo:
+                # Everything newer than the oldest second on this page is complete.
+                newer = [r for r in piece.held if int(r["created"]) > oldest]
+                self._finish(oldest + 1, piece.hi, newer)
+                seconds_per_page = max(1.0, (piece.hi - oldest) * PAGE_SIZE / max(1, len(newer)))
+                pages_left = (oldest + 1 - piece.lo) / seconds_per_page
+                parts = max(1, min(idle + 1, math.ceil(pages_left / 2), oldest + 1 - piece.lo))
+                children = [_Slice(a, b) for a, b in _cut(piece.lo, oldest + 1, parts)]
+                with self.cond:
+                    self.queue.extend(children)
+                    self.cond.notify_all()
+                return
+            piece.cursor = str(data[-1]["id"])
+
+    def _finish(self, lo: int, hi: int, records: list[Record]) -> None:
+        self.fetcher.stats.add(rows=len(records))
+        with self.report_lock:
+            self.on_finished(lo, hi, records)
+
+
+def _cut(lo: int, hi: int, parts: int) -> list[tuple[int, int]]:
+    """Cut ``[lo, hi)`` into ``parts`` contiguous half-open ranges of near-equal width."""
+    parts = max(1, min(parts, hi - lo))
+    edges = [lo + (hi - lo) * i // parts for i in range(parts + 1)]
+    return [(a, b) for a, b in itertools.pairwise(edges) if b > a]
+
+
+def _run_parallel(tasks: Sequence[Callable[[], None]], workers: int) -> None:
+    """Run ``tasks`` on up to ``workers`` threads; re-raise the first error."""
+    if not tasks:
+        return
+    lock = threading.Lock()
+    pending = list(reversed(tasks))
+    errors: list[BaseException] = []
+
+    def loop() -> None:
+        while True:
+            with lock:
+                if not pending or errors:
+                    return
+                task = pending.pop()
+            try:
+                task()
+            except BaseException as exc:
+                with lock:
+                    errors.append(exc)
+                return
+
+    threads = [threading.Thread(target=loop, daemon=True) for _ in range(min(workers, len(tasks)))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]

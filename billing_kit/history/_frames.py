@@ -1,0 +1,405 @@
+"""The pure step of the history loaders: raw API records -> typed DataFrame, per :mod:`._schema`.
+
+No IO here. Pages arrive as raw JSON (bytes) or as already-decoded dicts; :func:`decode` parses raw
+pages with orjson, and :func:`build_frame` builds each declared column directly (one Python list per
+column, then one typed array) instead of going through ``pd.json_normalize``: several times
+faster (figures in ``benchmarks/bench_history.py``). The cyclic garbage collector is paused while
+pages are decoded: the records hold no cycles, and its passes over millions of fresh dicts would
+otherwise cost more than the decoding itself.
+
+Money never passes through a float. The ``major`` decimal of each row is the minor-unit integer
+scaled by ``10 ** (MAJOR_SCALE - exponent)`` in integer arithmetic and written straight into a
+``decimal128`` buffer.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from operator import itemgetter
+from typing import Any, cast
+
+import numpy as np
+import orjson
+import pandas as pd
+import pyarrow as pa
+
+from billing_kit._money import currency_exponent
+from billing_kit.history._schema import (
+    MAJOR_DTYPE,
+    MAJOR_SCALE,
+    METADATA_PREFIX,
+    STRING_DTYPE,
+    Column,
+    ObjectKind,
+    schema,
+)
+
+Record = Mapping[str, Any]
+#: Internal column carrying each row's metadata as JSON, so metadata columns can be made on request
+#: from a cached frame. Dropped by :func:`finish_frame`.
+METADATA_JSON = "_metadata"
+_METADATA_DTYPE = pd.ArrowDtype(pa.binary())
+_EMPTY: dict[str, Any] = {}
+#: Rows per chunk when framing many pages: bounds the memory held in Python dicts at once.
+CHUNK_ROWS = 20_000
+
+
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector (API records hold no cycles; refcounting frees them)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def decode(pages: Iterable[bytes | bytearray | memoryview | str | Record]) -> list[Record]:
+    """Parse raw pages into a flat list of API objects.
+
+    Each page may be a list object (``{"object": "list", "data": [...]}``), a single API object, or
+    either of those as raw JSON text or bytes (parsed with orjson).
+
+    Examples
+    --------
+    >>> decode([b'{"object":"list","data":[{"id":"ch_1"},{"id":"ch_2"}],"has_more":false}'])
+    [{'id': 'ch_1'}, {'id': 'ch_2'}]
+    """
+    records: list[Record] = []
+    for page in pages:
+        obj = page if isinstance(page, Mapping) else orjson.loads(page)
+        data = obj.get("data")
+        if obj.get("object") in ("list", "search_result") and isinstance(data, list):
+            records.extend(data)
+        else:
+            records.append(obj)
+    return records
+
+
+def _values(
+    records: Sequence[Record], path: tuple[str, ...], cache: dict[tuple[str, ...], list[Any]]
+) -> list[Any]:
+    """The value at ``path`` in each record; ``None`` where a level is missing or not expanded."""
+    if path in cache:
+        return cache[path]
+    key = path[-1]
+    parents = records if len(path) == 1 else _values(records, path[:-1], cache)
+    try:
+        # Fast path: Stripe sends every documented key, nulls included, so a plain item lookup
+        # almost always works and runs at C speed.
+        values = list(map(itemgetter(key), parents))
+    except (KeyError, TypeError, IndexError):
+        # A missing key, or a parent that is None or a bare id string (not expanded).
+        values = [p.get(key) if type(p) is dict else None for p in parents]
+    cache[path] = values
+    return values
+
+
+def _decline_codes(records: Sequence[Record], cache: dict[tuple[str, ...], list[Any]]) -> list[Any]:
+    # Stripe puts the issuer's decline code in outcome.reason; on a successful charge the same field
+    # holds a risk reason (e.g. elevated_risk_level), which is not a decline.
+    statuses = _values(records, ("status",), cache)
+    reasons = _values(records, ("outcome", "reason"), cache)
+    return [r if s == "failed" else None for s, r in zip(statuses, reasons, strict=True)]
+
+
+_DERIVED: dict[str, Callable[[Sequence[Record], dict[tuple[str, ...], list[Any]]], list[Any]]] = {
+    "decline_code": _decline_codes,
+}
+
+
+def _strings(values: list[Any]) -> pd.api.extensions.ExtensionArray:
+    return pd.arrays.ArrowStringArray(pa.array(values, pa.large_string()))
+
+
+def _refs(values: list[Any]) -> pd.api.extensions.ExtensionArray:
+    return _strings([v["id"] if type(v) is dict else v for v in values])
+
+
+def _categorical(values: list[Any], fixed: tuple[str, ...] | None) -> pd.Categorical:
+    encoded = pa.array(values, pa.string()).dictionary_encode()
+    seen = encoded.dictionary.to_pylist()
+    if fixed is None:
+        categories = sorted(seen)
+    else:
+        # A value Stripe added after this schema was written is kept (appended), never turned into
+        # NaN.
+        categories = list(fixed) + sorted(set(seen).difference(fixed))
+    position = {value: i for i, value in enumerate(categories)}
+    remap = np.array([position[value] for value in seen] + [-1], dtype=np.int16)
+    indices = encoded.indices.fill_null(len(seen)).to_numpy(zero_copy_only=False)
+    codes: Any = remap[indices]
+    result: pd.Categorical = pd.Categorical.from_codes(
+        codes, categories=cast(Any, categories), validate=False
+    )
+    return result
+
+
+def _integers(values: list[Any]) -> pd.arrays.IntegerArray:
+    array = pa.array(values, pa.int64())
+    data = array.fill_null(0).to_numpy()
+    mask = array.is_null().to_numpy(zero_copy_only=False)
+    return pd.arrays.IntegerArray(data, mask)
+
+
+def _booleans(values: list[Any]) -> pd.arrays.BooleanArray:
+    array = pa.array(values, pa.bool_())
+    data = array.fill_null(False).to_numpy(zero_copy_only=False)
+    mask = array.is_null().to_numpy(zero_copy_only=False)
+    return pd.arrays.BooleanArray(data, mask)
+
+
+def _floats(values: list[Any]) -> pd.arrays.FloatingArray:
+    array = pa.array(values, pa.float64())
+    data = array.fill_null(0.0).to_numpy()
+    mask = array.is_null().to_numpy(zero_copy_only=False)
+    return pd.arrays.FloatingArray(data, mask)
+
+
+def _timestamps(values: list[Any]) -> Any:
+    array = pa.array(values, pa.int64())
+    seconds = array.fill_null(0).to_numpy()
+    nanos = (seconds * 1_000_000_000).view("datetime64[ns]")
+    nanos[array.is_null().to_numpy(zero_copy_only=False)] = np.datetime64("NaT")
+    return pd.DatetimeIndex(nanos).tz_localize("UTC").array
+
+
+def _scale_factors(currencies: pd.Categorical) -> Any:
+    """Per row, ``10 ** (MAJOR_SCALE - exponent)``; 0 where the currency is missing."""
+    factors = np.zeros(len(currencies.categories) + 1, dtype=np.int64)  # last slot: code -1
+    for i, code in enumerate(currencies.categories):
+        exponent = currency_exponent(str(code))
+        if not 0 <= exponent <= MAJOR_SCALE:
+            raise ValueError(
+                f"currency {code!r} has {exponent} decimals; history frames hold at most "
+                f"{MAJOR_SCALE}: raise MAJOR_SCALE in billing_kit/history/_schema.py"
+            )
+        factors[i] = 10 ** (MAJOR_SCALE - exponent)
+    return factors[currencies.codes]
+
+
+def major_units(
+    minor: pd.arrays.IntegerArray, currencies: pd.Categorical
+) -> pd.api.extensions.ExtensionArray:
+    """Exact major-unit decimals from minor-unit integers and each row's currency.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> minor = pd.array([500, 1234, 1230, None], dtype="Int64")
+    >>> list(major_units(minor, pd.Categorical(["jpy", "usd", "kwd", "usd"])))
+    [Decimal('500.000'), Decimal('12.340'), Decimal('1.230'), <NA>]
+    """
+    n = len(minor)
+    factors = _scale_factors(currencies)
+    values = minor.to_numpy(dtype=np.int64, na_value=0)
+    valid = ~minor.isna() & (currencies.codes >= 0)
+    # decimal128 stores each value as a little-endian 128-bit integer: the low word is the scaled
+    # amount, the high word its sign extension.
+    words = np.empty((n, 2), dtype=np.int64)
+    words[:, 0] = values * factors
+    words[:, 1] = np.where(words[:, 0] < 0, -1, 0)
+    validity = pa.array(valid).buffers()[1] if n else None
+    array = pa.Array.from_buffers(
+        MAJOR_DTYPE.pyarrow_dtype,
+        n,
+        [validity, pa.py_buffer(words.tobytes())],
+        null_count=int(n - valid.sum()),
+    )
+    return pd.arrays.ArrowExtensionArray(array)
+
+
+def build_frame(
+    kind: ObjectKind, records: Sequence[Record], *, keep_metadata: bool = True
+) -> pd.DataFrame:
+    """Build the declared frame of ``kind`` from API objects (dicts), one typed column at a time.
+
+    With ``keep_metadata`` the frame carries an internal ``_metadata`` column (JSON bytes per row)
+    that :func:`finish_frame` turns into ``metadata.<key>`` columns on request.
+    """
+    cache: dict[tuple[str, ...], list[Any]] = {}
+    columns: dict[str, Any] = {}
+    with gc_paused():
+        for column in schema(kind):
+            columns[column.name] = _column(column, records, cache, columns)
+        if keep_metadata:
+            metadata = _values(records, ("metadata",), cache)
+            columns[METADATA_JSON] = pd.arrays.ArrowExtensionArray(
+                pa.array([orjson.dumps(m) if m else None for m in metadata], pa.binary())
+            )
+    return pd.DataFrame(columns, copy=False)
+
+
+def _column(
+    column: Column,
+    records: Sequence[Record],
+    cache: dict[tuple[str, ...], list[Any]],
+    built: dict[str, Any],
+) -> Any:
+    if column.kind == "major":
+        return major_units(built[column.minor], built[column.currency])
+    if column.path:
+        values = _values(records, column.path, cache)
+    else:
+        values = _DERIVED[column.name](records, cache)
+    if column.kind == "string":
+        return _strings(values)
+    if column.kind == "ref":
+        return _refs(values)
+    if column.kind == "category":
+        return _categorical(values, column.categories)
+    if column.kind in ("minor", "int"):
+        return _integers(values)
+    if column.kind == "bool":
+        return _booleans(values)
+    if column.kind == "timestamp":
+        return _timestamps(values)
+    return _floats(values)
+
+
+def finish_frame(
+    frame: pd.DataFrame,
+    kind: ObjectKind,
+    *,
+    tz: str | None = None,
+    metadata: bool | Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Apply the caller's presentation options to a built frame.
+
+    ``tz`` converts every timestamp column to that time zone; ``metadata=["order_id"]`` adds a
+    ``metadata.order_id`` column (``<NA>`` where unset), ``metadata=True`` one column per key seen,
+    in sorted order. The internal ``_metadata`` column is dropped.
+    """
+    out = frame.drop(columns=[METADATA_JSON], errors="ignore")
+    if tz is not None:
+        for column in schema(kind):
+            if column.kind == "timestamp":
+                out[column.name] = out[column.name].dt.tz_convert(tz)
+    if metadata and METADATA_JSON in frame.columns:
+        blobs = frame[METADATA_JSON].array
+        parsed = [orjson.loads(b) if b is not None and b is not pd.NA else _EMPTY for b in blobs]
+        if metadata is True:
+            keys: list[str] = sorted({key for m in parsed for key in m})
+        else:
+            keys = list(metadata)
+        extra = {
+            METADATA_PREFIX + key: pd.array([m.get(key) for m in parsed], dtype=STRING_DTYPE)
+            for key in keys
+        }
+        out = pd.concat([out, pd.DataFrame(extra, index=out.index)], axis=1)
+    elif metadata and metadata is not True:
+        for key in metadata:
+            out[METADATA_PREFIX + key] = _strings([None] * len(out))
+    return out
+
+
+def _null_blobs(n: int) -> pd.api.extensions.ExtensionArray:
+    return pd.arrays.ArrowExtensionArray(pa.nulls(n, pa.binary()))
+
+
+def frame_from_pages(
+    kind: ObjectKind,
+    pages: Iterable[bytes | str | Record],
+    *,
+    keep_metadata: bool = True,
+    chunk_rows: int = CHUNK_ROWS,
+) -> pd.DataFrame:
+    """Decode and frame many pages in chunks of ``chunk_rows`` records, then concatenate.
+
+    Only one chunk of decoded dicts is alive at a time, so a million charges need the memory of the
+    finished frame plus one chunk, not of a million dicts.
+    """
+    frames: list[pd.DataFrame] = []
+    batch: list[Record] = []
+    with gc_paused():
+        for page in pages:
+            batch.extend(decode([page]))
+            if len(batch) >= chunk_rows:
+                frames.append(build_frame(kind, batch, keep_metadata=keep_metadata))
+                batch = []
+        if batch or not frames:
+            frames.append(build_frame(kind, batch, keep_metadata=keep_metadata))
+    return frames[0] if len(frames) == 1 else concat_frames(kind, frames)
+
+
+def records_to_frame(
+    kind: ObjectKind,
+    records: Iterable[Record | bytes | str],
+    *,
+    tz: str | None = None,
+    metadata: bool | Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Typed frame of ``kind`` from API objects or raw pages: :func:`decode`, build, finish.
+
+    Examples
+    --------
+    >>> frame = records_to_frame("refunds", [{"id": "re_1", "amount": 500, "currency": "jpy",
+    ...                                         "created": 0, "status": "succeeded"}])
+    >>> frame.loc[0, "amount"], str(frame.loc[0, "created"])
+    (Decimal('500.000'), '1970-01-01 00:00:00+00:00')
+    """
+    frame = frame_from_pages(kind, records, keep_metadata=bool(metadata))
+    return finish_frame(frame, kind, tz=tz, metadata=metadata)
+
+
+def _category_order(column: Column, seen: Iterable[str]) -> list[str]:
+    values = set(seen)
+    if column.categories is None:
+        return sorted(values)
+    return list(column.categories) + sorted(values.difference(column.categories))
+
+
+def conform(kind: ObjectKind, frame: pd.DataFrame) -> pd.DataFrame:
+    """Return ``frame`` with the declared columns, order and dtypes of ``kind`` (after parquet IO).
+
+    Categories are put in their canonical order (fixed ones first, the rest sorted); the internal
+    ``_metadata`` column is kept when present.
+    """
+    columns: dict[str, Any] = {}
+    for column in schema(kind):
+        series = frame[column.name]
+        if column.kind == "category":
+            if not isinstance(series.dtype, pd.CategoricalDtype):
+                series = series.astype("category")
+            order = _category_order(column, (str(c) for c in series.cat.categories))
+            series = series.cat.set_categories(order)
+        elif series.dtype != column.dtype:
+            series = series.astype(column.dtype)  # type: ignore[call-overload]
+        columns[column.name] = series.array
+    if METADATA_JSON in frame.columns:
+        blobs = frame[METADATA_JSON]
+        if blobs.dtype != _METADATA_DTYPE:
+            blobs = blobs.astype(_METADATA_DTYPE)
+        columns[METADATA_JSON] = blobs.array
+    return pd.DataFrame(columns, copy=False)
+
+
+def concat_frames(kind: ObjectKind, frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    """Concatenate frames of one kind without losing a dtype.
+
+    ``pd.concat`` turns categoricals with different categories into ``object``; here each category
+    column first gets the union of the categories, in canonical order.
+    """
+    if not frames:
+        return build_frame(kind, [])
+    keep_metadata = any(METADATA_JSON in f.columns for f in frames)
+    prepared = []
+    orders = {
+        column.name: _category_order(
+            column, {str(c) for f in frames for c in f[column.name].cat.categories}
+        )
+        for column in schema(kind)
+        if column.kind == "category"
+    }
+    for frame in frames:
+        frame = frame.copy(deep=False)
+        for name, order in orders.items():
+            frame[name] = frame[name].cat.set_categories(order)
+        if keep_metadata and METADATA_JSON not in frame.columns:
+            frame[METADATA_JSON] = _null_blobs(len(frame))
+        prepared.append(frame)
+    return pd.concat(prepared, ignore_index=True)

@@ -1,0 +1,356 @@
+"""The history loaders: cache, pull what is missing, follow the change feeds, return the typed
+frame.
+
+One call of :func:`load` does, in order:
+
+1. check every option (nothing is sent for a call that cannot work);
+2. work out which created-ranges the cache lacks, plus the last few minutes again (objects created
+   just before the previous pull may have been invisible to it), and resume an interrupted pull;
+3. pull those ranges in parallel slices, journalling finished slices as they complete;
+4. for charges, follow the change feeds so late refunds, disputes and captures of old charges show:
+   balance transactions of type refund/adjustment created since the last sync name their charges
+   (this works at any age), and events of the last 30 days name captured, refunded, disputed or
+   updated charges; only charges not already fresh are fetched again, by id;
+5. merge by id (newest wins), save the cache atomically, and return the filtered frame.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from billing_kit.history._cache import (
+    CacheState,
+    HistoryCache,
+    PullJournal,
+    merge,
+    subtract,
+    upsert,
+)
+from billing_kit.history._fetch import Fetcher, Record
+from billing_kit.history._frames import build_frame, finish_frame
+from billing_kit.history._options import (
+    DateLike,
+    check_customer,
+    check_metadata,
+    check_status,
+    check_timezone,
+    check_window,
+)
+from billing_kit.history._progress import Progress, ProgressArg
+from billing_kit.history._schema import ObjectKind
+
+if TYPE_CHECKING:
+    from billing_kit._client import Client
+
+#: Re-read this much before the previous pull's end: Stripe lists are eventually consistent.
+OVERLAP_SECONDS = 300
+#: Stripe keeps events for 30 days; ask for a little less so the oldest page never 404s.
+EVENTS_HORIZON = 30 * 86400 - 3600
+#: Flush finished slices to the journal at least this often (rows), so an interrupted pull resumes.
+JOURNAL_ROWS = 5000
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """How one object kind is listed, expanded and kept fresh."""
+
+    path: str
+    expand: tuple[str, ...] = ()
+    events: tuple[str, ...] = ()
+
+
+ENDPOINTS: dict[ObjectKind, Endpoint] = {
+    "charges": Endpoint(
+        "/v1/charges",
+        ("balance_transaction",),
+        (
+            "charge.captured",
+            "charge.expired",
+            "charge.refunded",
+            "charge.updated",
+            "charge.refund.updated",
+            "charge.dispute.created",
+            "charge.dispute.updated",
+            "charge.dispute.closed",
+            "charge.dispute.funds_withdrawn",
+            "charge.dispute.funds_reinstated",
+        ),
+    ),
+    "refunds": Endpoint(
+        "/v1/refunds", (), ("refund.updated", "refund.failed", "charge.refund.updated")
+    ),
+    "balance_transactions": Endpoint("/v1/balance_transactions"),
+    "payouts": Endpoint(
+        "/v1/payouts",
+        (),
+        (
+            "payout.updated",
+            "payout.paid",
+            "payout.failed",
+            "payout.canceled",
+            "payout.reconciliation_completed",
+        ),
+    ),
+    "disputes": Endpoint(
+        "/v1/disputes",
+        (),
+        (
+            "charge.dispute.updated",
+            "charge.dispute.closed",
+            "charge.dispute.funds_withdrawn",
+            "charge.dispute.funds_reinstated",
+        ),
+    ),
+    "customers": Endpoint("/v1/customers", (), ("customer.updated", "customer.deleted")),
+}
+#: Balance transaction types that mean money moved on an existing charge.
+CHANGE_FEED_TYPES = ("refund", "payment_refund", "adjustment")
+
+
+def _expand(names: Sequence[str], *, listing: bool) -> dict[str, Any]:
+    if not names:
+        return {}
+    return {"expand": [f"data.{n}" if listing else n for n in names]}
+
+
+def load(
+    client: Client,
+    kind: ObjectKind,
+    since: DateLike = None,
+    until: DateLike = None,
+    *,
+    customer: Any = None,
+    status: str | Sequence[str] | None = None,
+    tz: str | None = None,
+    metadata: Any = None,
+    progress: ProgressArg = True,
+    refresh: bool = True,
+    rate_limit: float | None = None,
+) -> pd.DataFrame:
+    """Return the frame of ``kind`` created in ``[since, until)``; see :func:`charges_frame`."""
+    tz = check_timezone(tz)
+    window = check_window(since, until, tz=tz)
+    statuses = check_status(kind, status)
+    customer_id = check_customer(customer)
+    keys = check_metadata(metadata)
+    home = client.home
+    namespace = client.cache_namespace
+    fetcher = Fetcher(client, rate_limit=rate_limit)
+    reporter = Progress(progress, kind, fetcher.stats)
+    try:
+        cache = HistoryCache(home / "cache" / namespace, kind)
+        frame = _Sync(cache, kind, fetcher, reporter).run(
+            window, refresh=refresh, customer=customer_id
+        )
+    finally:
+        reporter.close()
+    if window.since is not None:
+        frame = frame[frame["created"] >= pd.Timestamp(window.since, unit="s", tz="UTC")]
+    if window.until is not None:
+        frame = frame[frame["created"] < pd.Timestamp(window.until, unit="s", tz="UTC")]
+    if customer_id is not None:
+        frame = frame[frame["customer"] == customer_id]
+    if statuses is not None:
+        frame = frame[frame["status"].isin(statuses)]
+    out = finish_frame(frame.reset_index(drop=True), kind, tz=tz, metadata=keys)
+    stats = fetcher.stats
+    out.attrs["pull"] = {
+        "requests": stats.requests,
+        "pages": stats.pages,
+        "rows": stats.rows,
+        "retries": stats.retries,
+        "rate_limited": stats.rate_limited,
+        "seconds": round(time.monotonic() - stats.started, 3),
+    }
+    return out
+
+
+class _Sync:
+    """One cache update for one kind (steps 2-5 of the module docstring)."""
+
+    def __init__(
+        self, cache: HistoryCache, kind: ObjectKind, fetcher: Fetcher, progress: Progress
+    ) -> None:
+        self.cache = cache
+        self.kind = kind
+        self.endpoint = ENDPOINTS[kind]
+        self.fetcher = fetcher
+        self.progress = progress
+
+    def run(self, window: Any, *, refresh: bool, customer: str | None) -> pd.DataFrame:
+        now = int(time.time())
+        state = self.cache.load_state()
+        covered = merge(state.covered)
+        want = [(window.since or 0, window.until or now + 1)]
+        needed = subtract(want, covered)
+        if refresh and covered and want[0][1] > covered[-1][1] - OVERLAP_SECONDS:
+            top = covered[-1][1]
+            needed = merge([*needed, (max(want[0][0], top - OVERLAP_SECONDS), want[0][1])])
+        if customer is not None and needed and state.pull is None:
+            # Not all of the window is cached: a filtered pull is far cheaper than the whole
+            # account.
+            return self._direct(needed, customer)
+        base = self.cache.load_frame()
+        plan = merge([*(state.pull.plan if state.pull else []), *needed])
+        parts: list[pd.DataFrame] = []
+        if plan:
+            state.pull = state.pull or PullJournal()
+            state.pull.plan = plan
+            self.cache.save_state(state)
+            self._pull(state)
+            parts = self.cache.load_parts(state.pull)
+        changed: list[pd.DataFrame] = []
+        if refresh and covered:
+            fresh_ids = {i for p in parts for i in p["id"]}
+            changed = self._changes(state, now, base, fresh_ids)
+        merged = upsert(self.kind, [base, *parts, *changed])
+        state.covered = merge([*covered, *plan])
+        state.pull = None
+        if refresh or state.bt_cursor is None:
+            state.bt_cursor = now
+            state.events_cursor = now
+        self.cache.save_frame(merged)
+        self.cache.save_state(state)
+        self.cache.clear_parts()
+        return merged
+
+    def _direct(self, ranges: list[tuple[int, int]], customer: str) -> pd.DataFrame:
+        records: list[Record] = []
+        lock = threading.Lock()
+
+        def keep(lo: int, hi: int, rows: list[Record]) -> None:
+            with lock:
+                records.extend(rows)
+            self.progress.advance(hi - lo)
+
+        self.progress.plan(sum(hi - lo for lo, hi in ranges))
+        params = {"customer": customer, **_expand(self.endpoint.expand, listing=True)}
+        self.fetcher.pull_range(self.endpoint.path, params, ranges, keep)
+        return upsert(self.kind, [build_frame(self.kind, records)])
+
+    def _pull(self, state: CacheState) -> None:
+        """Pull the journal's remaining ranges, flushing finished slices to part files."""
+        assert state.pull is not None
+        remaining = state.pull.remaining()
+        self.progress.plan(sum(hi - lo for lo, hi in remaining))
+        buffer: list[Record] = []
+        ranges: list[tuple[int, int]] = []
+        lock = threading.Lock()
+
+        def flush() -> None:
+            if ranges:
+                self.cache.add_part(state, list(ranges), build_frame(self.kind, buffer))
+                buffer.clear()
+                ranges.clear()
+
+        def finished(lo: int, hi: int, rows: list[Record]) -> None:
+            with lock:
+                buffer.extend(rows)
+                ranges.append((lo, hi))
+                if len(buffer) >= JOURNAL_ROWS:
+                    flush()
+            self.progress.advance(hi - lo)
+
+        params = _expand(self.endpoint.expand, listing=True)
+        try:
+            self.fetcher.pull_range(self.endpoint.path, params, remaining, finished)
+        finally:
+            # Interrupted or failed: what finished is journalled, so the next call resumes there.
+            with lock:
+                flush()
+
+    def _changes(
+        self, state: CacheState, now: int, base: pd.DataFrame, fresh: set[str]
+    ) -> list[pd.DataFrame]:
+        """Objects changed since the last sync (step 4 of the module docstring)."""
+        horizon = now - EVENTS_HORIZON
+        since_events = max((state.events_cursor or horizon) - OVERLAP_SECONDS, horizon)
+        if self.kind != "charges":
+            if not self.endpoint.events:
+                return []
+            latest: dict[str, Record] = {}
+            for event in self._events(since_events):
+                obj = event["data"]["object"]
+                if self.kind == "customers" and event["type"] == "customer.deleted":
+                    obj = {**obj, "deleted": True}
+                latest.setdefault(str(obj["id"]), obj)  # newest event first
+            return [build_frame(self.kind, list(latest.values()))] if latest else []
+        charges: dict[str, Record] = {}
+        ids: set[str] = set()
+        since_bt = (state.bt_cursor or now) - OVERLAP_SECONDS
+        for kind in CHANGE_FEED_TYPES:
+            params = {"type": kind, "created": {"gte": since_bt}, "expand": ["data.source.charge"]}
+            for page in self.fetcher.list_pages("/v1/balance_transactions", params):
+                for txn in page:
+                    source = txn.get("source")
+                    if isinstance(source, dict):
+                        charge = source.get("charge")
+                        if isinstance(charge, dict):
+                            charges[str(charge["id"])] = charge
+                        elif isinstance(charge, str):
+                            ids.add(charge)
+                        elif str(source.get("id", "")).startswith("ch_"):
+                            ids.add(str(source["id"]))
+        for event in self._events(since_events):
+            obj = event["data"]["object"]
+            charge_id = obj["id"] if obj.get("object") == "charge" else obj.get("charge")
+            if isinstance(charge_id, dict):
+                charge_id = charge_id.get("id")
+            if isinstance(charge_id, str):
+                ids.add(charge_id)
+        ids -= fresh
+        ids -= set(charges)
+        charges = {k: v for k, v in charges.items() if k not in fresh}
+        frames = []
+        if charges:
+            frames.append(
+                self._with_fees(build_frame("charges", list(charges.values())), base, ids)
+            )
+        if ids:
+            refetched = self.fetcher.retrieve_many(
+                "/v1/charges", sorted(ids), _expand(self.endpoint.expand, listing=False)
+            )
+            frames.append(build_frame("charges", refetched))
+        return frames
+
+    def _with_fees(
+        self, frame: pd.DataFrame, base: pd.DataFrame, refetch: set[str]
+    ) -> pd.DataFrame:
+        """Fill fee and net of re-read charges from their unchanged balance transaction.
+
+        A refund or dispute leaves the charge's own balance transaction as it was, so the cached
+        fee and net still hold; charges whose transaction is new or unknown go to ``refetch``.
+        """
+        money = ["fee_minor", "fee", "net_minor", "net"]
+        known: dict[str, Any] = {
+            str(i): row for i, row in zip(base["id"], base.itertuples(index=False), strict=True)
+        }
+        missing = frame["fee_minor"].isna() & frame["balance_transaction"].notna()
+        currencies = list(frame["settlement_currency"].astype(object))
+        for row in frame.index[missing]:
+            charge_id = str(frame.at[row, "id"])
+            cached = known.get(charge_id)
+            if cached is None or cached.balance_transaction != frame.at[row, "balance_transaction"]:
+                refetch.add(charge_id)
+                continue
+            currencies[row] = cached.settlement_currency
+            for name in money:
+                frame.at[row, name] = getattr(cached, name)
+        order = sorted({str(c) for c in currencies if isinstance(c, str)})
+        frame["settlement_currency"] = pd.Categorical(currencies, categories=order)
+        return frame[~frame["id"].isin(refetch)]
+
+    def _events(self, since: int) -> list[Record]:
+        params = {"types": list(self.endpoint.events), "created": {"gte": since}}
+        events: list[Record] = []
+        for page in self.fetcher.list_pages("/v1/events", params):
+            events.extend(page)
+        # Event ids are not ordered; the newest event about an object must come first.
+        events.sort(key=lambda e: int(e["created"]), reverse=True)
+        return events

@@ -1,0 +1,158 @@
+"""Checking the caller's options before any request: dates, status values, time zone, customer,
+metadata.
+
+Every mistake a caller can make is reported here, naming the option, showing the bad value and
+saying what to write instead, so nothing is sent to Stripe and no cache is touched for a call that
+cannot work.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from billing_kit._exceptions import ConfigurationError
+from billing_kit.history._schema import STATUS_VALUES, ObjectKind
+
+DateLike = str | dt.date | dt.datetime | pd.Timestamp | int | float | None
+
+
+class InvalidOption(ConfigurationError, ValueError):
+    """A history option is unusable (bad date, unknown status, ...); nothing was sent to Stripe."""
+
+
+@dataclass(frozen=True)
+class Window:
+    """A checked ``[since, until)`` window in Unix seconds (``None``: open on that side)."""
+
+    since: int | None
+    until: int | None
+
+
+def check_timezone(tz: str | None) -> str | None:
+    """Return ``tz`` if it names a time zone.
+
+    Raises
+    ------
+    InvalidOption
+        For an unknown name, with the fix.
+    """
+    if tz is None:
+        return None
+    if not isinstance(tz, str):
+        raise InvalidOption(f"tz={tz!r} is not a time zone name; pass e.g. tz='Europe/Paris'")
+    try:
+        zoneinfo.ZoneInfo(tz)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise InvalidOption(
+            f"tz={tz!r} is not a known time zone; use an IANA name such as 'UTC', "
+            f"'Europe/Paris' or 'America/New_York'"
+        ) from None
+    return tz
+
+
+def to_unix(name: str, value: DateLike, *, tz: str | None = None) -> int | None:
+    """Return ``value`` as Unix seconds; dates without a zone are read in ``tz`` (default UTC).
+
+    Examples
+    --------
+    >>> to_unix("since", "2024-01-01")
+    1704067200
+    >>> to_unix("since", "2024-01-01", tz="Asia/Tokyo")
+    1704034800
+
+    Raises
+    ------
+    InvalidOption
+        Naming ``name`` when ``value`` is not a date.
+    """
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise InvalidOption(f"{name}={value!r} is not a date; pass e.g. {name}='2024-01-31'")
+    if isinstance(value, int | float):
+        return int(value)
+    try:
+        parsed: Any = pd.Timestamp(value)
+    except (ValueError, TypeError, OverflowError):
+        parsed = None
+    if parsed is None or pd.isna(parsed):
+        raise InvalidOption(
+            f"{name}={value!r} is not a date; write it as YYYY-MM-DD (e.g. {name}='2024-01-31'), "
+            f"an ISO timestamp ('2024-01-31T18:00:00Z'), a datetime, or Unix seconds"
+        )
+    stamp: pd.Timestamp = parsed
+    if stamp.tzinfo is None:
+        stamp = stamp.tz_localize(tz or "UTC")
+    return int(stamp.timestamp())
+
+
+def check_window(since: DateLike, until: DateLike, *, tz: str | None = None) -> Window:
+    """Return the checked ``[since, until)`` window.
+
+    Raises
+    ------
+    InvalidOption
+        For an unparseable date, or ``since`` not before ``until``.
+    """
+    lo = to_unix("since", since, tz=tz)
+    hi = to_unix("until", until, tz=tz)
+    if lo is not None and hi is not None and lo >= hi:
+        raise InvalidOption(
+            f"since={since!r} is not before until={until!r}: the window is empty; swap them "
+            f"(until is exclusive)"
+        )
+    return Window(lo, hi)
+
+
+def check_status(kind: ObjectKind, status: str | Sequence[str] | None) -> tuple[str, ...] | None:
+    """Return the status values to keep, checked against those Stripe documents for ``kind``."""
+    if status is None:
+        return None
+    allowed = STATUS_VALUES[kind]
+    if allowed is None:
+        raise InvalidOption(f"status={status!r}: {kind} have no status to filter on; drop it")
+    values = (status,) if isinstance(status, str) else tuple(status)
+    unknown = [v for v in values if v not in allowed]
+    if unknown or not values:
+        raise InvalidOption(
+            f"status={status!r} has unknown value(s) {unknown!r} for {kind}; "
+            f"use one or more of {', '.join(allowed)}"
+        )
+    return values
+
+
+def check_customer(customer: Any) -> str | None:
+    """Return a customer id from an id string or an object with ``.id`` (a Customer)."""
+    if customer is None:
+        return None
+    value = getattr(customer, "id", customer)
+    if not isinstance(value, str) or not value.startswith("cus_"):
+        raise InvalidOption(
+            f"customer={customer!r} is not a customer id; pass a 'cus_...' id or a Customer "
+            f"(billing_kit.Client.find_or_create_customer returns one)"
+        )
+    return value
+
+
+def check_metadata(metadata: Any) -> bool | tuple[str, ...] | None:
+    """Return the metadata selection: ``None``/``False`` (none), ``True`` (all) or key names."""
+    if metadata is None or metadata is False or metadata is True:
+        return bool(metadata) if metadata is not None else None
+    if isinstance(metadata, str):
+        return (metadata,)
+    try:
+        keys = tuple(metadata)
+    except TypeError:
+        keys = ()
+    if not keys or not all(isinstance(k, str) and k for k in keys):
+        raise InvalidOption(
+            f"metadata={metadata!r} is not a list of key names; pass e.g. metadata=['order_id'], "
+            f"or metadata=True for every key"
+        )
+    return keys

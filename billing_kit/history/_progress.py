@@ -1,0 +1,131 @@
+"""Progress of a history pull: a tqdm bar (notebook or terminal), a callback, or nothing.
+
+The bar counts rows; its total is an estimate that firms up as slices finish (rows so far divided by
+the share of the time range already covered), so the rate and ETA tqdm shows are meaningful from the
+first finished slice. Pages and requests appear in the postfix.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Union
+
+from tqdm.auto import tqdm
+
+from billing_kit.history._fetch import FetchStats
+
+
+@dataclass(frozen=True)
+class ProgressUpdate:
+    """A snapshot handed to a progress callback (e.g. a widget)."""
+
+    kind: str
+    rows: int
+    pages: int
+    requests: int
+    retries: int
+    elapsed: float
+    covered: float
+    estimated_total: int | None
+    done: bool
+
+    @property
+    def rows_per_second(self) -> float:
+        """Rows pulled per second of wall time so far."""
+        return self.rows / self.elapsed if self.elapsed > 0 else 0.0
+
+
+ProgressArg = Union[bool, Callable[[ProgressUpdate], Any], "tqdm[Any]", None]
+
+
+class Progress:
+    """Turns fetch statistics into bar updates or callbacks; thread-safe.
+
+    Parameters
+    ----------
+    progress
+        ``True`` for a tqdm bar (``tqdm.auto``: a widget in Jupyter, text in a terminal), ``False``
+        or ``None`` for silence, a tqdm instance to drive, or a callable taking a
+        :class:`ProgressUpdate`.
+    kind
+        The object kind, shown as the bar's label.
+    """
+
+    def __init__(self, progress: ProgressArg, kind: str, stats: FetchStats) -> None:
+        self.kind = kind
+        self.stats = stats
+        self.callback: Callable[[ProgressUpdate], Any] | None = None
+        self.bar: tqdm[Any] | None = None
+        self._own_bar = False
+        if isinstance(progress, tqdm):
+            self.bar = progress
+        elif progress is True:
+            self.bar = tqdm(desc=f"pull {kind}", unit=" rows", dynamic_ncols=True, leave=True)
+            self._own_bar = True
+        elif callable(progress):
+            self.callback = progress
+        self.total_seconds = 0
+        self.covered_seconds = 0
+        self._lock = threading.Lock()
+        self._last = 0.0
+
+    def plan(self, total_seconds: int) -> None:
+        """Set the width of the time range this pull covers."""
+        self.total_seconds = max(0, total_seconds)
+
+    def advance(self, covered_seconds: int = 0) -> None:
+        """Record finished seconds of the range and refresh the display (at most 10 times/s)."""
+        with self._lock:
+            self.covered_seconds += covered_seconds
+            now = time.monotonic()
+            if now - self._last < 0.1:
+                return
+            self._last = now
+            self._emit(done=False)
+
+    def close(self) -> None:
+        """Show the final numbers and close a bar this object opened."""
+        with self._lock:
+            self.covered_seconds = self.total_seconds
+            self._emit(done=True)
+            if self.bar is not None and self._own_bar:
+                self.bar.close()
+
+    def snapshot(self, *, done: bool) -> ProgressUpdate:
+        """The current numbers as a :class:`ProgressUpdate`."""
+        stats = self.stats
+        covered = (
+            1.0
+            if done
+            else (self.covered_seconds / self.total_seconds if self.total_seconds else 0.0)
+        )
+        estimate = None
+        if done:
+            estimate = stats.rows
+        elif covered > 0:
+            estimate = max(stats.rows, round(stats.rows / covered))
+        return ProgressUpdate(
+            kind=self.kind,
+            rows=stats.rows,
+            pages=stats.pages,
+            requests=stats.requests,
+            retries=stats.retries,
+            elapsed=time.monotonic() - stats.started,
+            covered=min(1.0, covered),
+            estimated_total=estimate,
+            done=done,
+        )
+
+    def _emit(self, *, done: bool) -> None:
+        update = self.snapshot(done=done)
+        if self.callback is not None:
+            self.callback(update)
+        if self.bar is not None:
+            if update.estimated_total is not None:
+                self.bar.total = update.estimated_total
+            self.bar.n = update.rows
+            self.bar.set_postfix(pages=update.pages, requests=update.requests, refresh=False)
+            self.bar.refresh()
