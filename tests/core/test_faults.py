@@ -1,0 +1,198 @@
+"""Exactly once under faults: injected 500s/resets/commit-then-drop, 429s, and a killed process."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import TEST_KEY
+
+from billing_kit import Client, DuplicateCharge, Ledger, RateLimited, StripeUnavailable
+
+from .conftest import FAST, all_charges
+
+pytestmark = pytest.mark.slow
+
+CHARGES = 200
+
+
+def test_200_charges_under_faults_leave_200_charges_and_200_rows(
+    sandbox: Any, connect_to: Callable[..., Client]
+) -> None:
+    client = connect_to(max_retries=6)
+    customer = client.find_or_create_customer("faults@example.com")
+    sandbox.configure(fault_rate=0.2, fault_seed=20261130)
+    resumed = 0
+    for index in range(CHARGES):
+        for _ in range(5):
+            try:
+                client.charge(
+                    customer, 10, "usd", payment_method="pm_card_visa", description=f"#{index}"
+                )
+                break
+            except (StripeUnavailable, RateLimited) as exc:
+                # Retries ran out: the user's remedy is to run the same call again, which resumes
+                # the pending attempt under the same key instead of charging twice.
+                assert exc.idempotency_key is not None
+                resumed += 1
+        else:  # pragma: no cover - five rounds of seven faulted attempts in a row
+            pytest.fail(f"charge #{index} never got through")
+    sandbox.configure(fault_rate=0.0)
+
+    charges = all_charges(client)
+    rows = [row for row in client.ledger.rows() if row.kind == "charge"]
+    assert len(charges) == CHARGES
+    assert len(rows) == CHARGES
+    assert all(row.outcome == "succeeded" for row in rows)
+    assert {row.charge_id for row in rows} == {charge.id for charge in charges}
+    assert sorted(c.description for c in charges) == sorted(f"#{i}" for i in range(CHARGES))
+    by_key = {c.metadata["bk_attempt"]: c.id for c in charges}
+    assert by_key == {row.idempotency_key: row.charge_id for row in rows}
+
+    stats = client.stats
+    replays = sum(row.replays for row in rows)
+    print(
+        f"\nfault run: {CHARGES} charges, {stats.attempts} HTTP attempts, {stats.retries} "
+        f"retries, {replays} replays (ledger) / {stats.replays} (transport), {resumed} re-runs"
+    )
+    # Faults really happened and were absorbed by retries; some were committed-then-dropped.
+    assert stats.retries > 0
+    assert sum(row.http_attempts for row in rows) > CHARGES
+
+
+def test_rate_limit_429s_are_retried(sandbox: Any, connect_to: Callable[..., Client]) -> None:
+    sandbox.configure(rate_limit=20)
+    client = connect_to(max_retries=8, backoff=0.05, max_backoff=0.2)
+    customer = client.find_or_create_customer("rl@example.com")
+    for index in range(30):
+        client.charge(customer, 10, "usd", payment_method="pm_card_visa", description=f"r{index}")
+    sandbox.configure(rate_limit=None)
+    assert len(all_charges(client)) == 30
+    assert client.stats.retries > 0  # the sandbox did push back, and nothing was lost
+
+
+def test_pacer_keeps_below_the_rate_limit(sandbox: Any, connect_to: Callable[..., Client]) -> None:
+    sandbox.configure(rate_limit=20)
+    client = connect_to(rate_limit=10, max_retries=0)
+    customer = client.find_or_create_customer("pace@example.com")
+    for index in range(15):
+        client.charge(customer, 10, "usd", payment_method="pm_card_visa", description=f"p{index}")
+    sandbox.configure(rate_limit=None)
+    assert client.stats.retries == 0 and len(all_charges(client)) == 15
+
+
+SCRIPT = textwrap.dedent(
+    """
+    import sys
+    import billing_kit
+    from billing_kit import DuplicateCharge
+
+    key, url, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    client = billing_kit.connect(key, api_base=url, backoff=0.05, max_backoff=0.5, max_retries=8)
+    customer = client.find_or_create_customer("crash@example.com")
+    for index in range(count):
+        try:
+            charge = client.charge(
+                customer, "10.00", "usd", payment_method="pm_card_visa", description=f"#{index}"
+            )
+            print("charged", index, charge.id, flush=True)
+        except DuplicateCharge as exc:
+            print("skipped", index, exc.previous.id, flush=True)
+    """
+)
+
+
+def _pending_keys(ledger_path: Path) -> set[str]:
+    if not ledger_path.exists():
+        return set()
+    with sqlite3.connect(ledger_path, timeout=30) as db:
+        rows = db.execute("SELECT idempotency_key FROM attempts WHERE outcome = 'pending'")
+        return {key for (key,) in rows}
+
+
+def test_killed_process_rerun_finishes_without_duplicates(tmp_path: Path) -> None:
+    from billing_kit.sandbox import start
+
+    script = tmp_path / "charge_many.py"
+    script.write_text(SCRIPT)
+    home = tmp_path / "home"
+    env = {"BILLING_KIT_HOME": str(home), "HOME": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    count, latency_ms = 12, 1500
+    with start(db=tmp_path / "sandbox.db") as server:
+        command = [sys.executable, str(script), TEST_KEY, server.url, str(count)]
+        first = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True)
+        assert first.stdout is not None
+        done = [first.stdout.readline() for _ in range(4)]
+        assert all(line.startswith("charged") for line in done), done
+        # Slow every request down, then kill the script once one charge has been pending for a
+        # while: it is certainly mid-request (sent, no answer yet) when it dies.
+        server.configure(latency_ms=latency_ms)
+        seen: set[str] = set()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            pending = _pending_keys(home / "ledger.sqlite3")
+            if pending & seen:
+                break
+            seen = pending
+            time.sleep(0.3)
+        first.send_signal(signal.SIGKILL)
+        first.wait(10)
+        first.stdout.close()
+        killed_pending = _pending_keys(home / "ledger.sqlite3")
+        assert len(killed_pending) == 1
+        server.configure(latency_ms=0)
+        time.sleep(latency_ms / 1000)  # let the orphaned request finish on the server side
+
+        second = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+        assert second.returncode == 0, second.stderr
+        lines = [line.split() for line in second.stdout.splitlines()]
+        assert [int(line[1]) for line in lines] == list(range(count))
+
+        ledger = Ledger(home / "ledger.sqlite3", namespace="", mode="test")
+        rows = [row for row in ledger.rows(all_namespaces=True) if row.kind == "charge"]
+        with _client_for(server.url, tmp_path) as client:
+            charges = all_charges(client)
+    assert len(charges) == count, "a duplicate (or missing) charge"
+    assert sorted(c.description for c in charges) == sorted(f"#{i}" for i in range(count))
+    assert len(rows) == count and all(row.outcome == "succeeded" for row in rows)
+    assert {row.charge_id for row in rows} == {c.id for c in charges}
+    resumed = next(row for row in rows if row.idempotency_key in killed_pending)
+    assert resumed.http_attempts >= 2  # sent before the kill, and again after
+    outcome = {line[0] for line in lines}
+    assert outcome == {"charged", "skipped"}
+    print("\nkill test:", json.dumps({"killed_pending": 1, "rerun": second.stdout.count("\n")}))
+
+
+def _client_for(url: str, tmp_path: Path) -> Client:
+    import billing_kit
+
+    return billing_kit.connect(TEST_KEY, api_base=url, home=tmp_path / "reader", **FAST)
+
+
+def test_unknown_outcome_error_names_the_key(
+    sandbox: Any, connect_to: Callable[..., Client]
+) -> None:
+    client = connect_to(max_retries=1)
+    customer = client.find_or_create_customer("down@example.com")
+    sandbox.configure(fault_rate=1.0, fault_seed=1)
+    with pytest.raises(StripeUnavailable) as caught:
+        client.charge(customer, 10, "usd", payment_method="pm_card_visa")
+    key = caught.value.idempotency_key
+    assert key is not None and key in str(caught.value)
+    assert client.ledger.get(key).outcome == "pending"  # type: ignore[union-attr]
+    sandbox.configure(fault_rate=0.0)
+    charge = client.charge(customer, 10, "usd", payment_method="pm_card_visa")
+    row = client.ledger.get(key)
+    assert row is not None and row.outcome == "succeeded" and row.charge_id == charge.id
+    assert len(all_charges(client)) == 1 and len(client.ledger.rows()) == 1
+    with pytest.raises(DuplicateCharge):
+        client.charge(customer, 10, "usd", payment_method="pm_card_visa")
