@@ -287,7 +287,8 @@ round it, e.g. '12.34' or '12.35'.
         units = number
     else:
         units = number.scaleb(info.exponent)
-        if units != units.to_integral_value():
+        written = number.scaleb(info.decimals)  # ISK/UGX: whole units, though sent with "00"
+        if written != written.to_integral_value():
             step = Decimal(1).scaleb(-info.decimals)
             low = number.quantize(step, rounding="ROUND_FLOOR")
             high = low + step
