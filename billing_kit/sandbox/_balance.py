@@ -1,0 +1,199 @@
+"""Balance transactions (reference §5e, fees §6) and the balance they add up to.
+
+Every money movement writes one ``txn_`` row: a captured charge (gross, Stripe fee, net), a refund
+(negative, no fee returned, as in the US), a dispute (negative, $15 fee) and a payout (negative).
+Amounts are settled in USD. ``status`` follows ``available_on`` and is refreshed on every read.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from billing_kit.sandbox import _fees, _lists, _params
+from billing_kit.sandbox._context import Ctx
+from billing_kit.sandbox._errors import invalid
+from billing_kit.sandbox._ids import new_id
+from billing_kit.sandbox._shapes import balance_transaction_body
+
+TYPES = frozenset(
+    {"charge", "payment", "refund", "payment_refund", "payout", "adjustment", "stripe_fee",
+     "refund_failure", "payout_failure", "payout_cancel", "transfer"}
+)  # fmt: skip
+
+
+def charge_transaction_body(
+    txn_id: str,
+    created: int,
+    *,
+    charge_id: str,
+    amount: int,
+    currency: str,
+    international: bool,
+    bypass_pending: bool = False,
+) -> dict[str, Any]:
+    """Return the balance transaction of a captured charge (pure; used by the seeder too).
+
+    Examples
+    --------
+    >>> txn = charge_transaction_body("txn_1", 0, charge_id="ch_1", amount=3340, currency="usd",
+    ...                               international=False)
+    >>> txn["amount"], txn["fee"], txn["net"], txn["type"]
+    (3340, 127, 3213, 'charge')
+    """
+    settled, rate = _fees.settle(amount, currency)
+    fee = _fees.charge_fee(settled, international=international, converted=rate is not None)
+    return balance_transaction_body(
+        txn_id,
+        created,
+        amount=settled,
+        fee=fee,
+        fee_details=_fees.fee_details(fee),
+        source=charge_id,
+        type="charge",
+        reporting_category="charge",
+        available_on=_fees.available_on(created, immediately=bypass_pending),
+        exchange_rate=rate,
+    )
+
+
+def refund_transaction_body(
+    txn_id: str, created: int, *, refund_id: str, amount: int, currency: str
+) -> dict[str, Any]:
+    """Return the balance transaction of a refund: negative, fee 0 (pure; seeder too)."""
+    settled, rate = _fees.settle(amount, currency)
+    return balance_transaction_body(
+        txn_id,
+        created,
+        amount=-settled,
+        fee=0,
+        fee_details=[],
+        source=refund_id,
+        type="refund",
+        reporting_category="refund",
+        available_on=_fees.available_on(created, immediately=True),
+        exchange_rate=rate,
+        description="REFUND FOR CHARGE",
+    )
+
+
+def dispute_transaction_body(
+    txn_id: str, created: int, *, dispute_id: str, charge_id: str, amount: int, currency: str
+) -> dict[str, Any]:
+    """Return the balance transaction withdrawing a disputed amount plus the $15 fee (pure)."""
+    settled, rate = _fees.settle(amount, currency)
+    return balance_transaction_body(
+        txn_id,
+        created,
+        amount=-settled,
+        fee=_fees.DISPUTE_FEE,
+        fee_details=_fees.fee_details(_fees.DISPUTE_FEE, "Dispute fee"),
+        source=dispute_id,
+        type="adjustment",
+        reporting_category="dispute",
+        available_on=_fees.available_on(created, immediately=True),
+        exchange_rate=rate,
+        description=f"Chargeback withdrawal for {charge_id}",
+    )
+
+
+def payout_transaction_body(
+    txn_id: str, created: int, *, payout_id: str, amount: int
+) -> dict[str, Any]:
+    """Return the balance transaction of a payout of ``amount`` USD cents (pure)."""
+    return balance_transaction_body(
+        txn_id,
+        created,
+        amount=-amount,
+        fee=0,
+        fee_details=[],
+        source=payout_id,
+        type="payout",
+        reporting_category="payout",
+        available_on=created,
+        description="STRIPE PAYOUT",
+    )
+
+
+def add(ctx: Ctx, body: dict[str, Any], *, payout: str | None = None) -> dict[str, Any]:
+    """Store a balance transaction built by one of the ``*_transaction_body`` functions."""
+    return ctx.insert("balance_transactions", body, payout=payout)
+
+
+def new_txn_id() -> str:
+    return new_id("balance_transaction")
+
+
+def render(body: dict[str, Any], now: int) -> dict[str, Any]:
+    """Return ``body`` with ``status`` brought up to date with the clock."""
+    body["status"] = "available" if body["available_on"] <= now else "pending"
+    return body
+
+
+def retrieve(ctx: Ctx, txn_id: str, params: dict[str, Any]) -> dict[str, Any]:
+    """``GET /v1/balance_transactions/:id``."""
+    _params.allow(params, ())
+    return render(ctx.get("balance_transactions", txn_id), ctx.now)
+
+
+def list_transactions(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
+    """``GET /v1/balance_transactions`` with ``type``, ``source``, ``payout``, ``currency``."""
+    _params.allow(params, _params.LIST_PARAMS | {"type", "source", "payout", "currency"})
+    where = _lists.Where()
+    kind = _params.text(params, "type")
+    if kind is not None and kind not in TYPES:
+        raise invalid(
+            f"Invalid type: {kind!r} is not a balance transaction type the sandbox writes; use one "
+            f"of {', '.join(sorted(TYPES))}.",
+            param="type",
+        )
+    where.equal("type", kind)
+    where.equal("source", _params.text(params, "source"))
+    payout = _params.text(params, "payout")
+    if payout is not None:
+        ctx.get("payouts", payout, param="payout")
+    where.equal("payout", payout)
+    currency = _params.text(params, "currency")
+    where.equal("currency", currency.lower() if currency else None)
+    page = _lists.run(ctx.conn, "balance_transactions", "/v1/balance_transactions", params, where)
+    page["data"] = [render(item, ctx.now) for item in page["data"]]
+    return page
+
+
+def totals(ctx: Ctx) -> dict[str, dict[str, int]]:
+    """Return ``{"available": {cur: net}, "pending": {cur: net}}`` summed over all transactions."""
+    result: dict[str, dict[str, int]] = {"available": {}, "pending": {}}
+    rows = ctx.conn.execute(
+        "SELECT currency, available_on <= ?, SUM(net) FROM balance_transactions"
+        " GROUP BY currency, available_on <= ?",
+        (ctx.now, ctx.now),
+    ).fetchall()
+    for currency, available, net in rows:
+        result["available" if available else "pending"][currency] = int(net)
+    return result
+
+
+def balance(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
+    """``GET /v1/balance``."""
+    _params.allow(params, ())
+    sums = totals(ctx)
+    currencies = sorted(set(sums["available"]) | set(sums["pending"])) or [
+        _fees.SETTLEMENT_CURRENCY
+    ]
+
+    def entries(kind: str) -> list[dict[str, Any]]:
+        return [
+            {
+                "amount": sums[kind].get(c, 0),
+                "currency": c,
+                "source_types": {"card": sums[kind].get(c, 0)},
+            }
+            for c in currencies
+        ]
+
+    return {
+        "object": "balance",
+        "available": entries("available"),
+        "connect_reserved": [],
+        "livemode": False,
+        "pending": entries("pending"),
+    }

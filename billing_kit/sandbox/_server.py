@@ -1,0 +1,250 @@
+"""Run the sandbox: in a background thread (:func:`start`) or as a shared detached process
+(:func:`ensure_shared`) that several notebooks reuse."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+from types import TracebackType
+
+import uvicorn
+
+from billing_kit.sandbox._app import build_app
+from billing_kit.sandbox._core import Core
+from billing_kit.sandbox._faults import Faults, Knobs
+
+_UNSET: object = object()
+_STARTUP_TIMEOUT = 20.0
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """Return a listening socket on ``host:port`` (``port=0`` picks a free port)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise OSError(
+            f"cannot listen on {host}:{port} ({exc.strerror}); pick another port or use port=0"
+        ) from exc
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def url_of(sock: socket.socket) -> str:
+    """Return ``http://host:port`` for a bound socket."""
+    host, port = sock.getsockname()[:2]
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}"
+
+
+def uvicorn_server(core: Core, faults: Faults) -> uvicorn.Server:
+    """Return a uvicorn server for the sandbox app (quiet, no lifespan, many connections)."""
+    config = uvicorn.Config(
+        build_app(core, faults),
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+        timeout_keep_alive=30,
+        backlog=2048,
+    )
+    return uvicorn.Server(config)
+
+
+class SandboxServer:
+    """A sandbox running in a background thread of this process.
+
+    Attributes
+    ----------
+    url
+        ``http://127.0.0.1:PORT`` (no trailing slash): pass it as the stripe library's API base.
+    core
+        The pure :class:`~billing_kit.sandbox._core.Core`; inspect state through ``core.store``.
+    """
+
+    def __init__(self, core: Core, faults: Faults, sock: socket.socket) -> None:
+        self.core = core
+        self.faults = faults
+        self.url = url_of(sock)
+        self._server = uvicorn_server(core, faults)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [sock]}, name="billing-kit-sandbox",
+            daemon=True,
+        )  # fmt: skip
+        self._sock = sock
+        self._thread.start()
+        deadline = time.monotonic() + _STARTUP_TIMEOUT
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"the sandbox did not start on {self.url}")
+            time.sleep(0.005)
+
+    def configure(
+        self,
+        *,
+        latency_ms: float | object = _UNSET,
+        rate_limit: float | object | None = _UNSET,
+        fault_rate: float | object = _UNSET,
+        fault_seed: int | object | None = _UNSET,
+    ) -> None:
+        """Change knobs while running; omitted knobs keep their value.
+
+        Examples
+        --------
+        >>> with start() as server:
+        ...     server.configure(latency_ms=50, rate_limit=25)
+        ...     server.faults.knobs.latency_ms
+        50
+        """
+        current = self.faults.knobs
+        self.faults.configure(
+            Knobs(
+                latency_ms=current.latency_ms if latency_ms is _UNSET else latency_ms,  # type: ignore[arg-type]
+                rate_limit=current.rate_limit if rate_limit is _UNSET else rate_limit,  # type: ignore[arg-type]
+                fault_rate=current.fault_rate if fault_rate is _UNSET else fault_rate,  # type: ignore[arg-type]
+                fault_seed=current.fault_seed if fault_seed is _UNSET else fault_seed,  # type: ignore[arg-type]
+            )
+        )
+
+    def stop(self) -> None:
+        """Stop serving and close the database (idempotent)."""
+        self._server.should_exit = True
+        if self._thread.is_alive() and threading.current_thread() is not self._thread:
+            self._thread.join(timeout=10)
+        with contextlib.suppress(OSError):
+            self._sock.close()
+        self.core.close()
+
+    def __enter__(self) -> SandboxServer:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        return f"<SandboxServer {self.url} db={self.core.store.path!r}>"
+
+
+def start(
+    *,
+    db: str | Path = ":memory:",
+    host: str = "127.0.0.1",
+    port: int = 0,
+    latency_ms: float = 0,
+    rate_limit: float | None = None,
+    fault_rate: float = 0.0,
+    fault_seed: int | None = None,
+) -> SandboxServer:
+    """Start a sandbox in a background thread and return its handle once it accepts requests.
+
+    Parameters
+    ----------
+    db
+        SQLite file that keeps state across restarts, or ``":memory:"`` (the default) for none.
+    host, port
+        Where to listen; ``port=0`` picks a free port (see ``SandboxServer.url``).
+    latency_ms, rate_limit, fault_rate, fault_seed
+        Realism knobs; see :meth:`SandboxServer.configure` and ``docs/sandbox.md``.
+
+    Raises
+    ------
+    OSError
+        The port is taken.
+    ValueError
+        A knob is out of range.
+
+    Examples
+    --------
+    >>> import stripe
+    >>> with start() as server:
+    ...     client = stripe.StripeClient("sk_test_sandbox", base_addresses={"api": server.url})
+    ...     client.v1.customers.create({"email": "ada@example.com"}).email
+    'ada@example.com'
+    """
+    faults = Faults(Knobs(latency_ms, rate_limit, fault_rate, fault_seed))
+    sock = bind(host, port)
+    core = Core(db)
+    try:
+        return SandboxServer(core, faults, sock)
+    except BaseException:
+        core.close()
+        sock.close()
+        raise
+
+
+# -- the shared, detached sandbox ---------------------------------------------------------------
+
+
+def _healthy(url: str, timeout: float = 1.0) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/v1/_sandbox/health", timeout=timeout) as reply:
+            return bool(json.loads(reply.read()).get("ok"))
+    except (OSError, ValueError):
+        return False
+
+
+def ensure_shared(home: Path) -> str:
+    """Return the URL of the shared sandbox for state folder ``home``, starting it if needed.
+
+    The server runs as a detached process (it outlives the notebook that started it) on a free
+    loopback port, with its database at ``home/"sandbox.db"``. A file lock makes concurrent callers
+    (several kernels starting at once) agree on one server; ``home/"sandbox.json"`` records its URL
+    and ``home/"sandbox.log"`` its output.
+
+    Raises
+    ------
+    RuntimeError
+        The server did not become healthy within 20 s (see ``sandbox.log``).
+    """
+    home = Path(home).expanduser()
+    home.mkdir(parents=True, exist_ok=True)
+    state_file = home / "sandbox.json"
+    with open(home / "sandbox.lock", "a+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            with contextlib.suppress(OSError, ValueError):
+                url = str(json.loads(state_file.read_text())["url"])
+                if _healthy(url):
+                    return url
+            state_file.unlink(missing_ok=True)
+            log_file = open(home / "sandbox.log", "ab")  # noqa: SIM115 - handed to the child
+            with log_file:
+                subprocess.Popen(
+                    [sys.executable, "-m", "billing_kit.sandbox", "serve", "--host", "127.0.0.1",
+                     "--port", "0", "--db", str(home / "sandbox.db"),
+                     "--state-file", str(state_file)],
+                    stdin=subprocess.DEVNULL, stdout=log_file, stderr=log_file,
+                    start_new_session=True, close_fds=True, env={**os.environ},
+                )  # fmt: skip
+            deadline = time.monotonic() + _STARTUP_TIMEOUT
+            while time.monotonic() < deadline:
+                with contextlib.suppress(OSError, ValueError, KeyError):
+                    url = str(json.loads(state_file.read_text())["url"])
+                    if _healthy(url):
+                        return url
+                time.sleep(0.05)
+            raise RuntimeError(
+                f"the shared sandbox did not start within {_STARTUP_TIMEOUT:.0f} s; see "
+                f"{home / 'sandbox.log'} and try `billing-kit sandbox serve --db "
+                f"{home / 'sandbox.db'}` to see the error"
+            )
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
