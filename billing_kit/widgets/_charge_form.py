@@ -13,7 +13,7 @@ import threading
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import ipywidgets as W
@@ -116,7 +116,11 @@ class ChargeForm(Form):
         self.retype.style = _STYLE
         self.confirm_button = W.Button(description="Charge", button_style="danger")
         self.edit_button = W.Button(description="Edit")
-        self.review_box = W.VBox(layout=W.Layout(display="none", border="1px solid #ccc"))
+        self.review_box = W.VBox(
+            layout=W.Layout(
+                display="none", border="1px solid #ccc", padding="4px 8px", width="640px"
+            )
+        )
         self.review_box.add_class("bk-review")
 
         self.result = W.HTML()
@@ -345,6 +349,10 @@ class ChargeForm(Form):
         self.problems_area.value = ""
         self.clear_error()
         try:
+            previous = None if intent.allow_duplicate else self._earlier_duplicate(intent)
+            if previous is not None:
+                self._ask_duplicate(intent, previous)
+                return None
             charge = self.client.charge(
                 intent.customer,
                 to_major(intent.amount, intent.currency),
@@ -359,7 +367,7 @@ class ChargeForm(Form):
             self._declined(intent, exc)
             return None
         except DuplicateCharge as exc:
-            self._ask_duplicate(intent, exc)
+            self._ask_duplicate(intent, exc.previous)
             return None
         except Exception:
             # Unknown outcome (network, server): keep the intent and its key, so pressing Charge
@@ -422,11 +430,34 @@ class ChargeForm(Form):
         )
         self.table.value = self.session.html()
 
-    def _ask_duplicate(self, intent: ChargeIntent, exc: DuplicateCharge) -> None:
-        previous = exc.previous
-        when = getattr(previous, "created", None)
-        when_text = f" at {when:%H:%M} UTC" if isinstance(when, datetime) else ""
-        prev_id = getattr(previous, "id", previous)
+    def _earlier_duplicate(self, intent: ChargeIntent) -> Charge | None:
+        """The successful charge of another intent with the same details in the duplicate window.
+
+        The core's duplicate guard only runs when the ledger picks the idempotency key; the form
+        brings its own key per intent, so it asks the same question of the ledger here.
+        """
+        ledger = self.client.ledger
+        customer = intent.customer
+        if not customer.startswith("cus_"):
+            customer = ledger.remembered_customer(customer.lower()) or ""
+        cutoff = datetime.now(UTC) - self.client.duplicate_window
+        for row in reversed(ledger.rows()):
+            if (
+                row.kind == "charge"
+                and row.outcome == "succeeded"
+                and row.created_at >= cutoff
+                and row.idempotency_key != intent.idempotency_key
+                and (row.customer, row.amount, row.currency)
+                == (customer, intent.amount, intent.currency)
+                and (row.description or "") == (intent.description or "")
+                and row.stripe_id is not None
+            ):
+                return self.client.get_charge(row.charge_id or row.stripe_id)
+        return None
+
+    def _ask_duplicate(self, intent: ChargeIntent, previous: Charge) -> None:
+        when_text = f" at {previous.created:%H:%M} UTC"
+        prev_id = previous.id
         with self._lock:
             self._duplicate = replace(
                 intent, allow_duplicate=True, idempotency_key=f"bk-charge-{uuid.uuid4()}"

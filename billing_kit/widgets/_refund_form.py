@@ -102,7 +102,9 @@ class RefundForm(Form):
         self.edit_button = W.Button(description="Edit")
         self.review_box = W.VBox(
             [self.summary, W.HBox([self.confirm_button, self.edit_button])],
-            layout=W.Layout(display="none", border="1px solid #ccc"),
+            layout=W.Layout(
+                display="none", border="1px solid #ccc", padding="4px 8px", width="640px"
+            ),
         )
         self.result = W.HTML()
         self.result.add_class("bk-result")

@@ -26,13 +26,18 @@ import pytest
 CHROMIUM = "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parents[2]
 
-# Per-user settings (JUPYTERLAB_SETTINGS_DIR): no news toast, no update check, all cells in the DOM.
+# Per-user settings (JUPYTERLAB_SETTINGS_DIR): no news toast, no update check, all cells in the DOM,
+# and the notebook's kernel starts without asking.
 _SETTINGS = {
     "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
         "fetchNews": "false",
         "checkForUpdates": False,
     },
-    "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
+    # Without autoStartDefaultKernel a "Select Kernel" dialog covers the notebook on open.
+    "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {
+        "windowingMode": "none",
+        "autoStartDefaultKernel": True,
+    },
 }
 
 
