@@ -7,12 +7,13 @@ that link the balance transactions they pay out. Everything goes straight into t
 request is made and no event is written.
 
 Speed comes from three choices. Every random draw is made up front with numpy, in arrays.
-Charges and their balance transactions are rendered from byte templates: each distinct shape (card,
-currency, outcome, description) is built once by the same pure builders the API uses (:mod:`._shapes`,
-:mod:`._balance`), the varying fields are swapped for ``%`` slots, and every template is checked
-against the builder's own output for the first row that uses it, so a seeded object is byte for byte
-what the API would have stored. Rows go in with ``executemany`` in large transactions, with the
-journal off and the indexes built once at the end when the database starts empty.
+Charges and their balance transactions are rendered from byte templates: each distinct shape
+(card, currency, outcome, description) is built once by the same pure builders the API uses
+(:mod:`._shapes`, :mod:`._balance`), the varying fields are swapped for ``%`` slots, and every
+template is checked against the builder's own output for the first row that uses it, so a seeded
+object is byte for byte what the API would have stored. Rows go in with ``executemany`` in large
+transactions, with the journal off and the indexes built once at the end when the database starts
+empty.
 
 The output depends only on the arguments: the same ``seed`` (and ``until``) gives the same rows.
 """
@@ -22,6 +23,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import sqlite3
+import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -914,7 +916,7 @@ def _run(args: argparse.Namespace) -> int:
         summary = seed(args.db, charges=args.charges, customers=args.customers, days=args.days,
                        seed=args.seed)  # fmt: skip
     except ValueError as exc:
-        print(f"billing-kit sandbox seed: {exc}")
+        print(f"billing-kit sandbox seed: {exc}", file=sys.stderr)
         return 2
     print(summary)
     return 0
