@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -79,6 +79,14 @@ def _check_metadata(metadata: object) -> dict[str, str]:
     return checked
 
 
+def _notes(client: Client, key: str) -> dict[str, Callable[[], None]]:
+    """Ledger callbacks for the transport: count each attempt before sending, and replays."""
+    return {
+        "on_send": lambda: client.ledger.note_attempt(key),
+        "on_replay": lambda: client.ledger.note_replay(key),
+    }
+
+
 def _finish_failed(client: Client, key: str, exc: BaseException) -> None:
     """Record a failure; errors with an unknown outcome leave the row pending (resumable)."""
     ledger = client.ledger
@@ -120,9 +128,6 @@ def _send_charge(client: Client, args: Mapping[str, Any], key: str) -> Charge:
     """Send one charge request under ``key`` and record its outcome in the ledger."""
     transport = client._transport
 
-    def note(replayed: bool) -> None:
-        client.ledger.note_attempt(key, replayed=replayed)
-
     metadata = {**args["metadata"], "bk_attempt": key}
     common: dict[str, Any] = {
         "amount": args["amount"],
@@ -143,7 +148,7 @@ def _send_charge(client: Client, args: Mapping[str, Any], key: str) -> Charge:
                 "expand": ["latest_charge"],
             }
             data = transport.request(
-                "post", "/v1/payment_intents", params, idempotency_key=key, on_attempt=note
+                "post", "/v1/payment_intents", params, idempotency_key=key, **_notes(client, key)
             ).data
             result = _charge_of_intent(client, data)
             stripe_id = str(data["id"])
@@ -156,7 +161,7 @@ def _send_charge(client: Client, args: Mapping[str, Any], key: str) -> Charge:
             if source is not None:
                 params["source"] = source
             data = transport.request(
-                "post", "/v1/charges", params, idempotency_key=key, on_attempt=note
+                "post", "/v1/charges", params, idempotency_key=key, **_notes(client, key)
             ).data
             result = Charge.from_stripe(data)
             stripe_id = result.id
@@ -381,9 +386,6 @@ def capture(client: Client, charge_or_id: object, amount: object = None) -> Char
     key = reservation.key
     assert key is not None
 
-    def note(replayed: bool) -> None:
-        client.ledger.note_attempt(key, replayed=replayed)
-
     try:
         if target.payment_intent:
             params: dict[str, Any] = {"expand": ["latest_charge"]}
@@ -394,13 +396,17 @@ def capture(client: Client, charge_or_id: object, amount: object = None) -> Char
                 f"/v1/payment_intents/{target.payment_intent}/capture",
                 params,
                 idempotency_key=key,
-                on_attempt=note,
+                **_notes(client, key),
             ).data
             result = _charge_of_intent(client, data)
         else:
             params = {} if minor is None else {"amount": minor}
             data = client._transport.request(
-                "post", f"/v1/charges/{target.id}/capture", params, idempotency_key=key
+                "post",
+                f"/v1/charges/{target.id}/capture",
+                params,
+                idempotency_key=key,
+                **_notes(client, key),
             ).data
             result = Charge.from_stripe(data)
     except BaseException as exc:
@@ -473,7 +479,7 @@ def refund(
             "/v1/refunds",
             params,
             idempotency_key=key,
-            on_attempt=lambda replayed: client.ledger.note_attempt(key, replayed=replayed),
+            **_notes(client, key),
         ).data
     except BaseException as exc:
         _finish_failed(client, key, exc)

@@ -56,7 +56,13 @@ def _derived_key(client: Client, *parts: str) -> str:
 def _list_by_email(client: Client, email: str) -> list[dict[str, Any]]:
     response = client._transport.request("get", "/v1/customers", {"email": email, "limit": 100})
     data = response.data.get("data") or []
-    return [dict(item) for item in data if not item.get("deleted")]
+    # Filtered again here: Stripe's filter is exact (case-sensitive), ours is case-insensitive,
+    # and a server that ignored the filter must not make us adopt someone else's customer.
+    return [
+        dict(item)
+        for item in data
+        if not item.get("deleted") and str(item.get("email") or "").lower() == email
+    ]
 
 
 def _retrieve(client: Client, customer_id: str) -> dict[str, Any] | None:
@@ -122,13 +128,18 @@ def list_customers(client: Client, *, email: str | None = None, limit: int = 100
     if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
         raise InvalidArgument(f"limit must be a positive int, got {limit!r}.")
     params: dict[str, Any] = {"limit": min(limit, 100)}
-    if email is not None:
-        params["email"] = normalise_email(email)
+    wanted = None if email is None else normalise_email(email)
+    if wanted is not None:
+        params["email"] = wanted
     customers: list[Customer] = []
     while len(customers) < limit:
         page = client._transport.request("get", "/v1/customers", params).data
         items = [item for item in page.get("data") or [] if not item.get("deleted")]
-        customers.extend(Customer.from_stripe(item) for item in items)
+        customers.extend(
+            Customer.from_stripe(item)
+            for item in items
+            if wanted is None or str(item.get("email") or "").lower() == wanted
+        )
         if not page.get("has_more") or not items:
             break
         params["starting_after"] = items[-1]["id"]

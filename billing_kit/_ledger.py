@@ -293,13 +293,20 @@ class Ledger:
             _IN_FLIGHT.add(key)
         return Reservation(key=key, resumed=resumed, duplicate=None)
 
-    def note_attempt(self, key: str, *, replayed: bool = False) -> None:
-        """Count one HTTP attempt (and whether Stripe said it replayed) for ``key``."""
+    def note_attempt(self, key: str) -> None:
+        """Count one HTTP attempt for ``key``, just before it is sent."""
+        self._bump(key, "http_attempts")
+
+    def note_replay(self, key: str) -> None:
+        """Count one answer Stripe marked ``Idempotent-Replayed`` for ``key``."""
+        self._bump(key, "replays")
+
+    def _bump(self, key: str, column: str) -> None:
         with self._connect() as db:
             db.execute(
-                "UPDATE attempts SET http_attempts = http_attempts + 1, "
-                "replays = replays + ?, updated_at = ? WHERE idempotency_key = ?",
-                (int(replayed), _now().isoformat(), key),
+                f"UPDATE attempts SET {column} = {column} + 1, updated_at = ? "
+                "WHERE idempotency_key = ?",
+                (_now().isoformat(), key),
             )
 
     def finish(

@@ -32,12 +32,18 @@ def is_retryable(exc: stripe.StripeError) -> bool:
     """Return ``True`` when sending the same request again (same key) may succeed.
 
     Retried: connection errors stripe-python marks retryable (resets, timeouts, a dropped
-    response), any HTTP 5xx, 409 (the same key is still in flight) and 429 (rate limited or
-    lock timeout). Not retried: anything Stripe answers definitively (400, 401, 402, 403, 404),
-    SSL failures, and responses marked ``Stripe-Should-Retry: false``.
+    response), any HTTP 5xx, 409 (the same key is still in flight) and every 429. Not retried:
+    anything Stripe answers definitively (400, 401, 402, 403, 404), SSL failures, and other
+    responses marked ``Stripe-Should-Retry: false``.
+
+    Rate-limit 429s carry ``Stripe-Should-Retry: false``, which tells the SDK not to retry *at
+    once*; Stripe's advice for them is to back off and retry, which is what this loop does (the
+    rate limiter runs before the idempotency layer, so nothing was executed).
     """
     if isinstance(exc, stripe.APIConnectionError):
         return exc.should_retry
+    if exc.http_status == 429:
+        return True
     advice = _header(exc.headers, "stripe-should-retry")
     if advice == "false":
         return False

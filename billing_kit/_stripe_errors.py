@@ -158,7 +158,12 @@ def map_stripe_error(
             " Check the key (STRIPE_API_KEY, .env or connect(api_key=...)); it must belong "
             "to this account and mode."
         )
-    elif target in (StripeUnavailable, RateLimited) and idempotency_key:
+    elif target is RateLimited and idempotency_key:
+        message += (
+            f" Stripe did not run the request; re-running the same call later reuses idempotency "
+            f"key {idempotency_key!r}, so it cannot charge twice."
+        )
+    elif target is StripeUnavailable and idempotency_key:
         message += (
             f" The outcome is unknown; re-running the same call reuses idempotency key "
             f"{idempotency_key!r}, so it cannot charge twice."

@@ -89,7 +89,8 @@ class Transport:
         params: Mapping[str, Any] | None = None,
         *,
         idempotency_key: str | None = None,
-        on_attempt: Callable[[bool], None] | None = None,
+        on_send: Callable[[], None] | None = None,
+        on_replay: Callable[[], None] | None = None,
     ) -> Response:
         """Send ``method path`` until it succeeds, fails definitively, or retries run out.
 
@@ -97,9 +98,11 @@ class Transport:
         ----------
         idempotency_key
             Required for ``post``: the key already recorded in the ledger.
-        on_attempt
-            Called after each answered attempt with ``replayed`` (Stripe's
-            ``Idempotent-Replayed`` header), and with ``False`` after a failed one.
+        on_send
+            Called just before each attempt is sent (the ledger counts attempts with it, so an
+            attempt cut short by a killed process is counted too).
+        on_replay
+            Called when Stripe answers with ``Idempotent-Replayed: true``.
 
         Raises
         ------
@@ -117,11 +120,11 @@ class Transport:
             attempt += 1
             self.pacer.acquire()
             self.stats.attempts += 1
+            if on_send is not None:
+                on_send()
             try:
                 response = self.client.raw_request(method, path, **dict(params or {}), **options)
             except stripe.StripeError as exc:
-                if on_attempt is not None:
-                    on_attempt(False)
                 if is_retryable(exc) and attempt <= self.policy.max_retries:
                     delay = self.policy.delay(attempt)
                     self.stats.retries += 1
@@ -142,8 +145,8 @@ class Transport:
             replayed = _header(response.headers, "idempotent-replayed") == "true"
             if replayed:
                 self.stats.replays += 1
-            if on_attempt is not None:
-                on_attempt(replayed)
+                if on_replay is not None:
+                    on_replay()
             data = response.data
             if not isinstance(data, Mapping):  # pragma: no cover - Stripe always answers objects
                 raise TypeError(f"unexpected response body for {path}: {type(data).__name__}")

@@ -145,7 +145,8 @@ def test_frame_has_declared_types(ledger: Ledger) -> None:
     key = _reserve(ledger).key
     assert key is not None
     ledger.note_attempt(key)
-    ledger.note_attempt(key, replayed=True)
+    ledger.note_attempt(key)
+    ledger.note_replay(key)
     ledger.finish(key, "succeeded", status="succeeded", stripe_id="pi_1", charge_id="ch_1")
     frame = ledger.frame()
     expected = pd.DataFrame(
