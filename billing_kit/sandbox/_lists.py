@@ -40,7 +40,7 @@ class Where:
             self.add(f"{column} = ?", value)
 
     def sql(self) -> str:
-        return " AND ".join(self.clauses) if self.clauses else "1"
+        return " AND ".join(f"({c})" for c in self.clauses) if self.clauses else "1"
 
 
 def created_range(params: Mapping[str, Any], where: Where, name: str = "created") -> None:

@@ -21,9 +21,13 @@ UNTIL = dt.datetime(2026, 6, 1, tzinfo=dt.UTC)
 END = int(UNTIL.timestamp())
 CHARGES = 2_000
 DECLINE_CODES = {
-    "generic_decline", "insufficient_funds", "lost_card", "stolen_card", "card_velocity_exceeded",
+    "generic_decline",
+    "insufficient_funds",
+    "lost_card",
+    "stolen_card",
+    "card_velocity_exceeded",
     "fraudulent",
-}  # fmt: skip
+}
 FAILURE_CODES = {"card_declined", "expired_card", "incorrect_cvc", "processing_error"}
 
 
@@ -110,10 +114,13 @@ def test_expanded_balance_transactions_carry_the_fees(client: stripe.StripeClien
             continue
         txn = charge.balance_transaction
         expected = _balance.charge_transaction_body(
-            txn.id, charge.created, charge_id=charge.id, amount=charge.amount,
+            txn.id,
+            charge.created,
+            charge_id=charge.id,
+            amount=charge.amount,
             currency=charge.currency,
             international=charge.payment_method_details.card.country != "US",
-        )  # fmt: skip
+        )
         assert (txn.source, txn.type, txn.amount, txn.fee, txn.net) == (
             charge.id,
             "charge",
@@ -132,10 +139,13 @@ def test_every_charge_transaction_matches_the_api_builder(seeded: tuple[Path, Se
             continue
         stored = txns[charge["balance_transaction"]]
         built = _balance.charge_transaction_body(
-            stored["id"], charge["created"], charge_id=charge["id"], amount=charge["amount"],
+            stored["id"],
+            charge["created"],
+            charge_id=charge["id"],
+            amount=charge["amount"],
             currency=charge["currency"],
             international=charge["payment_method_details"]["card"]["country"] != "US",
-        )  # fmt: skip
+        )
         assert stored == built
         checked += 1
     assert checked > CHARGES * 0.9
@@ -226,10 +236,15 @@ def test_api_writes_work_after_seeding(
 ) -> None:
     customer = client.v1.customers.list(params={"limit": 1}).data[0]
     charge = client.v1.payment_intents.create(
-        params={"amount": 1234, "currency": "usd", "customer": customer.id,
-                "payment_method": customer.invoice_settings.default_payment_method,
-                "confirm": True, "payment_method_types": ["card"]}
-    )  # fmt: skip
+        params={
+            "amount": 1234,
+            "currency": "usd",
+            "customer": customer.id,
+            "payment_method": customer.invoice_settings.default_payment_method,
+            "confirm": True,
+            "payment_method_types": ["card"],
+        }
+    )
     assert charge.status == "succeeded"
     with sqlite3.connect(seeded[0]) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
@@ -237,8 +252,12 @@ def test_api_writes_work_after_seeding(
 
 def dump(path: Path) -> bytes:
     with sqlite3.connect(path) as conn:
-        tables = [name for (name,) in conn.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]  # fmt: skip
+        tables = [
+            name
+            for (name,) in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"
+            )
+        ]
         return orjson.dumps(
             {t: conn.execute(f"SELECT * FROM {t} ORDER BY 1").fetchall() for t in tables},
             default=bytes.hex,
