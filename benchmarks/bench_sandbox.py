@@ -16,15 +16,21 @@ Nothing here asserts a time: the figures are printed next to the issue's targets
 
 from __future__ import annotations
 
+import http.client
+import json
 import os
+import random
 import socket
 import subprocess
+import sys
+import tempfile
 import time
 import venv
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import stripe
 
@@ -44,12 +50,22 @@ KEY = "sk_test_" + "bench" * 5
 
 @dataclass
 class Figures:
-    """Latency samples (seconds) for one server, plus the store size they were taken at."""
+    """Latency samples (seconds) for one server, plus the store size they were taken at.
+
+    ``listing``/``create`` go through the official library; ``listing_http`` is the same page
+    over a plain kept-alive HTTP connection (the server's share); ``listing_core``/``create_core``
+    call the core with no socket; ``decode`` is the library turning a page into objects, no HTTP.
+    """
 
     name: str
     stored_charges: int = 0
+    seed_seconds: float = float("nan")
     create: list[float] = field(default_factory=list)
+    create_core: list[float] = field(default_factory=list)
     listing: list[float] = field(default_factory=list)
+    listing_http: list[float] = field(default_factory=list)
+    listing_core: list[float] = field(default_factory=list)
+    decode: list[float] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
 
@@ -67,10 +83,10 @@ def stripe_client(base: str) -> stripe.StripeClient:
     return stripe.StripeClient(KEY, base_addresses={"api": base}, max_network_retries=0)
 
 
-def timed(call: Callable[[], object]) -> float:
-    """Run ``call`` once and return how long it took, in seconds."""
+def timed(call: Callable[..., object], /, *args: Any, **kwargs: Any) -> float:
+    """Run ``call(*args, **kwargs)`` once and return how long it took, in seconds."""
     started = time.perf_counter()
-    call()
+    call(*args, **kwargs)
     return time.perf_counter() - started
 
 
@@ -82,7 +98,7 @@ def free_port() -> int:
         return port
 
 
-def wait_for_port(port: int, *, timeout: float, process: subprocess.Popen[bytes]) -> None:
+def wait_for_port(port: int, *, timeout: float, process: subprocess.Popen[Any]) -> None:
     """Wait until something accepts connections on ``port``; fail early if ``process`` died."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -161,7 +177,7 @@ def bench_localstripe(*, budget_s: float, list_requests: int) -> Figures:
         step: list[float] = []
         last_step: list[float] = []
         while time.perf_counter() - started < budget_s:
-            step.append(timed(lambda: client.v1.charges.create(params=params)))  # type: ignore[arg-type]
+            step.append(timed(client.v1.charges.create, params=params))
             figures.stored_charges += 1
             if len(step) == 250:
                 figures.notes.append(
@@ -175,20 +191,189 @@ def bench_localstripe(*, budget_s: float, list_requests: int) -> Figures:
         # localstripe accepts `created` with exactly one of gt/gte/lt/lte, so the page is the
         # newest 100 of everything created after the start: a full scan of its store either way.
         list_params: dict[str, object] = {"limit": 100, "created": {"gt": first_created}}
+        conn = http.client.HTTPConnection(base.removeprefix("http://"))
+        fetch = raw_get(conn, f"/v1/charges?limit=100&created[gt]={first_created}")
         for _ in range(list_requests):
-            figures.listing.append(
-                timed(lambda: client.v1.charges.list(params=list_params))  # type: ignore[arg-type]
-            )
+            figures.listing.append(timed(client.v1.charges.list, params=list_params))
+            figures.listing_http.append(timed(fetch))
+        conn.close()
     return figures
+
+
+# --- billing_kit -------------------------------------------------------------------------------
+
+
+@contextmanager
+def sandbox_process(db: Path) -> Iterator[str]:
+    """Serve ``db`` with ``billing-kit sandbox serve`` in its own process; yield its base URL.
+
+    A process of its own, like localstripe and like the shared sandbox notebooks use, so the
+    client's work and the server's do not share one interpreter lock.
+    """
+    process = subprocess.Popen(
+        [sys.executable, "-m", "billing_kit.sandbox", "serve", "--port", "0", "--db", str(db)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        url = process.stdout.readline().strip()
+        if not url.startswith("http://"):
+            raise RuntimeError(f"billing-kit sandbox serve printed {url!r} instead of its URL")
+        wait_for_port(int(url.rsplit(":", 1)[1]), timeout=30.0, process=process)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def raw_get(conn: http.client.HTTPConnection, path: str) -> Callable[[], object]:
+    """Return a call that GETs ``path`` over a kept-alive connection and reads the whole body."""
+    headers = {"Authorization": f"Bearer {KEY}"}
+
+    def call() -> object:
+        conn.request("GET", path, headers=headers)
+        reply = conn.getresponse()
+        body = reply.read()
+        if reply.status != 200:
+            raise RuntimeError(f"GET {path} answered {reply.status}: {body[:200]!r}")
+        return body
+
+    return call
+
+
+def list_windows(start: int, end: int, count: int, *, seed: int = 1) -> list[tuple[int, int]]:
+    """Return ``count`` two-day ``created`` windows spread over ``[start, end)``."""
+    rng = random.Random(seed)
+    span = 2 * 86_400
+    return [(lo, lo + span) for lo in (rng.randrange(start, end - span) for _ in range(count))]
+
+
+def bench_billing_kit(charges: int, *, list_requests: int, creates: int, workdir: Path) -> Figures:
+    """Seed ``charges`` charges, then time list pages and creates (library, plain HTTP, core)."""
+    from billing_kit.sandbox._core import Core
+    from billing_kit.sandbox.seed import seed
+
+    db = workdir / "bench.db"
+    summary = seed(db, charges=charges, seed=42)
+    ours = Figures("billing_kit", stored_charges=charges, seed_seconds=summary.seconds)
+    ours.notes.append(f"{summary} (file {db.stat().st_size / 1e9:.2f} GB)")
+    windows = list_windows(int(summary.start.timestamp()), int(summary.end.timestamp()),
+                           list_requests)  # fmt: skip
+    with sandbox_process(db) as base:
+        client = stripe_client(base)
+        conn = http.client.HTTPConnection(base.removeprefix("http://"))
+        for lo, hi in windows[:5]:  # warm up: the first pages touch cold parts of a large file
+            client.v1.charges.list(params={"limit": 100, "created": {"gte": lo, "lt": hi}})
+        for lo, hi in windows:
+            params: dict[str, object] = {"limit": 100, "created": {"gte": lo, "lt": hi}}
+            ours.listing.append(timed(client.v1.charges.list, params=params))
+            fetch = raw_get(conn, f"/v1/charges?limit=100&created[gte]={lo}&created[lt]={hi}")
+            ours.listing_http.append(timed(fetch))
+            page = fetch()
+            ours.decode.append(timed(decode_page, client, page))
+            if len(decode_page(client, page)["data"]) != 100:
+                raise RuntimeError(f"window {lo}-{hi} did not fill a 100-row page")
+        create: dict[str, object] = {"amount": 2000, "currency": "usd", "source": "tok_visa"}
+        for _ in range(creates):
+            ours.create.append(timed(client.v1.charges.create, params=create))
+        conn.close()
+    # The core alone, in this process: what the HTTP layers add is the difference.
+    core = Core(db)
+    try:
+        auth = {"authorization": f"Bearer {KEY}"}
+        for lo, hi in windows:
+            query = f"limit=100&created[gte]={lo}&created[lt]={hi}".encode()
+            ours.listing_core.append(
+                timed(core.handle, "GET", "/v1/charges", query=query, headers=auth)
+            )
+        body = b"amount=2000&currency=usd&source=tok_visa"
+        for n in range(creates):
+            headers = {**auth, "idempotency-key": f"bench-core-{n}"}
+            ours.create_core.append(
+                timed(core.handle, "POST", "/v1/charges", body=body, headers=headers)
+            )
+    finally:
+        core.close()
+    return ours
+
+
+def decode_page(client: stripe.StripeClient, body: object) -> Any:
+    """Decode a raw list page the way the library does after a request (JSON, then objects)."""
+    assert isinstance(body, bytes)
+    return client.deserialize(json.loads(body), api_mode="V1")
+
+
+# --- report ------------------------------------------------------------------------------------
+
+
+def verdict(value: float, target: float) -> str:
+    return "met" if value <= target else "NOT met"
+
+
+def report(ours: Figures, theirs: Figures | None) -> None:
+    """Print the figures, the issue's targets and the ratios to localstripe."""
+    charges = ours.stored_charges
+    print("\n".join(ours.notes))
+    seed_target = TARGET_SEED_S * charges / 1_000_000
+    print(
+        f"seed {charges:,} charges: {ours.seed_seconds:.1f} s (target {seed_target:.1f} s,"
+        f" i.e. 60 s per 1M: {verdict(ours.seed_seconds, seed_target)})"
+    )
+    table = [("list 100 rows, stripe library", ours.listing, theirs.listing if theirs else None),
+             ("list 100 rows, plain HTTP", ours.listing_http, theirs.listing_http if theirs else None),
+             ("list 100 rows, core (no socket)", ours.listing_core, None),
+             ("  library decode of a page only", ours.decode, None),
+             ("charge create, stripe library", ours.create, theirs.create if theirs else None),
+             ("charge create, core (no socket)", ours.create_core, None)]  # fmt: skip
+    their_size = f"localstripe {theirs.stored_charges:,}" if theirs else "localstripe"
+    print(
+        f"{'':34} {'billing_kit ' + format(charges, ','):>26} {their_size:>26}  ratio\n"
+        f"{'':34} {'p50 ms':>12} {'p95 ms':>13} {'p50 ms':>12} {'p95 ms':>13}"
+    )
+    for label, mine, other in table:
+        line = f"{label:<34} {percentile(mine, 0.5):12.2f} {percentile(mine, 0.95):13.2f}"
+        if other:
+            line += f" {percentile(other, 0.5):12.2f} {percentile(other, 0.95):13.2f}"
+            line += f"  {percentile(other, 0.5) / percentile(mine, 0.5):5.1f}x"
+        print(line)
+    for label, samples, target in (
+        ("list p50 over HTTP (the server)", ours.listing_http, TARGET_LIST_P50_MS),
+        ("list p50 through the stripe library", ours.listing, TARGET_LIST_P50_MS),
+        ("create p50 through the stripe library", ours.create, TARGET_CREATE_P50_MS),
+    ):
+        value = percentile(samples, 0.5)
+        print(f"target: {label} {value:.2f} ms <= {target} ms: {verdict(value, target)}")
+    print(
+        f"(the library alone needs {percentile(ours.decode, 0.5):.1f} ms to decode a 100-charge"
+        " page, against any server; ratio = localstripe / billing_kit, localstripe holding"
+        f" {theirs.stored_charges if theirs else 0:,} charges against our {charges:,})"
+    )
+    if theirs is not None:
+        print("localstripe create rate as its store grows:")
+        print("\n".join(theirs.notes))
 
 
 def run(quick: bool) -> None:
     """Print the sandbox figures (see the module docstring)."""
-    theirs = bench_localstripe(budget_s=20.0 if quick else 60.0, list_requests=20 if quick else 50)
-    print("\n".join(theirs.notes))
-    print(
-        f"localstripe at {theirs.stored_charges} charges: create p50"
-        f" {percentile(theirs.create, 0.5):.2f} ms, list p50"
-        f" {percentile(theirs.listing, 0.5):.2f} ms"
-        f" p95 {percentile(theirs.listing, 0.95):.2f} ms"
-    )
+    with tempfile.TemporaryDirectory(prefix="bench-sandbox-") as tmp:
+        ours = bench_billing_kit(
+            20_000 if quick else 1_000_000,
+            list_requests=50 if quick else 200,
+            creates=50 if quick else 200,
+            workdir=Path(tmp),
+        )
+    theirs: Figures | None
+    try:
+        theirs = bench_localstripe(
+            budget_s=15.0 if quick else 60.0, list_requests=10 if quick else 30
+        )
+    except (OSError, RuntimeError, subprocess.CalledProcessError) as exc:
+        print(f"localstripe could not run ({exc}); no side-by-side figures")
+        theirs = None
+    report(ours, theirs)
