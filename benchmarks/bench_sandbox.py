@@ -325,12 +325,16 @@ def report(ours: Figures, theirs: Figures | None) -> None:
         f"seed {charges:,} charges: {ours.seed_seconds:.1f} s (target {seed_target:.1f} s,"
         f" i.e. 60 s per 1M: {verdict(ours.seed_seconds, seed_target)})"
     )
-    table = [("list 100 rows, stripe library", ours.listing, theirs.listing if theirs else None),
-             ("list 100 rows, plain HTTP", ours.listing_http, theirs.listing_http if theirs else None),
-             ("list 100 rows, core (no socket)", ours.listing_core, None),
-             ("  library decode of a page only", ours.decode, None),
-             ("charge create, stripe library", ours.create, theirs.create if theirs else None),
-             ("charge create, core (no socket)", ours.create_core, None)]  # fmt: skip
+    empty = Figures("none")
+    other = theirs or empty
+    table = [
+        ("list 100 rows, stripe library", ours.listing, other.listing),
+        ("list 100 rows, plain HTTP", ours.listing_http, other.listing_http),
+        ("list 100 rows, core (no socket)", ours.listing_core, empty.listing),
+        ("  library decode of a page only", ours.decode, empty.listing),
+        ("charge create, stripe library", ours.create, other.create),
+        ("charge create, core (no socket)", ours.create_core, empty.listing),
+    ]
     their_size = f"localstripe {theirs.stored_charges:,}" if theirs else "localstripe"
     print(
         f"{'':34} {'billing_kit ' + format(charges, ','):>26} {their_size:>26}  ratio\n"
