@@ -340,11 +340,11 @@ def report(ours: Figures, theirs: Figures | None) -> None:
         f"{'':34} {'billing_kit ' + format(charges, ','):>26} {their_size:>26}  ratio\n"
         f"{'':34} {'p50 ms':>12} {'p95 ms':>13} {'p50 ms':>12} {'p95 ms':>13}"
     )
-    for label, mine, other in table:
+    for label, mine, baseline in table:
         line = f"{label:<34} {percentile(mine, 0.5):12.2f} {percentile(mine, 0.95):13.2f}"
-        if other:
-            line += f" {percentile(other, 0.5):12.2f} {percentile(other, 0.95):13.2f}"
-            line += f"  {percentile(other, 0.5) / percentile(mine, 0.5):5.1f}x"
+        if baseline:
+            line += f" {percentile(baseline, 0.5):12.2f} {percentile(baseline, 0.95):13.2f}"
+            line += f"  {percentile(baseline, 0.5) / percentile(mine, 0.5):5.1f}x"
         print(line)
     for label, samples, target in (
         ("list p50 over HTTP (the server)", ours.listing_http, TARGET_LIST_P50_MS),
