@@ -8,7 +8,7 @@ import re
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
 import stripe
@@ -21,6 +21,9 @@ from billing_kit._masking import KeyScrubbingFilter, mask_key
 from billing_kit._models import Charge, Customer, Refund
 from billing_kit._retry import RetryPolicy, TokenBucket
 from billing_kit._transport import Transport, TransportStats
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["Client", "connect"]
 
@@ -268,6 +271,46 @@ class Client:
         """Return the account's ``limit`` most recent charges, newest first."""
         return _charges.recent_charges(self, limit)
 
+    # History (thin delegations; the options are documented in billing_kit.history) -----------
+
+    def charges_frame(self, since: Any = None, until: Any = None, **options: Any) -> pd.DataFrame:
+        """Charges as a typed DataFrame; see :func:`billing_kit.history.charges_frame`."""
+        from billing_kit import history
+
+        return history.charges_frame(self, since, until, **options)
+
+    def refunds_frame(self, since: Any = None, until: Any = None, **options: Any) -> pd.DataFrame:
+        """Refunds as a typed DataFrame; see :func:`billing_kit.history.refunds_frame`."""
+        from billing_kit import history
+
+        return history.refunds_frame(self, since, until, **options)
+
+    def balance_transactions_frame(
+        self, since: Any = None, until: Any = None, **options: Any
+    ) -> pd.DataFrame:
+        """Balance transactions; see :func:`billing_kit.history.balance_transactions_frame`."""
+        from billing_kit import history
+
+        return history.balance_transactions_frame(self, since, until, **options)
+
+    def payouts_frame(self, since: Any = None, until: Any = None, **options: Any) -> pd.DataFrame:
+        """Payouts as a typed DataFrame; see :func:`billing_kit.history.payouts_frame`."""
+        from billing_kit import history
+
+        return history.payouts_frame(self, since, until, **options)
+
+    def disputes_frame(self, since: Any = None, until: Any = None, **options: Any) -> pd.DataFrame:
+        """Disputes as a typed DataFrame; see :func:`billing_kit.history.disputes_frame`."""
+        from billing_kit import history
+
+        return history.disputes_frame(self, since, until, **options)
+
+    def customers_frame(self, since: Any = None, until: Any = None, **options: Any) -> pd.DataFrame:
+        """Customers as a typed DataFrame; see :func:`billing_kit.history.customers_frame`."""
+        from billing_kit import history
+
+        return history.customers_frame(self, since, until, **options)
+
 
 def connect(
     api_key: str | None = None,
@@ -339,7 +382,13 @@ def connect(
         # The only place the client side imports the sandbox: to start or reuse it.
         from billing_kit.sandbox import ensure_shared
 
-        base = ensure_shared(settings.home)
+        try:
+            base = ensure_shared(settings.home)
+        except RuntimeError as exc:
+            raise ConfigurationError(
+                f"No Stripe key is configured, and the local sandbox under {settings.home} did not "
+                f"start: {exc}. Set STRIPE_API_KEY (or pass connect(api_key=...)) to use Stripe."
+            ) from exc
     _install_log_filters()
     return Client(
         settings,

@@ -200,3 +200,65 @@ def test_unknown_outcome_error_names_the_key(
     assert len(all_charges(client)) == 1 and len(client.ledger.rows()) == 1
     with pytest.raises(DuplicateCharge):
         client.charge(customer, 10, "usd", payment_method="pm_card_visa")
+
+
+def test_timeout_then_rerun_is_a_replay(sandbox: Any, connect_to: Callable[..., Client]) -> None:
+    client = connect_to(max_retries=0, timeout=0.3)
+    customer = client.find_or_create_customer("slow@example.com")
+    sandbox.configure(latency_ms=800)
+    with pytest.raises(StripeUnavailable) as caught:
+        client.charge(customer, 10, "usd", payment_method="pm_card_visa", description="slow")
+    sandbox.configure(latency_ms=0)
+    time.sleep(1.0)  # the server finishes the request the client gave up on
+    key = caught.value.idempotency_key
+    assert key is not None and client.ledger.get(key).outcome == "pending"  # type: ignore[union-attr]
+    charge = client.charge(customer, 10, "usd", payment_method="pm_card_visa", description="slow")
+    row = client.ledger.get(key)
+    assert row is not None and row.outcome == "succeeded" and row.charge_id == charge.id
+    assert row.replays == 1 and row.http_attempts == 2
+    assert len(all_charges(client)) == 1
+
+
+def test_changed_card_after_an_attempt_that_arrived(
+    sandbox: Any, connect_to: Callable[..., Client]
+) -> None:
+    # The first attempt timed out on the client but was charged; the re-run switches cards. The
+    # earlier attempt is looked up in Stripe (metadata bk_attempt), found, and the re-run refused.
+    client = connect_to(max_retries=0, timeout=0.3)
+    customer = client.find_or_create_customer("switch@example.com")
+    sandbox.configure(latency_ms=800)
+    with pytest.raises(StripeUnavailable):
+        client.charge(customer, 10, "usd", payment_method="pm_card_visa", description="order")
+    sandbox.configure(latency_ms=0)
+    time.sleep(1.0)
+    with pytest.raises(DuplicateCharge) as caught:
+        client.charge(customer, 10, "usd", payment_method="pm_card_mastercard", description="order")
+    charges = all_charges(client)
+    assert [c.id for c in charges] == [caught.value.previous.id]
+    assert [row.outcome for row in client.ledger.rows()] == ["succeeded"]
+
+
+def test_changed_card_after_an_attempt_that_never_ran(
+    sandbox: Any, connect_to: Callable[..., Client]
+) -> None:
+    # A 429 means Stripe never ran the request. Re-run with another card: the lookup finds nothing,
+    # the old attempt is marked abandoned, and the new card is charged — once.
+    client = connect_to(max_retries=0)
+    customer = client.find_or_create_customer("never@example.com")
+    client.charge(customer, 11, "usd", payment_method="pm_card_visa")
+    sandbox.configure(rate_limit=0.01)  # one token, then one every 100 s
+    client.charge(customer, 12, "usd", payment_method="pm_card_visa")
+    with pytest.raises(RateLimited):
+        client.charge(customer, 10, "usd", payment_method="pm_card_visa", description="order")
+    sandbox.configure(rate_limit=None)
+    charge = client.charge(
+        customer, 10, "usd", payment_method="pm_card_mastercard", description="order"
+    )
+    assert charge.brand == "mastercard"
+    assert len(all_charges(client)) == 3
+    assert [row.outcome for row in client.ledger.rows()] == [
+        "succeeded",
+        "succeeded",
+        "abandoned",
+        "succeeded",
+    ]
