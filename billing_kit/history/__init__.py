@@ -7,6 +7,8 @@ here) and returns a frame with the declared schema of :mod:`billing_kit.history.
 
 from __future__ import annotations
 
+# The command line (billing_kit/cli.py) imports _cli from here; the explicit re-export tells mypy.
+from billing_kit.history import _cli as _cli
 from billing_kit.history._api import (
     balance_transactions_frame,
     charges_frame,

@@ -278,14 +278,9 @@ class _SlicePull:
 
     def run(self, ranges: Sequence[tuple[int, int]]) -> None:
         workers = self.fetcher.workers
-        initial: list[_Slice] = []
-        for lo, hi in ranges:
-            if hi <= lo:
-                continue
-            parts = max(1, min(workers, hi - lo))
-            initial.extend(_Slice(a, b) for a, b in _cut(lo, hi, parts))
-        # Newest first: recent data is densest, and splits there feed the idle workers sooner.
-        self.queue = sorted(initial, key=lambda s: s.hi)
+        # One slice per range: its first page shows how dense the data is, and the split that
+        # follows sizes the parts from that (a probe that costs nothing extra).
+        self.queue = sorted((_Slice(lo, hi) for lo, hi in ranges if hi > lo), key=lambda s: s.hi)
         threads = [threading.Thread(target=self._work, daemon=True) for _ in range(workers)]
         for thread in threads:
             thread.start()
@@ -349,9 +344,8 @@ class _SlicePull:
                 newer = [r for r in piece.held if int(r["created"]) > oldest]
                 self._finish(oldest + 1, piece.hi, newer)
                 seconds_per_page = max(1.0, (piece.hi - oldest) * PAGE_SIZE / max(1, len(newer)))
-                pages_left = (oldest + 1 - piece.lo) / seconds_per_page
-                parts = max(1, min(idle + 1, math.ceil(pages_left / 2), oldest + 1 - piece.lo))
-                children = [_Slice(a, b) for a, b in _cut(piece.lo, oldest + 1, parts)]
+                edges = _geometric_edges(piece.lo, oldest + 1, 2 * seconds_per_page, idle + 1)
+                children = [_Slice(a, b) for a, b in itertools.pairwise(edges)]
                 with self.cond:
                     self.queue.extend(children)
                     self.cond.notify_all()
@@ -364,11 +358,28 @@ class _SlicePull:
             self.on_finished(lo, hi, records)
 
 
-def _cut(lo: int, hi: int, parts: int) -> list[tuple[int, int]]:
-    """Cut ``[lo, hi)`` into ``parts`` contiguous half-open ranges of near-equal width."""
-    parts = max(1, min(parts, hi - lo))
-    edges = [lo + (hi - lo) * i // parts for i in range(parts + 1)]
-    return [(a, b) for a, b in itertools.pairwise(edges) if b > a]
+def _geometric_edges(lo: int, hi: int, first: float, parts: int) -> list[int]:
+    """Edges cutting ``[lo, hi)`` into at most ``parts`` ranges that double in width going back.
+
+    The newest part is ``first`` seconds wide (about two pages at the density just seen). Data is
+    usually densest near the newest objects, and an account's early years are often empty, so
+    doubling widths put most slices where the rows are while a few wide ones sweep the rest;
+    the last part always reaches ``lo``.
+
+    Examples
+    --------
+    >>> _geometric_edges(0, 100, 10, 4)
+    [0, 30, 70, 90, 100]
+    >>> _geometric_edges(95, 100, 10, 4)
+    [95, 100]
+    """
+    edges = [hi]
+    width = max(1.0, first)
+    while len(edges) < parts and edges[-1] - lo > width:
+        edges.append(edges[-1] - int(width))
+        width *= 2
+    edges.append(lo)
+    return sorted(set(edges))
 
 
 def _run_parallel(tasks: Sequence[Callable[[], None]], workers: int) -> None:

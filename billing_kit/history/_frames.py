@@ -43,7 +43,7 @@ METADATA_JSON = "_metadata"
 _METADATA_DTYPE = pd.ArrowDtype(pa.binary())
 _EMPTY: dict[str, Any] = {}
 #: Rows per chunk when framing many pages: bounds the memory held in Python dicts at once.
-CHUNK_ROWS = 20_000
+CHUNK_ROWS = 5_000
 
 
 @contextlib.contextmanager
@@ -107,8 +107,14 @@ def _decline_codes(records: Sequence[Record], cache: dict[tuple[str, ...], list[
     return [r if s == "failed" else None for s, r in zip(statuses, reasons, strict=True)]
 
 
+def _deleted(records: Sequence[Record], cache: dict[tuple[str, ...], list[Any]]) -> list[Any]:
+    # Stripe sends "deleted": true only on deleted objects; every other row is simply not deleted.
+    return [v is True for v in _values(records, ("deleted",), cache)]
+
+
 _DERIVED: dict[str, Callable[[Sequence[Record], dict[tuple[str, ...], list[Any]]], list[Any]]] = {
     "decline_code": _decline_codes,
+    "deleted": _deleted,
 }
 
 
@@ -141,7 +147,7 @@ def _categorical(values: list[Any], fixed: tuple[str, ...] | None) -> pd.Categor
 
 def _integers(values: list[Any]) -> pd.arrays.IntegerArray:
     array = pa.array(values, pa.int64())
-    data = array.fill_null(0).to_numpy()
+    data = array.fill_null(0).to_numpy(zero_copy_only=False, writable=True)
     mask = array.is_null().to_numpy(zero_copy_only=False)
     return pd.arrays.IntegerArray(data, mask)
 
@@ -155,7 +161,7 @@ def _booleans(values: list[Any]) -> pd.arrays.BooleanArray:
 
 def _floats(values: list[Any]) -> pd.arrays.FloatingArray:
     array = pa.array(values, pa.float64())
-    data = array.fill_null(0.0).to_numpy()
+    data = array.fill_null(0.0).to_numpy(zero_copy_only=False, writable=True)
     mask = array.is_null().to_numpy(zero_copy_only=False)
     return pd.arrays.FloatingArray(data, mask)
 
@@ -308,22 +314,22 @@ def frame_from_pages(
     keep_metadata: bool = True,
     chunk_rows: int = CHUNK_ROWS,
 ) -> pd.DataFrame:
-    """Decode and frame many pages in chunks of ``chunk_rows`` records, then concatenate.
+    """Decode and frame many pages in chunks of ``chunk_rows`` records, then join the chunks.
 
-    Only one chunk of decoded dicts is alive at a time, so a million charges need the memory of the
-    finished frame plus one chunk, not of a million dicts.
+    Only one chunk of decoded dicts is alive at a time, and the chunks are joined one column at a
+    time, so a million charges need little more than the memory of the finished frame.
     """
-    frames: list[pd.DataFrame] = []
+    chunks: list[pd.DataFrame] = []
     batch: list[Record] = []
     with gc_paused():
         for page in pages:
             batch.extend(decode([page]))
             if len(batch) >= chunk_rows:
-                frames.append(build_frame(kind, batch, keep_metadata=keep_metadata))
+                chunks.append(build_frame(kind, batch, keep_metadata=keep_metadata))
                 batch = []
-        if batch or not frames:
-            frames.append(build_frame(kind, batch, keep_metadata=keep_metadata))
-    return frames[0] if len(frames) == 1 else concat_frames(kind, frames)
+        if batch or not chunks:
+            chunks.append(build_frame(kind, batch, keep_metadata=keep_metadata))
+    return chunks[0] if len(chunks) == 1 else concat_frames(kind, chunks, consume=True)
 
 
 def records_to_frame(
@@ -378,28 +384,41 @@ def conform(kind: ObjectKind, frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(columns, copy=False)
 
 
-def concat_frames(kind: ObjectKind, frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
+def concat_frames(
+    kind: ObjectKind, frames: Sequence[pd.DataFrame], *, consume: bool = False
+) -> pd.DataFrame:
     """Concatenate frames of one kind without losing a dtype.
 
     ``pd.concat`` turns categoricals with different categories into ``object``; here each category
-    column first gets the union of the categories, in canonical order.
+    column first gets the union of the categories, in canonical order. Columns are joined one at a
+    time; with ``consume`` the caller's list is emptied as it goes, so memory peaks at the frames
+    plus one column rather than twice the frames.
     """
     if not frames:
         return build_frame(kind, [])
-    keep_metadata = any(METADATA_JSON in f.columns for f in frames)
-    prepared = []
-    orders = {
-        column.name: _category_order(
-            column, {str(c) for f in frames for c in f[column.name].cat.categories}
-        )
-        for column in schema(kind)
-        if column.kind == "category"
-    }
-    for frame in frames:
-        frame = frame.copy(deep=False)
-        for name, order in orders.items():
-            frame[name] = frame[name].cat.set_categories(order)
-        if keep_metadata and METADATA_JSON not in frame.columns:
-            frame[METADATA_JSON] = _null_blobs(len(frame))
-        prepared.append(frame)
-    return pd.concat(prepared, ignore_index=True)
+    parts = list(frames)
+    if consume and isinstance(frames, list):
+        frames.clear()
+    keep_metadata = any(METADATA_JSON in f.columns for f in parts)
+    names = [column.name for column in schema(kind)]
+    if keep_metadata:
+        names.append(METADATA_JSON)
+    declared = {column.name: column for column in schema(kind)}
+    columns: dict[str, Any] = {}
+    for name in names:
+        pieces: list[Any] = []
+        for frame in parts:
+            if name in frame.columns:
+                pieces.append(frame[name].array)
+            else:
+                pieces.append(_null_blobs(len(frame)))
+        column = declared.get(name)
+        if column is not None and column.kind == "category":
+            order = _category_order(column, {str(c) for p in pieces for c in p.categories})
+            pieces = [p.set_categories(order) for p in pieces]
+        columns[name] = type(pieces[0])._concat_same_type(pieces)
+        if consume:
+            for frame in parts:
+                if name in frame.columns:
+                    del frame[name]
+    return pd.DataFrame(columns, copy=False)

@@ -153,7 +153,9 @@ def _expected_charges() -> pd.DataFrame:
             "exp_year": pd.array([2030, 2031], dtype="Int64"),
             "funding": _cat(["credit", "debit"], ["credit", "debit"]),
             "failure_code": _cat([None, "card_declined"], ["card_declined"]),
-            "failure_message": pd.array([None, "Your card has insufficient funds."], dtype=STR),
+            "failure_message": _cat(
+                [None, "Your card has insufficient funds."], ["Your card has insufficient funds."]
+            ),
             "decline_code": _cat([None, "insufficient_funds"], ["insufficient_funds"]),
             "outcome_type": _cat(
                 ["authorized", "issuer_declined"],
@@ -168,8 +170,9 @@ def _expected_charges() -> pd.DataFrame:
                 ["normal", "normal"], ["normal", "elevated", "highest", "not_assessed", "unknown"]
             ),
             "risk_score": pd.array([12, 40], dtype="Int64"),
-            "seller_message": pd.array(
-                ["Payment complete.", "The bank returned the decline code."], dtype=STR
+            "seller_message": _cat(
+                ["Payment complete.", "The bank returned the decline code."],
+                ["Payment complete.", "The bank returned the decline code."],
             ),
         }
     )
@@ -336,7 +339,7 @@ def test_balance_transactions_payouts_disputes_customers_typed() -> None:
     # No currency: the balance has no known exponent, so no major amount is invented.
     assert customers["balance"].isna().tolist() == [True, False]
     assert customers.loc[1, "balance"] == Decimal("-300")
-    assert customers["deleted"].tolist() == [pd.NA, True]
+    assert customers["deleted"].tolist() == [False, True]
     for kind, frame in [
         ("balance_transactions", bt),
         ("payouts", payouts),
@@ -429,3 +432,12 @@ def test_schema_table_lists_every_column() -> None:
     table = schema_table("charges")
     for column in SCHEMAS["charges"]:
         assert f"| `{column.name}` |" in table
+
+
+def test_frames_can_be_edited_in_place() -> None:
+    # Arrays made from Arrow buffers are read-only unless copied; analysts do assign to frames.
+    frame = records_to_frame("charges", [_charge_ok(), _charge_declined()])
+    frame.loc[0, "amount_minor"] = 1
+    frame.loc[1, "risk_score"] = 99
+    frame.loc[0, "paid"] = False
+    assert frame["amount_minor"].tolist() == [1, 500]
