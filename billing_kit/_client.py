@@ -108,7 +108,8 @@ class Client:
 
     def close(self) -> None:
         """Close the HTTP connections (the client can still be garbage-collected without it)."""
-        self._http.close()  # type: ignore[no-untyped-call]  # stripe leaves close() unannotated
+        self._http.close()  # type: ignore[no-untyped-call]
+        self.ledger.close()  # stripe leaves close() unannotated
 
     @property
     def masked_key(self) -> str:

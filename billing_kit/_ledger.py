@@ -15,6 +15,7 @@ Never stored: API keys (masked by :func:`billing_kit._masking.scrub`) and card n
 from __future__ import annotations
 
 import json
+import os
 import re
 import sqlite3
 import threading
@@ -175,6 +176,9 @@ class Ledger:
         self.namespace = namespace
         self.mode = mode
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        self._opened: list[sqlite3.Connection] = []
+        self._opened_lock = threading.Lock()
         with self._connect() as db:
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(_SCHEMA)
@@ -184,15 +188,31 @@ class Ledger:
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
-        # A connection per operation: cheap, thread-safe, and never holds a lock between calls.
-        db = sqlite3.connect(self.path, timeout=60.0, isolation_level=None)
-        db.row_factory = sqlite3.Row
-        try:
+        # One connection per thread, in autocommit mode: no lock is held between operations, and
+        # sqlite3 connections must not cross threads (widgets may call from a worker thread).
+        db: sqlite3.Connection | None = getattr(self._local, "db", None)
+        # A connection must not be used on both sides of a fork: a child opens its own.
+        if db is None or getattr(self._local, "pid", None) != os.getpid():
+            db = sqlite3.connect(
+                self.path, timeout=60.0, isolation_level=None, check_same_thread=False
+            )
+            db.row_factory = sqlite3.Row
             db.execute("PRAGMA busy_timeout=60000")
+            # WAL + NORMAL: a commit survives a killed process (the OS has the WAL pages); only a
+            # power cut can lose the last commits, a trade SQLite documents for WAL mode.
             db.execute("PRAGMA synchronous=NORMAL")
-            yield db
-        finally:
+            self._local.db, self._local.pid = db, os.getpid()
+            with self._opened_lock:
+                self._opened.append(db)
+        yield db
+
+    def close(self) -> None:
+        """Close every connection this ledger opened (it reopens them if used again)."""
+        with self._opened_lock:
+            opened, self._opened = self._opened, []
+        for db in opened:
             db.close()
+        self._local = threading.local()
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import sqlite3
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -20,8 +21,10 @@ WINDOW = timedelta(minutes=10)
 
 
 @pytest.fixture
-def ledger(tmp_path: Path) -> Ledger:
-    return Ledger(tmp_path / "ledger.sqlite3", namespace="test-ns", mode="test")
+def ledger(tmp_path: Path) -> Iterator[Ledger]:
+    ledger = Ledger(tmp_path / "ledger.sqlite3", namespace="test-ns", mode="test")
+    yield ledger
+    ledger.close()
 
 
 def _reserve(ledger: Ledger, intent: str = "i1", guard: str = "g1", **kwargs: object):  # type: ignore[no-untyped-def]
