@@ -1,4 +1,4 @@
-"""Charging, capturing and refunding — each attempt on record before it is sent.
+"""Charging and capturing — each attempt on record before it is sent (refunds: ``_refunds``).
 
 Which idempotency key a call uses (:meth:`billing_kit._ledger.Ledger.reserve` decides):
 
@@ -26,23 +26,21 @@ from billing_kit._customers import attach_payment_method, resolve_customer_id
 from billing_kit._exceptions import (
     CardDeclined,
     DuplicateCharge,
-    DuplicateRefund,
     InvalidArgument,
     RateLimited,
     StripeRequestError,
     StripeUnavailable,
 )
 from billing_kit._ledger import LedgerRow
-from billing_kit._models import Charge, Money, Refund
+from billing_kit._models import Charge, Money
 from billing_kit._money import currency_info, format_amount, parse_amount
 
 if TYPE_CHECKING:
     from billing_kit._client import Client
 
-__all__ = ["capture", "charge", "get_charge", "recent_charges", "refund"]
+__all__ = ["capture", "charge", "get_charge", "recent_charges"]
 
 Api = Literal["payment_intents", "charges"]
-REFUND_REASONS = ("duplicate", "fraudulent", "requested_by_customer")
 _UNKNOWN = (StripeUnavailable, RateLimited)
 
 
@@ -414,79 +412,6 @@ def capture(client: Client, charge_or_id: object, amount: object = None) -> Char
         raise
     client.ledger.finish(
         key, "succeeded", status=result.status, stripe_id=result.id, charge_id=result.id
-    )
-    return result
-
-
-def refund(
-    client: Client,
-    charge_or_id: object,
-    amount: object = None,
-    *,
-    reason: str | None = None,
-    allow_duplicate: bool = False,
-) -> Refund:
-    """Refund a charge, fully or partly. See :meth:`billing_kit.Client.refund`."""
-    if reason is not None and reason not in REFUND_REASONS:
-        raise InvalidArgument(
-            f"Refund reason {reason!r} is not one Stripe accepts; use one of {REFUND_REASONS!r} "
-            "or None."
-        )
-    target = get_charge(client, charge_or_id)
-    minor = None if amount is None else parse_amount(amount, target.amount.currency, minimum=False)
-    args = {"charge": target.id, "amount": minor, "reason": reason}
-    # Guard and intent are the same for refunds, so there is never an "unsettled" other attempt.
-    intent = _digest("refund", args)
-    reservation = client.ledger.reserve(
-        "refund",
-        intent,
-        guard=intent,
-        params=args,
-        customer=target.customer,
-        amount=minor if minor is not None else target.amount.minor,
-        currency=target.amount.currency,
-        description=target.description,
-        window=client.duplicate_window,
-        allow_duplicate=allow_duplicate,
-    )
-    if reservation.duplicate is not None:
-        row = reservation.duplicate
-        raise DuplicateRefund(
-            f"{target.id} was already refunded "
-            f"{format_amount(row.amount or 0, target.amount.currency)} {_ago(row)} as "
-            f"{row.stripe_id}, within the duplicate window of "
-            f"{_window(client.duplicate_window)}. Nothing was sent. To refund again on purpose, "
-            "pass allow_duplicate=True.",
-            previous=Refund(
-                id=row.stripe_id or "",
-                charge=target.id,
-                amount=Money(row.amount or 0, target.amount.currency),
-                status=row.status,
-                reason=reason,
-            ),
-            idempotency_key=row.idempotency_key,
-        )
-    key = reservation.key
-    assert key is not None
-    params: dict[str, Any] = {"charge": target.id, "metadata": {"bk_attempt": key}}
-    if minor is not None:
-        params["amount"] = minor
-    if reason is not None:
-        params["reason"] = reason
-    try:
-        data = client._transport.request(
-            "post",
-            "/v1/refunds",
-            params,
-            idempotency_key=key,
-            **_notes(client, key),
-        ).data
-    except BaseException as exc:
-        _finish_failed(client, key, exc)
-        raise
-    result = Refund.from_stripe(data)
-    client.ledger.finish(
-        key, "succeeded", status=result.status, stripe_id=result.id, charge_id=target.id
     )
     return result
 

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 import stripe
 
-from billing_kit import _charges, _customers
+from billing_kit import _charges, _customers, _refunds
 from billing_kit._config import STRIPE_API_BASE, Mode, Settings, resolve_settings
 from billing_kit._exceptions import ConfigurationError
 from billing_kit._ledger import Ledger
@@ -260,7 +260,7 @@ class Client:
         ``reason`` is ``"duplicate"``, ``"fraudulent"``, ``"requested_by_customer"`` or ``None``.
         The same refund within the duplicate window raises :class:`~billing_kit.DuplicateRefund`.
         """
-        return _charges.refund(
+        return _refunds.refund(
             self, charge_or_id, amount, reason=reason, allow_duplicate=allow_duplicate
         )
 
