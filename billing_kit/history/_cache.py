@@ -23,6 +23,8 @@ from typing import Any
 
 import orjson
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from billing_kit.history._frames import METADATA_JSON, build_frame, concat_frames, conform
 from billing_kit.history._schema import ObjectKind
@@ -108,7 +110,7 @@ class HistoryCache:
         """Return the cached frame (internal columns included), or an empty typed frame."""
         if not self.frame_path.exists() or not self.state_path.exists():
             return build_frame(self.kind, [])
-        return conform(self.kind, pd.read_parquet(self.frame_path))
+        return conform(self.kind, _read(self.frame_path))
 
     def save_state(self, state: CacheState) -> None:
         """Write the state atomically."""
@@ -146,7 +148,7 @@ class HistoryCache:
         for name in journal.parts:
             path = self.parts_dir / name
             if path.exists():
-                frames.append(conform(self.kind, pd.read_parquet(path)))
+                frames.append(conform(self.kind, _read(path)))
         return frames
 
     def clear_parts(self) -> None:
@@ -205,6 +207,15 @@ def subtract(ranges: Sequence[Range], holes: Sequence[Range]) -> list[Range]:
         if start < hi:
             out.append((start, hi))
     return out
+
+
+def _read(path: Path) -> pd.DataFrame:
+    # Decimals stay Arrow decimals (read_parquet would make Python Decimal objects, then slowly
+    # convert them back); pandas' own metadata restores the other dtypes.
+    table = pq.read_table(path)
+    return table.to_pandas(
+        types_mapper=lambda t: pd.ArrowDtype(t) if pa.types.is_decimal(t) else None
+    )
 
 
 def _atomic_write(path: Path, data: bytes) -> None:

@@ -67,8 +67,16 @@ def check_output(out: str) -> Path:
         raise InvalidOption(
             f"--out {out!r}: folder {str(folder)!r} does not exist; create it first"
         )
-    if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
-        raise InvalidOption(f"--out {out!r} is not writable; choose a folder you can write to")
+    try:
+        # Permissions alone do not tell (root, read-only mounts): try to create a file there.
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".billing-kit-probe-"):
+            pass
+    except OSError as exc:
+        raise InvalidOption(
+            f"--out {out!r} is not writable ({exc.strerror}); choose a folder you can write to"
+        ) from None
+    if path.exists() and not os.access(path, os.W_OK):
+        raise InvalidOption(f"--out {out!r} is not writable; choose another file name")
     return path
 
 
