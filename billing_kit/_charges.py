@@ -190,7 +190,11 @@ def _settle(client: Client, row: LedgerRow) -> None:
     for item in page.get("data") or []:
         if (item.get("metadata") or {}).get("bk_attempt") != row.idempotency_key:
             continue
-        found = _charge_of_intent(client, item) if api == "payment_intents" else None
+        try:
+            found = _charge_of_intent(client, item) if api == "payment_intents" else None
+        except CardDeclined:  # the PaymentIntent exists but never produced a charge
+            client.ledger.finish(row.idempotency_key, "declined", stripe_id=str(item["id"]))
+            return
         found = found or Charge.from_stripe(item)
         client.ledger.finish(
             row.idempotency_key,

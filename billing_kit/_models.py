@@ -56,6 +56,16 @@ class Customer:
         return cls(id=data["id"], email=data.get("email"), name=data.get("name"))
 
 
+_LEGACY_BRANDS = {
+    "American Express": "amex",
+    "Diners Club": "diners",
+    "MasterCard": "mastercard",
+    "UnionPay": "unionpay",
+    "Cartes Bancaires": "cartes_bancaires",
+    "Eftpos Australia": "eftpos_au",
+}
+
+
 def _utc(timestamp: int | None) -> datetime:
     return datetime.fromtimestamp(timestamp or 0, tz=UTC)
 
@@ -112,6 +122,9 @@ class Charge:
             source = data.get("source")
             if isinstance(source, Mapping):
                 brand, last4 = source.get("brand"), source.get("last4")
+                # Legacy card objects spell brands for display ("American Express"); use the
+                # PaymentMethod spelling so both APIs give the same value.
+                brand = _LEGACY_BRANDS.get(brand, brand.lower()) if brand else None
         outcome = data.get("outcome") or {}
         decline_code = None
         if data.get("status") == "failed" and isinstance(outcome, Mapping):
