@@ -213,9 +213,10 @@ def _read(path: Path) -> pd.DataFrame:
     # Decimals stay Arrow decimals (read_parquet would make Python Decimal objects, then slowly
     # convert them back); pandas' own metadata restores the other dtypes.
     table = pq.read_table(path)
-    return table.to_pandas(
+    frame: pd.DataFrame = table.to_pandas(
         types_mapper=lambda t: pd.ArrowDtype(t) if pa.types.is_decimal(t) else None
     )
+    return frame
 
 
 def _atomic_write(path: Path, data: bytes) -> None:

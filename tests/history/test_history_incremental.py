@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -50,7 +51,7 @@ def test_slices_are_disjoint_cover_the_range_and_never_repeat_an_id(
         fetcher.pull_range("/v1/charges", {}, [(0, top)], keep)
     spans = sorted((lo, hi) for lo, hi, _ in finished)
     assert spans[0][0] == 0 and spans[-1][1] == top
-    for (_, hi), (lo, _) in zip(spans, spans[1:], strict=False):
+    for (_, hi), (lo, _) in itertools.pairwise(spans):
         assert hi == lo  # half-open slices meet exactly: no gap, no overlap
     ids = [r["id"] for _, _, rows in finished for r in rows]
     assert len(ids) == len(set(ids)) == SEEDED

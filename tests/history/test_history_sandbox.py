@@ -1,4 +1,4 @@
-"""Each history frame against the real sandbox, through the real client, checked by hand-built frames."""
+"""Each history frame from the real sandbox through the real client, against hand-built frames."""
 
 from __future__ import annotations
 
