@@ -66,10 +66,36 @@ async def _read_body(request: Request) -> bytes:
     return b"".join(chunks)
 
 
-def build_app(core: Core, faults: Faults) -> ASGIApp:
-    """Return the ASGI app serving ``core`` with ``faults`` applied."""
+class Gauge:
+    """Counts API requests in flight (the event loop is single-threaded, so no lock is needed)."""
+
+    def __init__(self) -> None:
+        self.current = 0
+        self.peak = 0
+        self.served = 0
+
+    def enter(self) -> None:
+        self.current += 1
+        self.served += 1
+        self.peak = max(self.peak, self.current)
+
+    def leave(self) -> None:
+        self.current -= 1
+
+
+def build_app(core: Core, faults: Faults, gauge: Gauge | None = None) -> ASGIApp:
+    """Return the ASGI app serving ``core`` with ``faults`` applied (``gauge`` counts requests)."""
+    gauge = gauge or Gauge()
 
     async def endpoint(request: Request) -> HTTPResponse:
+        assert gauge is not None
+        gauge.enter()
+        try:
+            return await serve(request)
+        finally:
+            gauge.leave()
+
+    async def serve(request: Request) -> HTTPResponse:
         method = request.method
         path = request.url.path
         try:

@@ -7,6 +7,7 @@ import contextlib
 import fcntl
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -14,11 +15,11 @@ import threading
 import time
 import urllib.request
 from pathlib import Path
-from types import TracebackType
+from types import FrameType, TracebackType
 
 import uvicorn
 
-from billing_kit.sandbox._app import build_app
+from billing_kit.sandbox._app import Gauge, build_app
 from billing_kit.sandbox._core import Core
 from billing_kit.sandbox._faults import Faults, Knobs
 
@@ -50,17 +51,31 @@ def url_of(sock: socket.socket) -> str:
     return f"http://{shown}:{port}"
 
 
-def uvicorn_server(core: Core, faults: Faults) -> uvicorn.Server:
+class _Server(uvicorn.Server):
+    """uvicorn's server, minus re-raising SIGINT/SIGTERM after a graceful stop.
+
+    uvicorn re-raises the signal once shut down, which turns Ctrl-C into a KeyboardInterrupt
+    traceback and SIGTERM into exit status -15; ``sandbox serve`` should simply exit 0.
+    """
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if self.should_exit and sig == signal.SIGINT:
+            self.force_exit = True  # a second Ctrl-C stops without waiting for connections
+        else:
+            self.should_exit = True
+
+
+def uvicorn_server(core: Core, faults: Faults, gauge: Gauge | None = None) -> uvicorn.Server:
     """Return a uvicorn server for the sandbox app (quiet, no lifespan, many connections)."""
     config = uvicorn.Config(
-        build_app(core, faults),
+        build_app(core, faults, gauge),
         log_level="warning",
         access_log=False,
         lifespan="off",
         timeout_keep_alive=30,
         backlog=2048,
     )
-    return uvicorn.Server(config)
+    return _Server(config)
 
 
 class SandboxServer:
@@ -72,13 +87,16 @@ class SandboxServer:
         ``http://127.0.0.1:PORT`` (no trailing slash): pass it as the stripe library's API base.
     core
         The pure :class:`~billing_kit.sandbox._core.Core`; inspect state through ``core.store``.
+    gauge
+        Requests served and the peak number in flight (``gauge.peak``).
     """
 
     def __init__(self, core: Core, faults: Faults, sock: socket.socket) -> None:
         self.core = core
         self.faults = faults
         self.url = url_of(sock)
-        self._server = uvicorn_server(core, faults)
+        self.gauge = Gauge()
+        self._server = uvicorn_server(core, faults, self.gauge)
         self._thread = threading.Thread(
             target=self._server.run, kwargs={"sockets": [sock]}, name="billing-kit-sandbox",
             daemon=True,
@@ -201,6 +219,23 @@ def _healthy(url: str, timeout: float = 1.0) -> bool:
         return False
 
 
+# Runs in a short-lived middle process: it starts the server in a new session and exits, so the
+# server is reparented to init and this process holds no child it would have to reap.
+_LAUNCHER = (
+    "import subprocess, sys\n"
+    "log = open(sys.argv[1], 'ab')\n"
+    "subprocess.Popen(sys.argv[2:], stdin=subprocess.DEVNULL, stdout=log, stderr=log,"
+    " start_new_session=True, close_fds=True)\n"
+)
+
+
+def _spawn_detached(command: list[str], log: Path) -> None:
+    subprocess.run(
+        [sys.executable, "-c", _LAUNCHER, str(log), *command],
+        check=True, stdin=subprocess.DEVNULL, close_fds=True, env={**os.environ}, timeout=30,
+    )  # fmt: skip
+
+
 def ensure_shared(home: Path) -> str:
     """Return the URL of the shared sandbox for state folder ``home``, starting it if needed.
 
@@ -225,15 +260,11 @@ def ensure_shared(home: Path) -> str:
                 if _healthy(url):
                     return url
             state_file.unlink(missing_ok=True)
-            log_file = open(home / "sandbox.log", "ab")  # noqa: SIM115 - handed to the child
-            with log_file:
-                subprocess.Popen(
-                    [sys.executable, "-m", "billing_kit.sandbox", "serve", "--host", "127.0.0.1",
-                     "--port", "0", "--db", str(home / "sandbox.db"),
-                     "--state-file", str(state_file)],
-                    stdin=subprocess.DEVNULL, stdout=log_file, stderr=log_file,
-                    start_new_session=True, close_fds=True, env={**os.environ},
-                )  # fmt: skip
+            _spawn_detached(
+                [sys.executable, "-m", "billing_kit.sandbox", "serve", "--host", "127.0.0.1",
+                 "--port", "0", "--db", str(home / "sandbox.db"), "--state-file", str(state_file)],
+                home / "sandbox.log",
+            )  # fmt: skip
             deadline = time.monotonic() + _STARTUP_TIMEOUT
             while time.monotonic() < deadline:
                 with contextlib.suppress(OSError, ValueError, KeyError):

@@ -1,0 +1,231 @@
+"""The HTTP side: faults, rate limits, latency under concurrency, restarts, CLI, shared server."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import pytest
+import stripe
+from conftest import TEST_KEY
+
+from billing_kit.sandbox import SandboxServer, ensure_shared, start
+from billing_kit.sandbox._faults import Faults, Knobs
+
+from .conftest import count, make_client
+
+CHARGE = {"amount": 1500, "currency": "usd", "source": "tok_visa"}
+
+
+def seed_for(pattern: list[str | None], rate: float = 0.5) -> int:
+    """The first fault seed whose draws start with ``pattern`` (uses the sandbox's own
+    generator)."""
+    for seed in range(10_000):
+        faults = Faults(Knobs(fault_rate=rate, fault_seed=seed))
+        if [faults.draw() for _ in pattern] == pattern:
+            return seed
+    raise AssertionError(f"no seed gives {pattern!r}")
+
+
+def test_fault_500_is_not_saved(fresh: Callable[..., SandboxServer]) -> None:
+    server = fresh(fault_rate=0.5, fault_seed=seed_for(["error", None]))
+    client = make_client(server.url)
+    with pytest.raises(stripe.APIError) as caught:
+        client.v1.charges.create(CHARGE, {"idempotency_key": "f500"})
+    assert caught.value.http_status == 500 and caught.value.error.type == "api_error"
+    assert count(server, "charges") == 0
+    assert client.v1.charges.create(CHARGE, {"idempotency_key": "f500"}).status == "succeeded"
+
+
+def test_fault_reset_before_effect(fresh: Callable[..., SandboxServer]) -> None:
+    server = fresh(fault_rate=0.5, fault_seed=seed_for(["reset", None]))
+    client = make_client(server.url)
+    with pytest.raises(stripe.APIConnectionError) as caught:
+        client.v1.charges.create(CHARGE, {"idempotency_key": "reset"})
+    assert caught.value.should_retry
+    assert count(server, "charges") == 0
+    again = client.v1.charges.create(CHARGE, {"idempotency_key": "reset"})
+    assert "Idempotent-Replayed" not in again.last_response.headers
+    assert count(server, "charges") == 1
+
+
+def test_fault_commit_then_drop(fresh: Callable[..., SandboxServer]) -> None:
+    server = fresh(fault_rate=0.5, fault_seed=seed_for(["drop", None]))
+    client = make_client(server.url)
+    with pytest.raises(stripe.APIConnectionError):
+        client.v1.charges.create(CHARGE, {"idempotency_key": "drop"})
+    assert count(server, "charges") == 1  # the write happened although the client never heard
+    again = client.v1.charges.create(CHARGE, {"idempotency_key": "drop"})
+    assert again.last_response.headers["Idempotent-Replayed"] == "true"
+    assert count(server, "charges") == 1
+
+
+def test_library_retries_make_drops_harmless(fresh: Callable[..., SandboxServer]) -> None:
+    server = fresh(fault_rate=0.5, fault_seed=seed_for(["drop", "reset", None]))
+    created = make_client(server.url, retries=3).v1.charges.create(CHARGE)
+    assert created.status == "succeeded" and count(server, "charges") == 1
+
+
+def test_faults_are_deterministic_and_reconfigurable(fresh: Callable[..., SandboxServer]) -> None:
+    server = fresh()
+    server.configure(fault_rate=0.3, fault_seed=7)
+    first = [server.faults.draw() for _ in range(50)]
+    server.configure(fault_seed=8)
+    server.configure(fault_seed=7)
+    assert [server.faults.draw() for _ in range(50)] == first
+    assert {None, "error", "reset", "drop"} == set(first)
+    server.configure(fault_rate=0.0)
+    assert make_client(server.url).v1.balance.retrieve().object == "balance"
+
+
+@pytest.mark.parametrize(
+    "knobs", [{"latency_ms": -1}, {"rate_limit": 0}, {"fault_rate": 1.5}, {"fault_rate": -0.1}]
+)
+def test_bad_knobs_are_refused(knobs: dict[str, float]) -> None:
+    with pytest.raises(ValueError, match="must be"):
+        start(**knobs)
+
+
+def test_rate_limit_per_endpoint(fresh: Callable[..., SandboxServer]) -> None:
+    server = fresh(rate_limit=0.01)  # one request, then one per 100 s
+    client = make_client(server.url)
+    client.v1.customers.list()
+    with pytest.raises(stripe.RateLimitError) as caught:
+        client.v1.customers.list()
+    error = caught.value
+    assert error.http_status == 429 and error.error.code == "rate_limit"
+    assert error.error.type == "invalid_request_error"
+    assert error.headers["Stripe-Rate-Limited-Reason"] == "endpoint-rate"
+    assert "Request rate limit exceeded" in error.user_message
+    # Another endpoint has its own budget; retrieving differs from listing.
+    assert client.v1.balance.retrieve().object == "balance"
+    client.v1.customers.create({})
+    with pytest.raises(stripe.RateLimitError):
+        client.v1.customers.create({})
+    assert count(server, "customers") == 1
+
+
+def test_latency_overlaps_for_100_requests(fresh: Callable[..., SandboxServer]) -> None:
+    server = fresh(latency_ms=2500)
+
+    async def burst() -> list[int]:
+        limits = httpx.Limits(max_connections=150, max_keepalive_connections=150)
+        headers = {"Authorization": f"Bearer {TEST_KEY}"}
+        async with httpx.AsyncClient(
+            base_url=server.url, limits=limits, headers=headers, timeout=60
+        ) as http:
+            replies = await asyncio.gather(*(http.get("/v1/balance") for _ in range(100)))
+        return [r.status_code for r in replies]
+
+    assert asyncio.run(burst()) == [200] * 100
+    assert server.gauge.peak >= 100  # all 100 were waiting out their latency at the same time
+
+
+def test_state_survives_restart(tmp_path: Path) -> None:
+    db = tmp_path / "state.db"
+    with start(db=db) as server:
+        customer = make_client(server.url).v1.customers.create({"email": "keep@example.com"})
+        port = int(server.url.rsplit(":", 1)[1])
+        assert port > 0
+    with start(db=db) as server:
+        client = make_client(server.url)
+        assert client.v1.customers.retrieve(customer.id).email == "keep@example.com"
+        assert [c.id for c in client.v1.customers.list({"email": "keep@example.com"}).data] == [
+            customer.id
+        ]
+
+
+def test_memory_keeps_nothing() -> None:
+    with start() as server:
+        customer = make_client(server.url).v1.customers.create({})
+    with start() as server, pytest.raises(stripe.InvalidRequestError):
+        make_client(server.url).v1.customers.retrieve(customer.id)
+
+
+def test_health_needs_no_key(server: SandboxServer) -> None:
+    reply = httpx.get(f"{server.url}/v1/_sandbox/health")
+    assert reply.status_code == 200 and reply.json()["ok"] is True
+
+
+def _serve(*args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "billing_kit.sandbox", "serve", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT])
+def test_cli_serve_prints_url_and_stops_on_signal(stop: signal.Signals) -> None:
+    process = _serve("--port", "0", "--db", ":memory:", "--latency-ms", "1")
+    try:
+        assert process.stdout is not None
+        url = process.stdout.readline().strip()
+        assert url.startswith("http://127.0.0.1:") and not url.endswith(":0")
+        assert make_client(url).v1.customers.create({}).id.startswith("cus_")
+        process.send_signal(stop)
+        _, err = process.communicate(timeout=20)
+        assert process.returncode == 0, err
+    finally:
+        process.kill()
+        process.communicate()
+
+
+def test_cli_serve_reports_a_taken_port() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        process = _serve("--port", str(taken.getsockname()[1]), "--db", ":memory:")
+        _, err = process.communicate(timeout=30)
+    assert process.returncode == 2 and "cannot listen" in err
+
+
+def test_ensure_shared_starts_one_server(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    urls: list[str] = []
+    threads = [threading.Thread(target=lambda: urls.append(ensure_shared(home))) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    state = json.loads((home / "sandbox.json").read_text())
+    try:
+        assert len(set(urls)) == 1 and urls[0] == state["url"]
+        assert state["db"] == str(home / "sandbox.db")
+        client = make_client(urls[0])
+        customer = client.v1.customers.create({"email": "shared@example.com"})
+        assert ensure_shared(home) == urls[0]  # reused, not restarted
+        os.kill(state["pid"], signal.SIGTERM)
+        _wait_gone(state["pid"])
+        restarted = ensure_shared(home)  # the dead server is replaced; the data is on disk
+        new_state = json.loads((home / "sandbox.json").read_text())
+        assert (
+            make_client(restarted).v1.customers.retrieve(customer.id).email == "shared@example.com"
+        )
+    finally:
+        for pid in {state["pid"], json.loads((home / "sandbox.json").read_text())["pid"]}:
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                continue
+            _wait_gone(pid)
+    assert new_state["pid"] != state["pid"]
+
+
+def _wait_gone(pid: int) -> None:
+    for _ in range(400):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        threading.Event().wait(0.05)
