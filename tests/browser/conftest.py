@@ -8,10 +8,12 @@ installed JupyterLab untouched."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -122,6 +124,21 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(5)
+        _stop_shared_sandbox(home)
+
+
+def _stop_shared_sandbox(home: Path) -> None:
+    """Stop the detached sandbox the notebook's kernel started for ``home``, by its recorded pid."""
+    state = home / "sandbox.json"
+    if not state.exists():
+        return
+    pid = int(json.loads(state.read_text())["pid"])
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            os.kill(pid, 0)  # raises ProcessLookupError once it is gone
+            time.sleep(0.05)
 
 
 def _require_tool(config: pytest.Config, path: str, why: str) -> None:

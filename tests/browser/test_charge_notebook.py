@@ -7,6 +7,7 @@ Screenshots go to artifacts/screenshots/ (kept by CI).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +32,26 @@ def _form_shot(page: Any, name: str) -> None:
 
 
 def _run_all(page: Any) -> None:
-    page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
-    page.locator("li.lm-Menu-item[data-command='runmenu:run-all']").click()
+    """Run all cells from the Run menu, and check that the kernel really started running them.
+
+    Right after the page loads the menu command can land before the notebook's session is ready
+    and do nothing, so the click is repeated until a prompt shows ``[*]`` or a number.
+    """
+    from playwright.sync_api import expect
+
+    expect(page.locator("#jp-main-statusbar")).to_contain_text("Idle", timeout=60_000)
+    started = page.locator(".jp-InputPrompt", has_text=re.compile(r"\[(\*|\d+)\]"))
+    for attempt in range(1, 4):
+        page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+        page.locator("li.lm-Menu-item[data-command='runmenu:run-all']").click()
+        try:
+            expect(started).not_to_have_count(0, timeout=10_000)
+        except AssertionError:
+            print(f"Run All attempt {attempt} did not start the cells")
+            page.keyboard.press("Escape")
+            continue
+        return
+    raise AssertionError("Run All never started the notebook's cells")
 
 
 def _run_new_cell(page: Any, code: str) -> None:
@@ -77,7 +96,11 @@ def test_charge_form_in_jupyterlab(lab: Any, page: Any) -> None:
     )
     _run_all(page)
     # The first connect() starts the shared sandbox for this BILLING_KIT_HOME.
-    expect(page.get_by_role("button", name="Review charge")).to_be_visible(timeout=90_000)
+    try:
+        expect(page.get_by_role("button", name="Review charge")).to_be_visible(timeout=90_000)
+    except AssertionError:
+        _shot(page, "charge-notebook-no-form")
+        raise
     banner = page.locator(".bk-banner-sandbox")
     expect(banner).to_contain_text("SANDBOX")
     _form_shot(page, "charge-form-empty")
@@ -102,9 +125,11 @@ def test_charge_form_in_jupyterlab(lab: Any, page: Any) -> None:
     # Double click: both clicks reach the kernel queue; one charge results.
     second = _review_and_charge(page, customer="ben@example.com", amount="7.00", double=True)
     _run_new_cell(page, "print('ignored clicks:', form.ignored_clicks)")
-    expect(page.locator(".jp-OutputArea-output", has_text="ignored clicks:")).to_be_visible(
-        timeout=30_000
-    )
+    ignored = page.locator(".jp-OutputArea-output", has_text="ignored clicks:")
+    expect(ignored).to_be_visible(timeout=30_000)
+    # Both clicks reached the kernel (the button was not yet disabled in the browser) and the
+    # kernel refused the second one: this is the guard at work, not a lucky single click.
+    assert ignored.inner_text().strip() == "ignored clicks: 1"
     _form_shot(page, "charge-form-after-double-click")
     charges = client.recent_charges(limit=10)
     assert sorted(c.amount.minor for c in charges) == [700, 1250]

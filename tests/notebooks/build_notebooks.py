@@ -166,7 +166,8 @@ browser""",
         """\
 ## The same in code
 
-`client.charges_frame()` returns a pandas DataFrame with one row per charge. Amounts come in two
+`charges_frame(client, since, until)` returns a pandas DataFrame with one row per charge.
+Amounts come in two
 forms: `amount` (an exact decimal in dollars, euros, yen …) and `amount_minor` (whole cents, as
 Stripe
 sends them).""",
@@ -176,9 +177,11 @@ sends them).""",
         """\
 from datetime import UTC, datetime, timedelta
 
+from billing_kit.history import charges_frame
+
 until = datetime.now(UTC)
 since = until - timedelta(days=days)
-charges = client.charges_frame(since, until, progress=False)
+charges = charges_frame(client, since, until, progress=False)
 charges[["created", "status", "currency", "amount", "fee", "decline_code"]].head()""",
     ),
     ("md", "Headline figures per currency (amounts in minor units; `decline_rate` is a fraction):"),

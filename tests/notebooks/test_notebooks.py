@@ -7,10 +7,14 @@ land in the repository and the main pytest run needs no nbval configuration."""
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import nbformat
@@ -46,13 +50,18 @@ def test_notebook_is_committed_clean(path: Path) -> None:
     assert not any("sk_live" in cell.source or "sk_test_" in cell.source for cell in code)
 
 
-def _stop_shared_sandbox(home: Path) -> None:
-    """Stop the detached sandbox the notebooks started for ``home`` (if the sandbox offers it)."""
-    from billing_kit import sandbox
-
-    stop = getattr(sandbox, "stop_shared", None)
-    if stop is not None:
-        stop(home)
+def stop_shared_sandbox(home: Path) -> None:
+    """Stop the detached sandbox that kernels started for ``home``, by the pid it recorded."""
+    state = home / "sandbox.json"
+    if not state.exists():
+        return
+    pid = int(json.loads(state.read_text())["pid"])
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            os.kill(pid, 0)  # raises ProcessLookupError once it is gone
+            time.sleep(0.05)
 
 
 @pytest.mark.slow
@@ -77,7 +86,7 @@ def test_every_notebook_runs_top_to_bottom(tmp_path: Path) -> None:
             command, cwd=work, env=env, capture_output=True, text=True, timeout=600, check=False
         )
     finally:
-        _stop_shared_sandbox(home)
+        stop_shared_sandbox(home)
     report = run.stdout[-6000:] + run.stderr[-3000:]
     assert run.returncode == 0, report
     cells = sum(
