@@ -70,6 +70,18 @@ class BillingKitError(Exception):
     def __str__(self) -> str:
         return self.message
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Subclasses take keyword-only details, which Exception's default pickling would drop;
+        # rebuilding from the instance dict keeps them (process pools, papermill, ipyparallel).
+        return (_rebuild, (type(self), self.message, self.__dict__))
+
+
+def _rebuild(cls: type[BillingKitError], message: str, state: dict[str, Any]) -> BillingKitError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, message)
+    error.__dict__.update(state)
+    return error
+
 
 class ConfigurationError(BillingKitError):
     """The key, base URL, state folder or an option is unusable; nothing was sent to Stripe."""

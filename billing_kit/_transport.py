@@ -8,9 +8,10 @@ retried the same way, without a key (they are idempotent by nature).
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import stripe
@@ -42,6 +43,12 @@ class TransportStats:
     retries: int = 0
     replays: int = 0
     failures: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def add(self, counter: str) -> None:
+        """Increment ``counter`` by one (thread-safe: forms may charge from a worker thread)."""
+        with self._lock:
+            setattr(self, counter, getattr(self, counter) + 1)
 
 
 def _header(headers: Mapping[str, str] | None, name: str) -> str | None:
@@ -114,12 +121,12 @@ class Transport:
         options: dict[str, Any] = {"max_network_retries": 0}
         if idempotency_key:
             options["idempotency_key"] = idempotency_key
-        self.stats.requests += 1
+        self.stats.add("requests")
         attempt = 0
         while True:
             attempt += 1
             self.pacer.acquire()
-            self.stats.attempts += 1
+            self.stats.add("attempts")
             if on_send is not None:
                 on_send()
             try:
@@ -127,7 +134,7 @@ class Transport:
             except stripe.StripeError as exc:
                 if is_retryable(exc) and attempt <= self.policy.max_retries:
                     delay = self.policy.delay(attempt)
-                    self.stats.retries += 1
+                    self.stats.add("retries")
                     log.info(
                         "%s %s failed (%s, HTTP %s); retry %d/%d in %.2fs with the same key",
                         method.upper(),
@@ -140,11 +147,11 @@ class Transport:
                     )
                     self._sleep(delay)
                     continue
-                self.stats.failures += 1
+                self.stats.add("failures")
                 raise map_stripe_error(exc, idempotency_key=idempotency_key) from exc
             replayed = _header(response.headers, "idempotent-replayed") == "true"
             if replayed:
-                self.stats.replays += 1
+                self.stats.add("replays")
                 if on_replay is not None:
                     on_replay()
             data = response.data

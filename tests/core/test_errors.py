@@ -117,3 +117,24 @@ def test_keys_are_masked_in_every_message() -> None:
     assert "sk_test_…" in str(mapped)
     plain = billing_kit.ConfigurationError(f"key {TEST_KEY} is odd")
     assert TEST_KEY not in str(plain) and TEST_KEY not in repr(plain)
+
+
+def test_errors_survive_pickling_with_their_details() -> None:
+    import pickle
+
+    declined = billing_kit.CardDeclined(
+        "Card declined",
+        decline_code="insufficient_funds",
+        reason="low funds",
+        charge_id="ch_1",
+        http_status=402,
+        idempotency_key="bk-1",
+    )
+    copy = pickle.loads(pickle.dumps(declined))
+    assert type(copy) is billing_kit.CardDeclined and str(copy) == "Card declined"
+    assert (copy.decline_code, copy.charge_id, copy.http_status, copy.idempotency_key) == (
+        "insufficient_funds",
+        "ch_1",
+        402,
+        "bk-1",
+    )
