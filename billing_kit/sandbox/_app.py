@@ -120,15 +120,23 @@ def build_app(core: Core, faults: Faults, gauge: Gauge | None = None) -> ASGIApp
                 return HTTPResponse(status_code=599)
         headers = {k: v for k, v in request.headers.items()}
         query = request.url.query.encode("latin-1", "replace")
-        started = await run_in_threadpool(
-            core.begin, method, path, query=query, body=body, headers=headers
-        )
-        if knobbed and faults.latency:
-            await asyncio.sleep(faults.latency)
-        if isinstance(started, Pending):
-            response = await run_in_threadpool(started.finish)
+        latency = faults.latency if knobbed else 0.0
+        if not latency:
+            # One hop to the thread pool: reserve the key and run the endpoint back to back.
+            response = await run_in_threadpool(
+                core.handle, method, path, query=query, body=body, headers=headers
+            )
         else:
-            response = started
+            # Reserve the idempotency key first, so a duplicate arriving during the simulated
+            # latency sees the request in flight (409), as at Stripe.
+            started = await run_in_threadpool(
+                core.begin, method, path, query=query, body=body, headers=headers
+            )
+            await asyncio.sleep(latency)
+            if isinstance(started, Pending):
+                response = await run_in_threadpool(started.finish)
+            else:
+                response = started
         if fault == "drop":
             request.scope[_ABORT]["abort"] = True
         return _json(response)

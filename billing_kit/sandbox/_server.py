@@ -30,7 +30,9 @@ _STARTUP_TIMEOUT = 20.0
 def bind(host: str, port: int) -> socket.socket:
     """Return a listening socket on ``host:port`` (``port=0`` picks a free port)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP explicitly: asyncio only sets TCP_NODELAY on accepted sockets whose proto says
+    # TCP, and without it Nagle's algorithm meets delayed ACKs and every response waits ~40 ms.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
