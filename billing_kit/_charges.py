@@ -26,6 +26,7 @@ from billing_kit._customers import attach_payment_method, resolve_customer_id
 from billing_kit._exceptions import (
     CardDeclined,
     DuplicateCharge,
+    IdempotencyConflict,
     InvalidArgument,
     RateLimited,
     StripeRequestError,
@@ -317,6 +318,15 @@ def charge(
         if reservation.unsettled is not None:
             _settle(client, reservation.unsettled)
             continue
+        if reservation.conflict is not None:
+            row = reservation.conflict
+            raise IdempotencyConflict(
+                f"Idempotency key {idempotency_key!r} was already used at {row.created_at:%H:%M} "
+                f"UTC for another request ({row.kind} of "
+                f"{format_amount(row.amount or 0, row.currency or code)} to {row.customer}). "
+                "Nothing was sent; pass a new key, or none to let billing_kit choose.",
+                idempotency_key=idempotency_key,
+            )
         if reservation.duplicate is not None:
             row = reservation.duplicate
             previous = _previous_charge(client, row)

@@ -148,13 +148,15 @@ class Reservation:
     Exactly one of: ``key``, the idempotency key to send with (``resumed`` when it belongs to an
     earlier, unfinished attempt of the same request); ``duplicate``, the earlier successful attempt
     the guard matched; ``unsettled``, an unfinished attempt with the same guard but different
-    details, whose outcome the caller must settle before asking again. Only ``key`` reserves.
+    details, whose outcome the caller must settle before asking again; ``conflict``, the earlier
+    attempt that already used an explicitly given key for other details. Only ``key`` reserves.
     """
 
     key: str | None
     resumed: bool = False
     duplicate: LedgerRow | None = None
     unsettled: LedgerRow | None = None
+    conflict: LedgerRow | None = None
 
 
 class Ledger:
@@ -253,8 +255,10 @@ class Ledger:
         with self._transaction() as db:
             if idempotency_key is not None:
                 found = db.execute(
-                    "SELECT 1 FROM attempts WHERE idempotency_key = ?", (idempotency_key,)
+                    "SELECT * FROM attempts WHERE idempotency_key = ?", (idempotency_key,)
                 ).fetchone()
+                if found and found["intent"] != intent:
+                    return Reservation(key=None, conflict=LedgerRow._from_sql(found))
                 if found:
                     return self._claim(idempotency_key, resumed=True)
                 key = idempotency_key

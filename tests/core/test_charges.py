@@ -32,6 +32,8 @@ from billing_kit import (
 
 from .conftest import all_charges, all_customers, all_payment_intents
 
+VISA = {"payment_method": "pm_card_visa"}
+
 
 def test_charge_with_payment_intents(client: Client) -> None:
     charge = client.charge(
@@ -352,3 +354,17 @@ def test_rejected_key_is_masked(sandbox: object) -> None:
     assert error.http_status == 401
     for text in (str(error), repr(error), str(error.args)):
         assert live not in text
+
+
+def test_explicit_idempotency_key(client: Client) -> None:
+    first = client.charge("key@example.com", 10, "usd", idempotency_key="invoice-42", **VISA)
+    # The same key and details again (say, another kernel): Stripe replays, no second charge.
+    again = client.charge(
+        "key@example.com", 10, "usd", idempotency_key="invoice-42", allow_duplicate=True, **VISA
+    )
+    row = client.ledger.get("invoice-42")
+    assert again.id == first.id and row is not None and row.replays == 1
+    with pytest.raises(billing_kit.IdempotencyConflict, match="'invoice-42' was already used"):
+        client.charge("key@example.com", 11, "usd", idempotency_key="invoice-42", **VISA)
+    assert len(all_charges(client)) == 1
+    assert client.ledger.get("invoice-42").outcome == "succeeded"  # type: ignore[union-attr]

@@ -210,3 +210,13 @@ def test_several_processes_share_one_ledger(tmp_path: Path) -> None:
     for process in pair:
         process.join(60)
     assert len(keys) == 1
+
+
+def test_explicit_key_reused_for_other_details_is_a_conflict(ledger: Ledger) -> None:
+    first = _reserve(ledger, idempotency_key="inv-1")
+    assert first.key == "inv-1"
+    ledger.finish("inv-1", "succeeded", charge_id="ch_1")
+    other = _reserve(ledger, intent="other", idempotency_key="inv-1")
+    assert other.key is None and other.conflict is not None
+    row = ledger.get("inv-1")
+    assert row is not None and row.outcome == "succeeded"  # the record is left as it was
