@@ -11,7 +11,6 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from conftest import TEST_KEY
 
 import billing_kit
 from billing_kit import (
@@ -30,7 +29,7 @@ from billing_kit import (
     UnknownCurrency,
 )
 
-from .conftest import all_charges, all_customers, all_payment_intents
+from .conftest import TEST_KEY, all_charges, all_customers, all_payment_intents
 
 VISA = {"payment_method": "pm_card_visa"}
 

@@ -7,12 +7,13 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import TEST_KEY
 
 import billing_kit
 from billing_kit import ConfigurationError, LiveModeNotAllowed, mask_key
 from billing_kit._config import SANDBOX_KEY, read_dotenv, resolve_settings
 from billing_kit._masking import KeyScrubbingFilter, scrub
+
+from .conftest import TEST_KEY
 
 # Built at run time, like TEST_KEY: no committed line may look like a real key.
 LIVE_KEY = "sk_live_" + "Lv" * 12

@@ -8,13 +8,14 @@ import json
 
 import pytest
 import stripe
-from conftest import TEST_KEY
 from stripe import _error as stripe_error
 from stripe import oauth_error
 
 import billing_kit
 from billing_kit import _exceptions
 from billing_kit._stripe_errors import ERROR_MAP, map_stripe_error
+
+from .conftest import TEST_KEY
 
 
 def _stripe_error_classes() -> set[type[stripe.StripeError]]:

@@ -14,11 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import TEST_KEY
 
 from billing_kit import Client, DuplicateCharge, Ledger, RateLimited, StripeUnavailable
 
-from .conftest import FAST, all_charges
+from .conftest import FAST, TEST_KEY, all_charges
 
 pytestmark = pytest.mark.slow
 

@@ -11,11 +11,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import TEST_KEY
 
 from billing_kit import Ledger
 from billing_kit._ledger import scrub_params
 from billing_kit._ledger_frame import LEDGER_SCHEMA
+
+from .conftest import TEST_KEY
 
 WINDOW = timedelta(minutes=10)
 
