@@ -261,3 +261,44 @@ def test_changed_card_after_an_attempt_that_never_ran(
         "abandoned",
         "succeeded",
     ]
+
+
+CELL = textwrap.dedent(
+    """
+    import sys, time
+    from pathlib import Path
+    import billing_kit
+
+    key, url, go = sys.argv[1], sys.argv[2], Path(sys.argv[3])
+    client = billing_kit.connect(key, api_base=url, backoff=0.02, max_backoff=0.2, max_retries=8)
+    customer = client.find_or_create_customer("kernels@example.com")
+    while not go.exists():
+        time.sleep(0.005)
+    try:
+        print("charged", client.charge(customer, 42, "usd", payment_method="pm_card_visa").id)
+    except billing_kit.DuplicateCharge as exc:
+        print("skipped", exc.previous.id)
+    """
+)
+
+
+def test_same_cell_in_two_kernels_charges_once(tmp_path: Path) -> None:
+    from billing_kit.sandbox import start
+
+    script = tmp_path / "cell.py"
+    script.write_text(CELL)
+    go = tmp_path / "go"
+    env = {"BILLING_KIT_HOME": str(tmp_path / "home"), "HOME": str(tmp_path), "PATH": "/bin"}
+    with start(db=tmp_path / "sandbox.db", latency_ms=200) as server:
+        command = [sys.executable, str(script), TEST_KEY, server.url, str(go)]
+        kernels = [
+            subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True) for _ in range(2)
+        ]
+        time.sleep(1.0)  # both are connected and waiting at the start line
+        go.touch()
+        outputs = [kernel.communicate(timeout=60)[0].split() for kernel in kernels]
+        assert all(kernel.returncode == 0 for kernel in kernels)
+        with _client_for(server.url, tmp_path) as client:
+            charges = all_charges(client)
+    assert len(charges) == 1
+    assert {output[1] for output in outputs} == {charges[0].id}
