@@ -25,6 +25,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import require_tool
+
 CHROMIUM = "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -141,19 +143,10 @@ def _stop_shared_sandbox(home: Path) -> None:
             time.sleep(0.05)
 
 
-def _require_tool(config: pytest.Config, path: str, why: str) -> None:
-    """Call ``require_tool`` of tests/conftest.py (skip locally, fail in CI when a tool is missing).
-
-    ``tests`` is not a package, so the shared conftest is reached through pytest's plugin registry.
-    """
-    shared = config.pluginmanager.get_plugin(str(ROOT / "tests" / "conftest.py"))
-    shared.require_tool(path, why)
-
-
 @pytest.fixture(scope="module")
 def browser(pytestconfig: pytest.Config) -> Iterator[object]:
     """Debian's chromium, headless, through Playwright (its own browser download is never used)."""
-    _require_tool(pytestconfig, CHROMIUM, "the JupyterLab browser test drives Debian's chromium")
+    require_tool(CHROMIUM, "the JupyterLab browser test drives Debian's chromium")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

@@ -9,11 +9,7 @@ import pytest
 
 import billing_kit
 from billing_kit import Client
-
-# The same value as tests/conftest.py's TEST_KEY, built at run time the same way. Defined again
-# here because `from conftest import ...` resolves to whichever conftest.py was imported last under
-# that bare name (tests/browser/ and tests/widgets/ have their own), not to tests/conftest.py.
-TEST_KEY = "sk_test_" + "bk" * 12
+from tests.support import TEST_KEY
 
 # Retries wait milliseconds, not seconds, and the pacer never throttles unless a test asks.
 FAST: dict[str, Any] = {"backoff": 0.005, "max_backoff": 0.02, "rate_limit": 10_000}

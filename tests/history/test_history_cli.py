@@ -12,12 +12,12 @@ from typing import Any
 import openpyxl
 import pandas as pd
 import pytest
-from conftest import TEST_KEY
 
 import billing_kit
 from billing_kit import history
 from billing_kit.cli import main
 from billing_kit.history import InvalidOption
+from tests.support import TEST_KEY
 
 
 class _Listener:

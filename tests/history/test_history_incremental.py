@@ -11,13 +11,13 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from conftest import TEST_KEY
 
 import billing_kit
 from billing_kit import history
 from billing_kit.history import ProgressUpdate
 from billing_kit.history._fetch import Fetcher
 from billing_kit.sandbox import seed, start
+from tests.support import TEST_KEY
 
 SEEDED = 3000
 

@@ -8,11 +8,11 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 import pytest
-from conftest import TEST_KEY
 
 import billing_kit
 from billing_kit import history
 from billing_kit.history import ProgressUpdate
+from tests.support import TEST_KEY
 
 DEC = pd.ArrowDtype(pa.decimal128(18, 3))
 STR = pd.StringDtype("pyarrow")

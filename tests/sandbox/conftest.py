@@ -1,8 +1,7 @@
 """Fixtures for the sandbox conformance suite: one server per module, clients from the real library.
 
 Tests that change knobs (latency, faults, rate limits) use ``fresh`` servers of their own so the
-shared
-one stays plain.
+shared one stays plain.
 """
 
 from __future__ import annotations
@@ -12,9 +11,9 @@ from typing import Any
 
 import pytest
 import stripe
-from conftest import TEST_KEY
 
 from billing_kit.sandbox import SandboxServer, start
+from tests.support import TEST_KEY
 
 
 @pytest.fixture(scope="module")

@@ -7,12 +7,12 @@ import importlib
 from pathlib import Path
 
 import pytest
-from conftest import TEST_KEY
 
 from billing_kit.sandbox import Core, _forms
 from billing_kit.sandbox._errors import StripeError
 from billing_kit.sandbox._faults import Faults, Knobs, TokenBucket
 from billing_kit.sandbox._routes import endpoints
+from tests.support import TEST_KEY
 
 AUTH = {"authorization": f"Bearer {TEST_KEY}"}
 CHARGE = b"amount=1500&currency=usd&source=tok_visa"

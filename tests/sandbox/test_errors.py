@@ -5,9 +5,9 @@ from __future__ import annotations
 import httpx
 import pytest
 import stripe
-from conftest import TEST_KEY
 
 from billing_kit.sandbox import SandboxServer
+from tests.support import TEST_KEY
 
 from .conftest import make_client
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import httpx
 import pytest
 import stripe
-from conftest import TEST_KEY
 
 from billing_kit.sandbox import SandboxServer, start
+from tests.support import TEST_KEY
 
 from .conftest import count, make_client
 

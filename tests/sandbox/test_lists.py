@@ -7,9 +7,9 @@ from typing import Any
 import httpx
 import pytest
 import stripe
-from conftest import TEST_KEY
 
 from billing_kit.sandbox import SandboxServer
+from tests.support import TEST_KEY
 
 DAY = 86_400
 

@@ -12,10 +12,10 @@ from typing import Any
 import orjson
 import pytest
 import stripe
-from conftest import TEST_KEY
 
 from billing_kit.cli import main as cli_main
 from billing_kit.sandbox import SandboxServer, SeedSummary, _balance, _money_rules, seed, start
+from tests.support import TEST_KEY
 
 UNTIL = dt.datetime(2026, 6, 1, tzinfo=dt.UTC)
 END = int(UNTIL.timestamp())

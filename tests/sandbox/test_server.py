@@ -16,10 +16,10 @@ from pathlib import Path
 import httpx
 import pytest
 import stripe
-from conftest import TEST_KEY
 
 from billing_kit.sandbox import SandboxServer, ensure_shared, start
 from billing_kit.sandbox._faults import Faults, Knobs
+from tests.support import TEST_KEY
 
 from .conftest import count, make_client
 
@@ -28,7 +28,8 @@ CHARGE = {"amount": 1500, "currency": "usd", "source": "tok_visa"}
 
 def seed_for(pattern: list[str | None], rate: float = 0.5) -> int:
     """The first fault seed whose draws start with ``pattern`` (uses the sandbox's own
-    generator)."""
+    generator).
+    """
     for seed in range(10_000):
         faults = Faults(Knobs(fault_rate=rate, fault_seed=seed))
         if [faults.draw() for _ in pattern] == pattern:
