@@ -1,5 +1,6 @@
 """``python -m billing_kit.sandbox serve ...`` (used by ``ensure_shared`` for the detached
-server)."""
+server).
+"""
 
 from __future__ import annotations
 

@@ -2,8 +2,8 @@
 
 Everything Stripe-specific lives in the core; this module only reads the request, applies the knobs
 (:mod:`._faults`), waits out simulated latency with ``asyncio.sleep`` (so concurrent requests
-overlap,
-as at Stripe) and runs the blocking SQLite work in Starlette's thread pool to keep the loop free.
+overlap, as at Stripe) and runs the blocking SQLite work in Starlette's thread pool to keep the loop
+free.
 """
 
 from __future__ import annotations

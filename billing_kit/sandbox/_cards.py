@@ -67,7 +67,8 @@ class CardSpec:
     @property
     def international(self) -> bool:
         """Whether Stripe adds the international-card fee (issuer outside the US account's
-        country)."""
+        country).
+        """
         return self.country != "US"
 
 

@@ -2,8 +2,7 @@
 
 An attempt always stores a charge: a decline stores it as ``failed`` and returns its id in the 402
 (``error.charge``), as Stripe does. Radar blocks come before the issuer; dispute cards open a
-dispute as
-soon as funds are captured.
+dispute as soon as funds are captured.
 """
 
 from __future__ import annotations
@@ -13,7 +12,7 @@ from typing import Any
 from billing_kit.sandbox import _balance, _disputes, _lists, _money_rules, _params, _refunds
 from billing_kit.sandbox._cards import AUTH_REQUIRED, RADAR_BLOCK, Decline
 from billing_kit.sandbox._context import Ctx
-from billing_kit.sandbox._errors import StripeError, invalid, missing, state_error
+from billing_kit.sandbox._errors import StripeError, invalid, state_error
 from billing_kit.sandbox._ids import new_id
 from billing_kit.sandbox._payment_methods import Instrument, instrument
 from billing_kit.sandbox._shapes import billing_details, charge_body, outcome
@@ -282,8 +281,3 @@ def list_charge_refunds(ctx: Ctx, charge_id: str, params: dict[str, Any]) -> dic
     where = _lists.Where()
     where.equal("charge", charge_id)
     return _lists.run(ctx.conn, "refunds", f"/v1/charges/{charge_id}/refunds", params, where)
-
-
-def require_amount(params: dict[str, Any]) -> None:
-    if "amount" not in params:
-        raise missing("amount")

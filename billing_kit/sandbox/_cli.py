@@ -1,5 +1,6 @@
 """``billing-kit sandbox ...`` subcommands: ``serve`` here, ``seed`` from :mod:`.seed` when
-present."""
+present.
+"""
 
 from __future__ import annotations
 

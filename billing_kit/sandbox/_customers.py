@@ -211,8 +211,3 @@ def delete_source(
         customer["default_source"] = row[0] if row else None
         ctx.save("customers", customer)
     return {"id": card["id"], "object": "card", "deleted": True}
-
-
-def sources_list(ctx: Ctx, customer_id: str) -> dict[str, Any]:
-    """Return the expanded ``sources`` list of a customer (for ``expand[]=sources``)."""
-    return list_sources(ctx, customer_id, {"limit": "100"})

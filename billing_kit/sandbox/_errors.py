@@ -3,8 +3,7 @@
 
 The core raises; :mod:`._core` turns the exception into ``(status, {"error": {...}})``. Whether a
 failure is saved under an idempotency key (§3) travels with the exception: validation failures are
-not
-saved, failures after the endpoint began executing (card declines, state conflicts) are.
+not saved, failures after the endpoint began executing (card declines, state conflicts) are.
 """
 
 from __future__ import annotations

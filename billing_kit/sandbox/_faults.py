@@ -1,8 +1,7 @@
 """Realism knobs in front of the core: latency, a per-endpoint rate limit, and injected faults.
 
 Faults are drawn from a seeded generator, one draw per API request, so a given seed and request
-order
-always fail the same way. Three kinds, equally likely when a fault fires:
+order always fail the same way. Three kinds, equally likely when a fault fires:
 
 ``error``
     500 ``api_error`` before the request takes effect (not saved under its idempotency key, so a
@@ -73,7 +72,8 @@ class TokenBucket:
 
 class Faults:
     """Decide, per request, the latency, whether it is rate limited and which fault (if any)
-    hits."""
+    hits.
+    """
 
     def __init__(self, knobs: Knobs | None = None) -> None:
         self._lock = threading.Lock()

@@ -1,9 +1,9 @@
 """Stripe fees and settlement (reference §6a): a US account that settles in USD.
 
 Charges in other currencies are converted at fixed, illustrative sandbox rates (not market rates;
-they
-only need to be stable so fees and balances are reproducible) and pay the 1% conversion fee; cards
-issued outside the US pay the 1.5% international fee. All arithmetic is integer, rounding half up.
+they only need to be stable so fees and balances are reproducible) and pay the 1% conversion fee;
+cards issued outside the US pay the 1.5% international fee. All arithmetic is integer, rounding half
+up.
 """
 
 from __future__ import annotations

@@ -1,8 +1,7 @@
 """Object ids and request ids in Stripe's format (``ch_`` + 24 base62 characters, ``req_`` + 14).
 
 Ids only need to be unique: list order comes from the store's ``(created, seq)`` columns, never from
-the
-id, so a bulk writer can mint ids in any order.
+the id, so a bulk writer can mint ids in any order.
 """
 
 from __future__ import annotations

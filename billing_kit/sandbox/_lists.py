@@ -1,8 +1,7 @@
 """List endpoints (reference §4a): limit 1-100, newest first, cursors, ``created`` ranges.
 
 Rows come back in ``created DESC, seq DESC`` order; a cursor is the ``(created, seq)`` position of
-the
-object it names, so paging is exact even when many objects share a second.
+the object it names, so paging is exact even when many objects share a second.
 """
 
 from __future__ import annotations

@@ -1,8 +1,7 @@
 """Per-currency amount rules (reference §6b-6e): exponents, minimum and maximum charge amounts.
 
 The sandbox keeps its own table instead of importing the client's money module: the sandbox stands
-in
-for Stripe, so it must not share a bug with the client it is testing.
+in for Stripe, so it must not share a bug with the client it is testing.
 """
 
 from __future__ import annotations

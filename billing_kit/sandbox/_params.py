@@ -1,8 +1,7 @@
 """Typed access to decoded params: Stripe-style 400s for missing, unknown or ill-typed values.
 
 Every endpoint names the params it accepts; anything else is ``parameter_unknown`` (stripe-python
-sends
-exactly what the caller passed, so an unknown name is a caller bug worth surfacing).
+sends exactly what the caller passed, so an unknown name is a caller bug worth surfacing).
 """
 
 from __future__ import annotations
@@ -149,8 +148,7 @@ def metadata(
     """Return the metadata after applying ``params["metadata"]`` to ``current``.
 
     Follows Stripe: values are strings, ``metadata[k]=`` removes ``k``, ``metadata=`` removes all;
-    at
-    most 50 keys, keys up to 40 characters, values up to 500. Returns None when no metadata was
+    at most 50 keys, keys up to 40 characters, values up to 500. Returns None when no metadata was
     sent.
     """
     if "metadata" not in params:

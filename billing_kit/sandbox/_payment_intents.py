@@ -1,11 +1,9 @@
 """PaymentIntents (reference §5c): create, confirm, capture, cancel, update, retrieve, list.
 
 The state machine: ``requires_payment_method`` -> ``requires_confirmation`` -> (``requires_action``
-for
-3D Secure cards) -> ``requires_capture`` (manual capture) -> ``succeeded``; ``canceled`` from any
-state
-before success. A declined confirm answers 402 with the PI (back to ``requires_payment_method``,
-``last_payment_error`` set) and the failed charge; the PI persists.
+for 3D Secure cards) -> ``requires_capture`` (manual capture) -> ``succeeded``; ``canceled`` from
+any state before success. A declined confirm answers 402 with the PI (back to
+``requires_payment_method``, ``last_payment_error`` set) and the failed charge; the PI persists.
 """
 
 from __future__ import annotations

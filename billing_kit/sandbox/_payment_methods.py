@@ -2,8 +2,7 @@
 with.
 
 Magic ids (``tok_visa``, ``pm_card_visa``) mint a fresh object on every use, as Stripe does; tokens
-the
-caller created are single-use. Issuer-decline cards cannot be attached to a customer (reference
+the caller created are single-use. Issuer-decline cards cannot be attached to a customer (reference
 §1b).
 """
 
@@ -280,8 +279,7 @@ def attach_to(ctx: Ctx, body: dict[str, Any], customer_id: str) -> dict[str, Any
             f"({body['customer']}). Detach it first.",
             param="payment_method",
         )
-    card_pm = {k: v for k, v in body["card"].items() if k != "display_brand"}
-    spec = spec_of({**card_pm, "checks": body["card"]["checks"]})
+    spec = spec_of(body["card"])
     if spec.attach_decline is not None:
         raise spec.attach_decline.error()
     body["customer"] = customer_id
@@ -310,7 +308,8 @@ def list_payment_methods(
     ctx: Ctx, params: dict[str, Any], *, customer: str | None = None
 ) -> dict[str, Any]:
     """``GET /v1/payment_methods`` (``customer``, ``type``) and
-    ``/v1/customers/:id/payment_methods``."""
+    ``/v1/customers/:id/payment_methods``.
+    """
     _params.allow(params, _params.LIST_PARAMS | {"customer", "type", "allow_redisplay"})
     customer = customer or _params.text(params, "customer")
     kind = _params.text(params, "type")

@@ -1,10 +1,8 @@
 """Payouts (reference §5f) and the sandbox-only sweep that makes automatic payouts.
 
 ``POST /v1/_sandbox/payouts/sweep`` pays out every available, not-yet-paid-out balance transaction
-as
-one automatic payout (``status=paid``) and links them to it, so ``GET
-/v1/balance_transactions?payout=``
-reconciles a payout the way Stripe's automatic payouts do.
+as one automatic payout (``status=paid``) and links them to it, so ``GET
+/v1/balance_transactions?payout=`` reconciles a payout the way Stripe's automatic payouts do.
 """
 
 from __future__ import annotations
@@ -22,7 +20,8 @@ _DAY = 86_400
 
 def sweep(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
     """``POST /v1/_sandbox/payouts/sweep``: return the list of payouts made (empty if nothing
-    due)."""
+    due).
+    """
     _params.allow(params, ())
     rows = ctx.conn.execute(
         "SELECT id, net FROM balance_transactions WHERE payout IS NULL AND available_on <= ?",

@@ -1,10 +1,8 @@
 """Refunds (reference §5d): full and partial, by charge or PaymentIntent.
 
 Test cards refund at once to ``succeeded``; ``pendingRefund`` stays ``pending``; ``refundFail``
-answers
-``succeeded`` and then fails (the failure is visible on the next read, with ``refund.failed``),
-which is
-how Stripe's asynchronous failure looks to a client.
+answers ``succeeded`` and then fails (the failure is visible on the next read, with
+``refund.failed``), which is how Stripe's asynchronous failure looks to a client.
 """
 
 from __future__ import annotations
@@ -27,7 +25,8 @@ def _apply(ctx: Ctx, charge: dict[str, Any], amount: int) -> None:
 
 def release(ctx: Ctx, charge: dict[str, Any], amount: int) -> dict[str, Any]:
     """Release ``amount`` of an uncaptured authorisation (partial capture, cancel): no money
-    moves."""
+    moves.
+    """
     refund = refund_body(
         new_id("refund"),
         ctx.now,

@@ -12,7 +12,8 @@ from billing_kit.sandbox._store import SCHEMA_VERSION
 
 def health(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
     """``GET /v1/_sandbox/health`` (no key needed): used by ``ensure_shared`` to find a live
-    server."""
+    server.
+    """
     return {"object": "sandbox_health", "ok": True, "schema_version": SCHEMA_VERSION}
 
 

@@ -1,5 +1,6 @@
 """Run the sandbox: in a background thread (:func:`start`) or as a shared detached process
-(:func:`ensure_shared`) that several notebooks reuse."""
+(:func:`ensure_shared`) that several notebooks reuse.
+"""
 
 from __future__ import annotations
 

@@ -2,14 +2,12 @@
 
 Every write is a short transaction touching only the rows it changes (no whole-store rewrite). List
 order is ``created DESC, seq DESC`` where ``seq`` is the INTEGER PRIMARY KEY (SQLite's rowid): it
-grows
-with every insert, so objects created in the same second keep a stable order, and an index on
+grows with every insert, so objects created in the same second keep a stable order, and an index on
 ``created`` already carries ``seq`` for the tie-break.
 
 Files use WAL with a busy timeout, so several processes (two notebooks) can share one database. In
-one
-process, writers are serialised by a lock instead of SQLite's sleeping busy handler, which would add
-milliseconds under contention. ``:memory:`` uses a single connection guarded by the same lock.
+one process, writers are serialised by a lock instead of SQLite's sleeping busy handler, which would
+add milliseconds under contention. ``:memory:`` uses a single connection guarded by the same lock.
 """
 
 from __future__ import annotations
