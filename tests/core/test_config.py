@@ -162,3 +162,11 @@ def test_log_filter_masks_keys_in_records(caplog: pytest.LogCaptureFixture) -> N
     with caplog.at_level(logging.DEBUG, logger="billing_kit.test"):
         logger.info("using %s", TEST_KEY)
     assert caplog.records and TEST_KEY not in caplog.text and "sk_test_…bkbk" in caplog.text
+
+
+def test_home_from_dotenv(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("BILLING_KIT_HOME")
+    (tmp_path / ".env").write_text(f'BILLING_KIT_HOME="{tmp_path / "state"}"\n')
+    monkeypatch.chdir(tmp_path)
+    assert resolve_settings(TEST_KEY).home == tmp_path / "state"
+    assert "BILLING_KIT_HOME" not in os.environ
