@@ -105,6 +105,11 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _stamp(moment: datetime) -> str:
+    # Fixed width (always microseconds), so stored times compare correctly as text in SQL.
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
 @dataclass(frozen=True, slots=True)
 class LedgerRow:
     """One attempt as stored in the ledger."""
@@ -269,7 +274,7 @@ class Ledger:
                     for r in db.execute(
                         "SELECT * FROM attempts WHERE namespace = ? AND created_at >= ? "
                         "AND (intent = ? OR guard = ?) ORDER BY id DESC",
-                        (self.namespace, since.isoformat(), intent, guard),
+                        (self.namespace, _stamp(since), intent, guard),
                     )
                 ]
                 with _IN_FLIGHT_LOCK:
@@ -295,8 +300,8 @@ class Ledger:
                 "idempotency_key, intent, guard, customer, amount, currency, description, "
                 "params, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending')",
                 (
-                    now.isoformat(),
-                    now.isoformat(),
+                    _stamp(now),
+                    _stamp(now),
                     self.namespace,
                     self.mode,
                     kind,
@@ -330,7 +335,7 @@ class Ledger:
             db.execute(
                 f"UPDATE attempts SET {column} = {column} + 1, updated_at = ? "
                 "WHERE idempotency_key = ?",
-                (_now().isoformat(), key),
+                (_stamp(_now()), key),
             )
 
     def finish(
@@ -362,7 +367,7 @@ class Ledger:
                     error_code,
                     decline_code,
                     scrub(error_message) if error_message else None,
-                    _now().isoformat(),
+                    _stamp(_now()),
                     key,
                 ),
             )
