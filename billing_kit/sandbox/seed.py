@@ -12,8 +12,8 @@ Charges and their balance transactions are rendered from byte templates: each di
 (:mod:`._shapes`, :mod:`._balance`), the varying fields are swapped for ``%`` slots, and every
 template is checked against the builder's own output for the first row that uses it, so a seeded
 object is byte for byte what the API would have stored. Rows go in with ``executemany`` in large
-transactions, with the journal off and the indexes built once at the end when the database starts
-empty.
+transactions, in ``created`` order (so the indexes grow at their ends), rendered in a second thread
+while SQLite writes, with the journal off when the database starts empty.
 
 The output depends only on the arguments: the same ``seed`` (and ``until``) gives the same rows.
 """
@@ -26,6 +26,7 @@ import sqlite3
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
 from operator import itemgetter
@@ -155,12 +156,12 @@ class _Ids:
             for kind, prefix in sorted(_PREFIXES.items())
         }
 
-    def many(self, kind: str, numbers: Sequence[int]) -> list[bytes]:
+    def many(self, kind: str, numbers: Sequence[int]) -> list[str]:
         head = self._heads[kind]
-        return [(head + _BASE62_2[n // 238_328] + _BASE62_3[n % 238_328]).encode() for n in numbers]
+        return [head + _BASE62_2[n // 238_328] + _BASE62_3[n % 238_328] for n in numbers]
 
     def one(self, kind: str, number: int) -> str:
-        return self.many(kind, [number])[0].decode()
+        return self.many(kind, [number])[0]
 
 
 _PREFIXES = {
@@ -182,18 +183,18 @@ class _Template:
     """A body with ``%`` slots; :meth:`render` fills them from a row tuple in ``fields`` order."""
 
     def __init__(self, body: dict[str, Any], fields: Sequence[str]) -> None:
-        text = orjson.dumps(body)
-        tokens: dict[bytes, tuple[str, bytes]] = {}
+        text = orjson.dumps(body).decode()
+        tokens: dict[str, tuple[str, str]] = {}
         for name, number in _S_INT.items():
-            tokens[str(number).encode()] = (name, b"%d")
+            tokens[str(number)] = (name, "%d")
         for name, value in _S_STR.items():
-            tokens[value.encode()] = (name, b"%b")  # inside the quotes the builder wrote
+            tokens[value] = (name, "%s")  # inside the quotes the builder wrote
         for name, value in _S_RAW.items():
-            tokens[f'"{value}"'.encode()] = (name, b"%b")  # replaces a whole JSON value
+            tokens[f'"{value}"'] = (name, "%s")  # replaces a whole JSON value
         slots = sorted(
             (pos, name) for token, (name, _) in tokens.items() for pos in _positions(text, token)
         )
-        raw = text.replace(b"%", b"%%")
+        raw = text.replace("%", "%%")
         for token, (_, spec) in tokens.items():
             raw = raw.replace(token, spec)
         self.raw = raw
@@ -202,10 +203,10 @@ class _Template:
         )
 
     def render(self, row: tuple[Any, ...]) -> bytes:
-        return self.raw % self.take(row)
+        return (self.raw % self.take(row)).encode()
 
 
-def _positions(text: bytes, token: bytes) -> Iterator[int]:
+def _positions(text: str, token: str) -> Iterator[int]:
     start = text.find(token)
     while start != -1:
         yield start
@@ -457,6 +458,7 @@ _DECLINE_KINDS: list[Decline] = [_decline_for(key) for key, _ in _DECLINES]
 
 # -- writing -------------------------------------------------------------------------------------
 
+_Rows = list[tuple[Any, ...]]
 _CHARGE_FIELDS = ("id", "created", "amount", "amount_refunded", "txn", "cus", "pm", "refunded",
                   "disputed")  # fmt: skip
 _TXN_FIELDS = ("id", "created", "settled", "fee", "net", "available_on", "source")
@@ -494,7 +496,7 @@ class _Writer:
         for n, (created, card) in enumerate(
             zip(plan.cust_created.tolist(), plan.cust_card.tolist(), strict=True)
         ):
-            cus, pm = self.cust_ids[n].decode(), self.pm_ids[n].decode()
+            cus, pm = self.cust_ids[n], self.pm_ids[n]
             first, last = _FIRST_NAMES[n % 25], _LAST_NAMES[(n // 25) % 25]
             email = f"{_ascii(first)}.{_ascii(last)}.{n}@example.com".lower()
             body = _shapes.customer_body(cus, created, email=email, name=f"{first} {last}")
@@ -536,9 +538,7 @@ class _Writer:
         sentinels = {**_S_INT, **_S_STR, **_S_RAW}
         template = _Template(self.charge_values(key, sentinels), _CHARGE_FIELDS)
         real = dict(zip(_CHARGE_FIELDS, row, strict=True))
-        real.update(id=real["id"].decode(), txn=real["txn"].decode(), cus=real["cus"].decode(),
-                    pm=real["pm"].decode(), refunded=real["refunded"] == b"true",
-                    disputed=real["disputed"] == b"true")  # fmt: skip
+        real.update(refunded=real["refunded"] == "true", disputed=real["disputed"] == "true")
         _check(template.render(row), orjson.dumps(self.charge_values(key, real)), "charge")
         self.charge_templates[key] = template
         return template
@@ -555,14 +555,17 @@ class _Writer:
         body["net"] = _S_INT["net"]
         template = _Template(body, _TXN_FIELDS)
         real = _balance.charge_transaction_body(
-            row[0].decode(), row[1], charge_id=row[6].decode(), amount=amount, currency=code,
+            row[0], row[1], charge_id=row[6], amount=amount, currency=code,
             international=bool(international),
         )  # fmt: skip
         _check(template.render(row), orjson.dumps(real), "balance transaction")
         self.txn_templates[key] = template
         return template
 
-    def charges(self, lo: int, hi: int) -> None:
+    def render_charges(
+        self, lo: int, hi: int
+    ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+        """Return the charge rows and balance transaction rows of charges ``lo`` to ``hi``."""
         plan = self.plan
         numbers = range(lo, hi)
         charge_ids = self.ids.many("charge", numbers)
@@ -589,24 +592,27 @@ class _Writer:
         for (cid, tid, when, cus, amount, refunded, disputed, key, ok, settled, fee, avail,
              txn_key, payout) in columns:  # fmt: skip
             row = (cid, when, amount, refunded, tid, self.cust_ids[cus], self.pm_ids[cus],
-                   b"true" if refunded >= amount else b"false",
-                   b"true" if disputed else b"false")  # fmt: skip
+                   "true" if refunded >= amount else "false",
+                   "true" if disputed else "false")  # fmt: skip
             template = templates.get(key) or self.charge_template(key, row)
             cur = currencies[txn_key >> 1]
             status = "succeeded" if ok else "failed"
-            charge_rows.append((cid.decode(), when, self.cust_ids[cus].decode(), None, status,
+            charge_rows.append((cid, when, self.cust_ids[cus], None, status,
                                 amount, cur, template.render(row)))  # fmt: skip
             if ok:
                 txn_row = (tid, when, settled, fee, settled - fee, avail, cid)
                 txn_template = txn_templates.get(txn_key) or self.txn_template(
                     txn_key, txn_row, amount
                 )
-                txn_rows.append((tid.decode(), when, "charge", cid.decode(),
-                                 None if payout < 0 else self.payout_ids[payout].decode(), "usd",
+                txn_rows.append((tid, when, "charge", cid,
+                                 None if payout < 0 else self.payout_ids[payout], "usd",
                                  settled - fee, avail, txn_template.render(txn_row)))  # fmt: skip
+        return charge_rows, txn_rows
+
+    def insert_charges(self, rows: tuple[_Rows, _Rows]) -> None:
         self.insert("charges", "id, created, customer, payment_intent, status, amount, currency,"
-                    " body", charge_rows)  # fmt: skip
-        self.insert("balance_transactions", _TXN_COLUMNS, txn_rows)
+                    " body", rows[0])  # fmt: skip
+        self.insert("balance_transactions", _TXN_COLUMNS, rows[1])
 
     # the rarer objects, built one by one with the API's own builders
 
@@ -623,7 +629,7 @@ class _Writer:
             plan.ref_reason.tolist(), plan.refund_payout.tolist(), strict=True,
         )):  # fmt: skip
             code = _CURRENCIES[int(plan.cust_currency[plan.customer[charge]])][0]
-            rid, tid, cid = refund_ids[n].decode(), txn_ids[n].decode(), charge_ids[n].decode()
+            rid, tid, cid = refund_ids[n], txn_ids[n], charge_ids[n]
             txn = _balance.refund_transaction_body(tid, created, refund_id=rid, amount=amount,
                                                    currency=code)  # fmt: skip
             txns.append(self.txn_row(txn, payout))
@@ -678,7 +684,7 @@ class _Writer:
         for n, (created, amount) in enumerate(
             zip(plan.payout_created, plan.payout_amount, strict=True)
         ):
-            pid = self.payout_ids[n].decode()
+            pid = self.payout_ids[n]
             txn = _balance.payout_transaction_body(
                 self.ids.one("balance_transaction", base + n), created, payout_id=pid,
                 amount=amount,
@@ -696,7 +702,7 @@ class _Writer:
 
     def txn_row(self, txn: dict[str, Any], payout: int) -> tuple[Any, ...]:
         return (txn["id"], txn["created"], txn["type"], txn["source"],
-                None if payout < 0 else self.payout_ids[payout].decode(), txn["currency"],
+                None if payout < 0 else self.payout_ids[payout], txn["currency"],
                 txn["net"], txn["available_on"], orjson.dumps(txn))  # fmt: skip
 
 
@@ -800,12 +806,20 @@ def seed(
         writer = _Writer(conn, plan, ids)
         conn.execute("BEGIN")
         writer.customers()
-        for lo in range(0, charges, _CHUNK):
-            writer.charges(lo, min(charges, lo + _CHUNK))
-            if fast and lo % (4 * _CHUNK) == 0:
-                # Big transactions, but not one that holds the whole history in the page cache.
-                conn.execute("COMMIT")
-                conn.execute("BEGIN")
+        # One thread renders the next chunk while this one inserts the last: SQLite lets go of
+        # the GIL while it writes, so the two overlap on a second core.
+        spans = [(lo, min(charges, lo + _CHUNK)) for lo in range(0, charges, _CHUNK)]
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="seed-render") as renderer:
+            ahead = [renderer.submit(writer.render_charges, *span) for span in spans[:1]]
+            for index in range(len(spans)):
+                rows = ahead.pop().result()
+                if index + 1 < len(spans):
+                    ahead.append(renderer.submit(writer.render_charges, *spans[index + 1]))
+                writer.insert_charges(rows)
+                if fast and index % 4 == 3:
+                    # Big transactions, but not one that holds the whole history in the cache.
+                    conn.execute("COMMIT")
+                    conn.execute("BEGIN")
         writer.refunds()
         writer.disputes()
         writer.payouts()
@@ -840,9 +854,11 @@ _TABLES = tuple(_store.COLUMNS)
 class _FastConnection:
     """Open ``path`` for a bulk write; yield ``(conn, fast)``.
 
-    ``fast`` is true when every object table is empty: then the journal is off, the secondary
-    indexes are dropped while rows go in and rebuilt (sorted, in one pass) at the end. A database
-    that already holds objects keeps its journal and indexes, so a failure cannot damage it.
+    ``fast`` is true when every object table is empty: then the journal is off while rows go in
+    (nothing to protect; a failed seed leaves a file to delete). A database that already holds
+    objects keeps its journal, so a failure cannot damage it. Indexes stay in place: rows arrive
+    in ``created`` order, so keeping them up is cheaper than rescanning gigabytes of bodies to
+    rebuild them.
     """
 
     def __init__(self, path: Path) -> None:
@@ -868,8 +884,6 @@ class _FastConnection:
         if self.fast:
             conn.execute("PRAGMA journal_mode = OFF")
             conn.execute("PRAGMA synchronous = OFF")
-            for name in self._indexes():
-                conn.execute(f"DROP INDEX IF EXISTS {name}")
         return conn, self.fast
 
     def __exit__(self, *exc: object) -> None:
@@ -878,21 +892,10 @@ class _FastConnection:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             if self.fast:
-                for statement in _store.schema_sql():
-                    if statement.startswith("CREATE INDEX"):
-                        conn.execute(statement)
                 conn.execute("PRAGMA synchronous = NORMAL")
                 conn.execute("PRAGMA journal_mode = WAL")
         finally:
             conn.close()
-
-    @staticmethod
-    def _indexes() -> list[str]:
-        return [
-            statement.split()[5]
-            for statement in _store.schema_sql()
-            if statement.startswith("CREATE INDEX IF NOT EXISTS")
-        ]
 
 
 def register(subparsers: Any) -> None:
