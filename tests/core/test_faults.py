@@ -17,7 +17,7 @@ import pytest
 
 from billing_kit import Client, DuplicateCharge, Ledger, RateLimited, StripeUnavailable
 
-from .conftest import FAST, TEST_KEY, all_charges
+from .conftest import FAST, TEST_KEY, all_charges, all_payment_intents
 
 pytestmark = pytest.mark.slow
 
@@ -113,12 +113,22 @@ SCRIPT = textwrap.dedent(
 )
 
 
-def _pending_keys(ledger_path: Path) -> set[str]:
+def _wait_for_intents(client: Client, count: int) -> None:
+    deadline = time.monotonic() + 20
+    while len(all_payment_intents(client)) < count:
+        assert time.monotonic() < deadline, "the sandbox never finished the abandoned request"
+        time.sleep(0.05)
+
+
+def _pending_keys(ledger_path: Path, *, sent: bool = False) -> set[str]:
+    """Keys of pending rows; with ``sent``, only those whose request has gone out."""
     if not ledger_path.exists():
         return set()
+    query = "SELECT idempotency_key FROM attempts WHERE outcome = 'pending'"
+    if sent:
+        query += " AND http_attempts >= 1"
     with sqlite3.connect(ledger_path, timeout=30) as db:
-        rows = db.execute("SELECT idempotency_key FROM attempts WHERE outcome = 'pending'")
-        return {key for (key,) in rows}
+        return {key for (key,) in db.execute(query)}
 
 
 def test_killed_process_rerun_finishes_without_duplicates(tmp_path: Path) -> None:
@@ -141,7 +151,7 @@ def test_killed_process_rerun_finishes_without_duplicates(tmp_path: Path) -> Non
         seen: set[str] = set()
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
-            pending = _pending_keys(home / "ledger.sqlite3")
+            pending = _pending_keys(home / "ledger.sqlite3", sent=True)
             if pending & seen:
                 break
             seen = pending
@@ -208,7 +218,7 @@ def test_timeout_then_rerun_is_a_replay(sandbox: Any, connect_to: Callable[..., 
     with pytest.raises(StripeUnavailable) as caught:
         client.charge(customer, 10, "usd", payment_method="pm_card_visa", description="slow")
     sandbox.configure(latency_ms=0)
-    time.sleep(1.0)  # the server finishes the request the client gave up on
+    _wait_for_intents(client, 1)  # the server finishes the request the client gave up on
     key = caught.value.idempotency_key
     assert key is not None and client.ledger.get(key).outcome == "pending"  # type: ignore[union-attr]
     charge = client.charge(customer, 10, "usd", payment_method="pm_card_visa", description="slow")
@@ -229,7 +239,7 @@ def test_changed_card_after_an_attempt_that_arrived(
     with pytest.raises(StripeUnavailable):
         client.charge(customer, 10, "usd", payment_method="pm_card_visa", description="order")
     sandbox.configure(latency_ms=0)
-    time.sleep(1.0)
+    _wait_for_intents(client, 1)
     with pytest.raises(DuplicateCharge) as caught:
         client.charge(customer, 10, "usd", payment_method="pm_card_mastercard", description="order")
     charges = all_charges(client)
