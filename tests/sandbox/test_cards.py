@@ -396,3 +396,49 @@ def test_created_tokens_are_single_use(client: stripe.StripeClient) -> None:
     with pytest.raises(stripe.InvalidRequestError) as caught:
         legacy(client, token.id)
     assert caught.value.code == "token_already_used"
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "us", "fr", "createIssuerFraudRecord", "domesticPricing", "highFraudDisputeScore",
+        "highEfwScore", "radarDynamicRiskThreshold", "freeTrialAbuseBlock",
+        "adaptive3dsChallenge",
+    ],
+)  # fmt: skip
+def test_settings_dependent_cards_succeed(client: stripe.StripeClient, name: str) -> None:
+    # Reference §1c/§1d: outcomes that depend on Radar settings; default settings let them through.
+    assert confirm(client, f"pm_card_{name}").status == "succeeded"
+    assert legacy(client, f"tok_{name}").status == "succeeded"
+
+
+@pytest.mark.parametrize(
+    ("token", "code"),
+    [
+        ("tok_visa_chargeDeclined", "card_declined"),
+        ("tok_visa_chargeDeclinedInsufficientFunds", "card_declined"),
+        ("tok_visa_debit_chargeDeclinedInsufficientFunds", "card_declined"),
+        ("tok_visa_chargeDeclinedExpiredCard", "expired_card"),
+        ("tok_visa_chargeDeclinedIncorrectCvc", "incorrect_cvc"),
+        ("tok_visa_chargeDeclinedProcessingError", "processing_error"),
+        ("tok_visa_chargeDeclinedFraudulent", "card_declined"),
+        ("tok_visa_chargeCustomerFail", "card_declined"),
+    ],
+)
+def test_token_aliases(client: stripe.StripeClient, token: str, code: str) -> None:
+    with pytest.raises(stripe.CardError) as caught:
+        legacy(client, token)
+    assert caught.value.code == code
+
+
+def test_multiple_disputes_card_is_disputed(client: stripe.StripeClient) -> None:
+    charge = legacy(client, "tok_createMultipleDisputes")
+    assert charge.disputed and client.v1.disputes.list({"charge": charge.id}).data
+
+
+def test_debit_insufficient_funds_is_debit(client: stripe.StripeClient) -> None:
+    with pytest.raises(stripe.CardError) as caught:
+        legacy(client, "tok_visa_debit_chargeDeclinedInsufficientFunds")
+    charge = client.v1.charges.retrieve(caught.value.error.charge)
+    assert charge.payment_method_details.card.funding == "debit"
+    assert caught.value.error.decline_code == "insufficient_funds"

@@ -169,3 +169,53 @@ def test_route_table_covers_the_issue() -> None:
         "GET /v1/events",
     ]:
         assert needed in table
+
+
+_FUZZ_KEYS = [
+    "amount", "currency", "customer", "source", "payment_method", "charge", "payment_intent",
+    "metadata", "metadata[a]", "expand[]", "expand[0]", "limit", "created", "created[gte]",
+    "starting_after", "ending_before", "type", "types[]", "query", "confirm", "capture",
+    "capture_method", "card[number]", "card[exp_month]", "card[exp_year]", "card", "email",
+    "reason", "amount_to_capture", "evidence[uncategorized_text]",
+    "invoice_settings[default_payment_method]", "automatic_payment_methods[enabled]",
+    "payment_method_types[]", "off_session", "advance", "page", "default_source", "a[b][c]",
+    "payout", "return_url",
+]  # fmt: skip
+_FUZZ_VALUES = [
+    "", "0", "-1", "1000", "abc", "true", "false", "usd", "jpy", "kwd", "x" * 600,
+    "pm_card_visa", "tok_visa", "tok_chargeDeclined", 'status:"succeeded"', "amount>5",
+    "4242424242424242", "13", "2040", "charge.*", "data.customer", "customer",
+    "balance_transaction", "latest_charge", "refunds", "é", "manual", "requested_by_customer",
+    "winning_evidence", "pm_card_createDispute", "https://example.com",
+]  # fmt: skip
+
+
+def test_random_requests_never_get_a_500() -> None:
+    """Seeded random params on every route: always a Stripe-style 2xx/4xx, never a crash."""
+    import random
+    from urllib.parse import urlencode
+
+    from billing_kit.sandbox._routes import ROUTES
+
+    core = Core()
+    customer = core.handle("POST", "/v1/customers", body=b"source=tok_visa", headers=AUTH)
+    charge = core.handle(
+        "POST", "/v1/charges", body=b"amount=900&currency=usd&source=tok_visa", headers=AUTH
+    )
+    ids = [customer.body["id"], charge.body["id"], "pm_card_visa", "tok_visa", "ch_nope", "x"]
+    rng = random.Random(2)
+    for n in range(1500):
+        route = rng.choice(ROUTES)
+        path = route.template
+        while "{id}" in path:
+            path = path.replace("{id}", rng.choice(ids), 1)
+        pairs = [(rng.choice(_FUZZ_KEYS), rng.choice(_FUZZ_VALUES + ids)) for _ in range(5)]
+        encoded = urlencode(pairs[: rng.randint(0, 5)]).encode()
+        headers = {**AUTH, "idempotency-key": f"fuzz-{n}"}
+        if route.method == "GET":
+            reply = core.handle("GET", path, query=encoded, headers=headers)
+        else:
+            reply = core.handle(route.method, path, body=encoded, headers=headers)
+        assert reply.status < 500, (route.method, path, encoded, reply.body)
+        assert ("error" in reply.body) is (reply.status >= 400)
+        assert reply.headers["Request-Id"].startswith("req_")
