@@ -359,9 +359,20 @@ def connect(
 
     Examples
     --------
-    >>> client = connect()  # doctest: +SKIP
-    >>> client  # doctest: +SKIP
-    <billing_kit.Client mode='sandbox' api_base='http://127.0.0.1:…' key='sk_test_sandbox'>
+    In a notebook, ``client = connect()`` is all it takes. Spelled out, against a private sandbox:
+
+    >>> import tempfile
+    >>> from billing_kit.sandbox import start
+    >>> with tempfile.TemporaryDirectory() as home, start() as server:
+    ...     with connect("sk_test_sandbox", api_base=server.url, home=home) as client:
+    ...         charge = client.charge("ada@example.com", "12.50", "usd",
+    ...                                payment_method="pm_card_visa", description="Invoice 7")
+    ...         print(client.mode, charge.status, charge.amount, charge.brand, charge.last4)
+    ...         client.ledger.frame()[["kind", "amount", "currency", "outcome"]]
+    sandbox succeeded $12.50 visa 4242
+             kind  amount currency    outcome
+    attempt
+    1      charge    1250      usd  succeeded
     """
     if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
         raise ConfigurationError(f"max_retries must be an int ≥ 0, got {max_retries!r}.")
