@@ -350,3 +350,34 @@ def list_intents(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
     where = _lists.Where()
     where.equal("customer", _params.text(params, "customer"))
     return _lists.run(ctx.conn, "payment_intents", "/v1/payment_intents", params, where)
+
+
+def authenticate(ctx: Ctx, pi_id: str, params: dict[str, Any]) -> dict[str, Any]:
+    """``POST /v1/_sandbox/payment_intents/:id/authenticate``: finish (or fail) 3D Secure.
+
+    Stands in for the customer completing the bank's challenge, which no API call can do at Stripe.
+    ``outcome=succeed`` (default) charges the card, which may still decline (e.g. the 3DS card with
+    insufficient funds); ``outcome=fail`` returns the PaymentIntent to ``requires_payment_method``
+    with ``payment_intent_authentication_failure``.
+    """
+    _params.allow(params, {"outcome"})
+    outcome = _params.text(params, "outcome", choices=("succeed", "fail")) or "succeed"
+    intent = ctx.get("payment_intents", pi_id, param="intent")
+    if intent["status"] != "requires_action":
+        raise _unexpected_state(intent, "authentication")
+    paying = instrument(ctx, intent["payment_method"], customer=None, param="payment_method")
+    if outcome == "succeed":
+        intent["next_action"] = None
+        return _charge(ctx, intent, paying)
+    error = {
+        "type": "invalid_request_error",
+        "code": "payment_intent_authentication_failure",
+        "message": "The provided PaymentMethod has failed authentication. You can provide "
+        "payment_method_data or a new PaymentMethod to attempt to fulfill this PaymentIntent "
+        "again.",
+        "payment_method": ctx.find(intent["payment_method"]),
+    }
+    intent.update(status="requires_payment_method", next_action=None, last_payment_error=error)
+    ctx.save("payment_intents", intent)
+    ctx.emit("payment_intent.payment_failed", intent)
+    return intent

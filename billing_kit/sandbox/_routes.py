@@ -45,6 +45,7 @@ _TABLE: list[tuple[str, str, Handler]] = [
     ("GET", "/v1/_sandbox/clock", _sandbox_routes.get_clock),
     ("POST", "/v1/_sandbox/clock", _sandbox_routes.set_clock),
     ("POST", "/v1/_sandbox/payouts/sweep", _payouts.sweep),
+    ("POST", "/v1/_sandbox/payment_intents/{id}/authenticate", _payment_intents.authenticate),
     ("POST", "/v1/customers", _customers.create),
     ("GET", "/v1/customers", _customers.list_customers),
     ("GET", "/v1/customers/search", _search.customers),

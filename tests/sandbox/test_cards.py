@@ -442,3 +442,31 @@ def test_debit_insufficient_funds_is_debit(client: stripe.StripeClient) -> None:
     charge = client.v1.charges.retrieve(caught.value.error.charge)
     assert charge.payment_method_details.card.funding == "debit"
     assert caught.value.error.decline_code == "insufficient_funds"
+
+
+@pytest.mark.parametrize(
+    ("name", "outcome", "status", "code"),
+    [
+        ("authenticationRequired", "succeed", "succeeded", None),
+        ("authenticationRequired", "fail", "requires_payment_method",
+         "payment_intent_authentication_failure"),
+        ("authenticationRequiredChargeDeclinedInsufficientFunds", "succeed", None,
+         "card_declined"),
+        ("threeDSecureRequiredChargeDeclined", "succeed", None, "card_declined"),
+    ],
+)  # fmt: skip
+def test_sandbox_authentication(client: stripe.StripeClient, name: str, outcome: str,
+                                status: str | None, code: str | None) -> None:  # fmt: skip
+    intent = confirm(client, f"pm_card_{name}")
+    assert intent.status == "requires_action"
+    path = f"/v1/_sandbox/payment_intents/{intent.id}/authenticate"
+    if status is None:  # authenticated, then the issuer declines
+        with pytest.raises(stripe.CardError) as caught:
+            client.raw_request("post", path, outcome=outcome)
+        assert caught.value.code == code
+        assert client.v1.payment_intents.retrieve(intent.id).status == "requires_payment_method"
+        return
+    done = client.deserialize(client.raw_request("post", path, outcome=outcome), api_mode="V1")
+    assert done.status == status
+    if code:
+        assert done.last_payment_error.code == code
