@@ -40,6 +40,8 @@ Record = dict[str, Any]
 PAGE_SIZE = 100
 #: Stripe's documented default limit for one endpoint, requests/s (rate-limits page, 2026).
 ENDPOINT_RATE = 25.0
+#: A slice is only split into parts expected to hold at least this many pages.
+MIN_PART_PAGES = 4
 
 
 def _header(headers: object, name: str) -> str | None:
@@ -59,7 +61,10 @@ class Pacer:
     """
 
     def __init__(self, account_rate: float, endpoint_rate: float | None = None) -> None:
-        self.account = TokenBucket(account_rate)
+        # A fifth of a second's worth of burst: with strictly spaced tokens, every late wake-up
+        # of a busy machine's thread would be capacity lost for good. Stripe (and the sandbox)
+        # count requests over a second, so a burst this small never trips them.
+        self.account = TokenBucket(account_rate, burst=account_rate / 5)
         self.endpoint_rate = min(endpoint_rate or ENDPOINT_RATE, account_rate)
         self._endpoints: dict[str, TokenBucket] = {}
         self._paused_until: dict[str, float] = {}
@@ -69,7 +74,9 @@ class Pacer:
         with self._lock:
             bucket = self._endpoints.get(endpoint)
             if bucket is None:
-                bucket = self._endpoints[endpoint] = TokenBucket(self.endpoint_rate)
+                bucket = self._endpoints[endpoint] = TokenBucket(
+                    self.endpoint_rate, burst=self.endpoint_rate / 5
+                )
             return bucket
 
     def acquire(self, endpoint: str) -> None:
@@ -143,9 +150,9 @@ class Fetcher:
         self.stripe: stripe.StripeClient = client.stripe
         account_rate = float(rate_limit or client.default_rate_limit)
         self.pacer = Pacer(account_rate, endpoint_rate)
-        # Little's law: requests in flight = rate x latency. Half a second per page is typical for
-        # Stripe list pages with expansions; beyond ~32 threads only contention grows.
-        self.workers = workers or max(4, min(32, math.ceil(self.pacer.endpoint_rate * 0.6)))
+        # Little's law: requests in flight = rate x latency. Pages with expansions take up to a
+        # second or more at Stripe; idle threads cost little, waiting on the token bucket.
+        self.workers = workers or max(4, min(48, math.ceil(self.pacer.endpoint_rate * 1.2)))
         self.policy = policy or RetryPolicy(max_retries=6, backoff=0.5, max_backoff=16.0)
         self.stats = FetchStats()
 
@@ -339,17 +346,26 @@ class _SlicePull:
             oldest = min(int(r["created"]) for r in data)
             with self.cond:
                 idle = self.fetcher.workers - self.running - len(self.queue)
-            if idle > 0 and oldest + 1 < piece.hi and oldest >= piece.lo:
-                # Everything newer than the oldest second on this page is complete.
+            if idle > 0 and oldest + 1 < piece.hi:
                 newer = [r for r in piece.held if int(r["created"]) > oldest]
-                self._finish(oldest + 1, piece.hi, newer)
-                seconds_per_page = max(1.0, (piece.hi - oldest) * PAGE_SIZE / max(1, len(newer)))
-                edges = _geometric_edges(piece.lo, oldest + 1, 2 * seconds_per_page, idle + 1)
-                children = [_Slice(a, b) for a, b in itertools.pairwise(edges)]
-                with self.cond:
-                    self.queue.extend(children)
-                    self.cond.notify_all()
-                return
+                # Density from the rows themselves (the slice may reach far past the newest).
+                newest = max((int(r["created"]) for r in newer), default=oldest)
+                seconds_per_page = max(1.0, (newest + 1 - oldest) * PAGE_SIZE / max(1, len(newer)))
+                pages_left = (oldest + 1 - piece.lo) / seconds_per_page
+                # Every part ends in a partial page: split only into parts worth several pages,
+                # so the pull stays near 100 rows per request.
+                parts = min(idle + 1, int(pages_left // MIN_PART_PAGES))
+                if parts >= 2:
+                    # Everything newer than the oldest second on this page is complete.
+                    self._finish(oldest + 1, piece.hi, newer)
+                    edges = _geometric_edges(
+                        piece.lo, oldest + 1, MIN_PART_PAGES * seconds_per_page, parts
+                    )
+                    children = [_Slice(a, b) for a, b in itertools.pairwise(edges)]
+                    with self.cond:
+                        self.queue.extend(children)
+                        self.cond.notify_all()
+                    return
             piece.cursor = str(data[-1]["id"])
 
     def _finish(self, lo: int, hi: int, records: list[Record]) -> None:

@@ -16,3 +16,13 @@ def test_docstring_examples(name: str) -> None:
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0
     assert result.failed == 0
+
+
+def test_docs_show_the_current_schemas() -> None:
+    from pathlib import Path
+
+    from billing_kit.history import OBJECT_KINDS, schema_table
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "history.md").read_text()
+    for kind in OBJECT_KINDS:
+        assert schema_table(kind) in text, f"docs/history.md is stale for {kind}"
