@@ -874,7 +874,7 @@ class _FastConnection:
             conn.execute("PRAGMA journal_mode = WAL")
             conn.close()
         _store.Store(self.path).close()  # creates the schema exactly as the server does
-        conn = sqlite3.connect(self.path, isolation_level=None)
+        conn = sqlite3.connect(self.path, isolation_level=None, timeout=60.0)
         self.conn = conn
         conn.execute("PRAGMA cache_size = -262144")  # 256 MiB
         conn.execute("PRAGMA temp_store = MEMORY")
@@ -882,7 +882,12 @@ class _FastConnection:
             conn.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchone() is None for table in _TABLES
         )
         if self.fast:
-            conn.execute("PRAGMA journal_mode = OFF")
+            try:
+                mode = conn.execute("PRAGMA journal_mode = OFF").fetchone()[0]
+            except sqlite3.OperationalError:
+                mode = "wal"  # a running sandbox has the file open: leave its journal alone
+            self.fast = mode == "off"
+        if self.fast:
             conn.execute("PRAGMA synchronous = OFF")
         return conn, self.fast
 

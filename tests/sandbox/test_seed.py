@@ -311,3 +311,19 @@ def test_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert len({c["customer"] for c in rows(path, "charges")}) <= 4
     assert cli_main([*argv, "--seed", "9", "--days", "30"]) == 2
     assert "already holds the history of seed 9" in capsys.readouterr().err
+
+
+def test_seeding_a_database_being_served(tmp_path: Path) -> None:
+    path = tmp_path / "served.db"
+    with start(db=path) as running:
+        client = stripe.StripeClient(
+            TEST_KEY, base_addresses={"api": running.url}, max_network_retries=0
+        )
+        client.v1.customers.create(params={"email": "first@example.com"})
+        summary = seed(path, charges=150, seed=3, until=UNTIL)
+        listed = everything(client, client.v1.charges)
+        assert len(listed) == summary.charges == 150
+        made = client.v1.charges.create(
+            params={"amount": 500, "currency": "usd", "source": "tok_visa"}
+        )
+        assert made.status == "succeeded"
