@@ -108,8 +108,9 @@ class Client:
 
     def close(self) -> None:
         """Close the HTTP connections (the client can still be garbage-collected without it)."""
+        # stripe-python leaves RequestsClient.close() unannotated.
         self._http.close()  # type: ignore[no-untyped-call]
-        self.ledger.close()  # stripe leaves close() unannotated
+        self.ledger.close()
 
     @property
     def masked_key(self) -> str:
