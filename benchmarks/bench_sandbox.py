@@ -145,6 +145,10 @@ def localstripe_server() -> Iterator[str]:
     """Run localstripe from an empty store on a free port; yield its base URL."""
     executable = localstripe_executable()
     port = free_port()
+    # Its store path is fixed: keep whatever a developer's own localstripe left there.
+    backup = LOCALSTRIPE_STORE.with_name(LOCALSTRIPE_STORE.name + ".before-bench")
+    if LOCALSTRIPE_STORE.exists():
+        LOCALSTRIPE_STORE.replace(backup)
     # localstripe binds every interface (it has no --host option); we only ever talk to loopback.
     process = subprocess.Popen(
         [str(executable), "--port", str(port), "--from-scratch"],
@@ -161,6 +165,9 @@ def localstripe_server() -> Iterator[str]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        LOCALSTRIPE_STORE.unlink(missing_ok=True)
+        if backup.exists():
+            backup.replace(LOCALSTRIPE_STORE)
 
 
 def bench_localstripe(*, budget_s: float, list_requests: int) -> Figures:
