@@ -1,6 +1,4 @@
-"""``billing-kit sandbox ...`` subcommands: ``serve`` here, ``seed`` from :mod:`.seed` when
-present.
-"""
+"""``billing-kit sandbox ...`` subcommands: ``serve`` here, ``seed`` from :mod:`.seed` when present."""
 
 from __future__ import annotations
 
@@ -9,6 +7,8 @@ import importlib
 import json
 import os
 import sys
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -88,11 +88,34 @@ def serve_command(args: argparse.Namespace) -> int:
         tmp.replace(state)
     print(url, flush=True)
     server = uvicorn_server(core, Faults(knobs))
+    if args.state_file:
+        _watch_state(server, Path(args.state_file))
     try:
         server.run(sockets=[sock])  # uvicorn stops cleanly on SIGINT and SIGTERM
     finally:
         core.close()
     return 0
+
+
+def _watch_state(server: Any, state: Path, every: float = 2.0) -> None:
+    """Stop a shared server once its state file is gone or names another server.
+
+    That happens when its state folder is deleted (a test's temporary home) or when
+    ``ensure_shared`` replaced it after a failed health check, so no detached server outlives its
+    use.
+    """
+
+    def watch() -> None:
+        while not server.should_exit:
+            time.sleep(every)
+            try:
+                owner = json.loads(state.read_text()).get("pid")
+            except (OSError, ValueError):
+                owner = None
+            if owner != os.getpid():
+                server.should_exit = True
+
+    threading.Thread(target=watch, name="sandbox-state-watch", daemon=True).start()
 
 
 def main(argv: list[str] | None = None) -> int:

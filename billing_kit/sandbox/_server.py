@@ -214,7 +214,7 @@ def start(
 # -- the shared, detached sandbox ---------------------------------------------------------------
 
 
-def _healthy(url: str, timeout: float = 1.0) -> bool:
+def _healthy(url: str, timeout: float = 3.0) -> bool:
     try:
         with urllib.request.urlopen(f"{url}/v1/_sandbox/health", timeout=timeout) as reply:
             return bool(json.loads(reply.read()).get("ok"))

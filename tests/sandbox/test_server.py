@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -230,3 +231,17 @@ def _wait_gone(pid: int) -> None:
         except ProcessLookupError:
             return
         threading.Event().wait(0.05)
+
+
+def test_shared_server_stops_when_its_home_goes(tmp_path: Path) -> None:
+    home = tmp_path / "gone"
+    ensure_shared(home)
+    pid = json.loads((home / "sandbox.json").read_text())["pid"]
+    try:
+        (home / "sandbox.json").unlink()  # as when a temporary state folder is deleted
+        _wait_gone(pid)
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
