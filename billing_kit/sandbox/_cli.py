@@ -1,4 +1,4 @@
-"""``billing-kit sandbox ...`` subcommands: ``serve`` here, ``seed`` from :mod:`.seed` when present."""
+"""``billing-kit sandbox ...``: ``serve`` here, ``seed`` from :mod:`.seed` when present."""
 
 from __future__ import annotations
 

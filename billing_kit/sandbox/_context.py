@@ -58,6 +58,7 @@ class Ctx:
     idempotency_key: str | None = None
     clock: Clock | None = None
     readonly: bool = False
+    cache: dict[str, Any] | None = None
     events: list[str] = field(default_factory=list)
 
     def get(self, table: str, object_id: Any, *, param: str = "id") -> dict[str, Any]:

@@ -107,6 +107,8 @@ class Core:
     def __init__(self, db: str | Path = ":memory:") -> None:
         self.store = Store(db)
         self.clock = Clock()
+        #: Derived figures that only grow (e.g. balance totals), shared by this core's reads.
+        self.cache: dict[str, Any] = {}
 
     def close(self) -> None:
         """Close the database connections."""
@@ -212,9 +214,12 @@ class Pending:
             _idempotency.release(self.core.store, self.key)
 
     def _ctx(self, conn: Any, *, readonly: bool) -> Ctx:
+        # Only reads see the shared cache: a write transaction may still roll back.
+        cache = self.core.cache if readonly else None
         return Ctx(
-            conn, self.core.clock.now(), self.request_id, self.key, self.core.clock, readonly
-        )
+            conn, self.core.clock.now(), self.request_id, self.key, self.core.clock, readonly,
+            cache,
+        )  # fmt: skip
 
     def _call(self, ctx: Ctx) -> dict[str, Any]:
         body = self.route.handler(ctx, *self.ids, self.params)
