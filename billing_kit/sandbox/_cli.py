@@ -24,7 +24,9 @@ def default_db() -> Path:
 def register(subparsers: Any) -> None:
     """Add ``sandbox`` and its subcommands to the ``billing-kit`` parser."""
     sandbox = subparsers.add_parser(
-        "sandbox", help="the local Stripe-compatible sandbox", description=__doc__
+        "sandbox",
+        help="the local Stripe-compatible sandbox",
+        description="The local Stripe-compatible sandbox (see docs/sandbox.md).",
     )
     commands = sandbox.add_subparsers(dest="sandbox_command", required=True, metavar="COMMAND")
     serve = commands.add_parser(
