@@ -15,7 +15,12 @@ from billing_kit.sandbox._cards import AUTH_REQUIRED
 from billing_kit.sandbox._context import Ctx
 from billing_kit.sandbox._errors import StripeError, invalid
 from billing_kit.sandbox._ids import new_id
-from billing_kit.sandbox._payment_methods import attach_to, get_payment_method, instrument
+from billing_kit.sandbox._payment_methods import (
+    attach_to,
+    create_payment_method,
+    get_payment_method,
+    instrument,
+)
 from billing_kit.sandbox._shapes import payment_intent_body
 
 _CONFIRM = frozenset(
@@ -84,6 +89,14 @@ def create(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
     pm_id = _params.text(params, "payment_method")
     if pm_id is not None and pm_id.startswith("pm_card_"):
         pm_id = get_payment_method(ctx, pm_id)["id"]
+    data = _params.mapping(params, "payment_method_data")
+    if data is not None:
+        if pm_id is not None:
+            raise invalid(
+                "Pass either payment_method or payment_method_data, not both.",
+                param="payment_method_data",
+            )
+        pm_id = create_payment_method(ctx, data)["id"]
     intent = payment_intent_body(
         new_id("payment_intent"),
         ctx.now,

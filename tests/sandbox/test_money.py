@@ -311,3 +311,17 @@ def test_manual_payout_needs_funds(fresh: Callable[..., SandboxServer]) -> None:
     with pytest.raises(stripe.InvalidRequestError) as caught:
         client.v1.payouts.create({"amount": 100, "currency": "usd"})
     assert caught.value.code == "balance_insufficient"
+
+
+def test_payment_method_data(client: stripe.StripeClient) -> None:
+    intent = client.v1.payment_intents.create(
+        {
+            "amount": 1800,
+            "currency": "usd",
+            "confirm": True,
+            "payment_method_types": ["card"],
+            "payment_method_data": {"type": "card", "card": {"token": "tok_mastercard"}},
+            "expand": ["payment_method"],
+        }
+    )
+    assert intent.status == "succeeded" and intent.payment_method.card.brand == "mastercard"
