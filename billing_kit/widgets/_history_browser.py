@@ -15,6 +15,7 @@ import ipywidgets as W
 import pandas as pd
 
 from billing_kit import history
+from billing_kit._money import format_amount
 from billing_kit.history import ProgressUpdate
 from billing_kit.widgets import charts as _charts
 from billing_kit.widgets._form import Form, esc, message_html
@@ -31,6 +32,26 @@ TABLE_COLUMNS = (
 )  # fmt: skip
 STATUSES = (("All", ""), ("Succeeded", "succeeded"), ("Failed", "failed"), ("Pending", "pending"))
 _STYLE = {"description_width": "80px"}
+
+
+def readable_page(page: pd.DataFrame) -> pd.DataFrame:
+    """Format one page of charges for people: amounts with their currency, times to the minute."""
+    out = page.copy()
+    if "created" in out.columns:
+        out["created"] = out["created"].dt.strftime("%Y-%m-%d %H:%M")
+    money = (
+        ("amount", "currency"),
+        ("amount_refunded", "currency"),
+        ("fee", "settlement_currency"),
+    )
+    for column, currency in money:
+        minor = f"{column}_minor"
+        if column in out.columns and minor in out.columns and currency in out.columns:
+            out[column] = [
+                "" if pd.isna(m) or pd.isna(c) else format_amount(int(m), str(c))
+                for m, c in zip(out[minor], out[currency], strict=True)
+            ]
+    return out
 
 
 class _ProgressSlot:
@@ -99,7 +120,7 @@ class HistoryBrowser(Form):
         self.progress_label = W.Label()
         self._slot = _ProgressSlot(self.progress, self.progress_label)
         self.headline = W.HTML("<i>Press “Load charges”.</i>")
-        self.table = PagedTable(columns=TABLE_COLUMNS)
+        self.table = PagedTable(columns=TABLE_COLUMNS, render=readable_page)
         self.charts = {
             "daily": W.Image(format="png"),
             "declines": W.Image(format="png"),

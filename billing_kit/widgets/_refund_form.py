@@ -106,6 +106,7 @@ class RefundForm(Form):
                 display="none", border="1px solid #ccc", padding="4px 8px", width="640px"
             ),
         )
+        self.review_box.add_class("bk-review")
         self.result = W.HTML()
         self.result.add_class("bk-result")
         self.again_button = W.Button(description="Refund again anyway", button_style="warning")
@@ -114,7 +115,7 @@ class RefundForm(Form):
             [W.HTML(), W.HBox([self.again_button, self.dont_button])],
             layout=W.Layout(display="none"),
         )
-        self.table = W.HTML(self.session.html(id_heading="Refund"))
+        self.table = W.HTML(self.session.html(refunds=True))
 
         self.picker.observe(self._handler(self._picked), names="value")
         self.kind.observe(self._handler(self._kind_changed), names="value")
@@ -371,7 +372,7 @@ class RefundForm(Form):
             status=refund.status or "unknown",
             detail=intent.reason or "",
         )
-        self.table.value = self.session.html(id_heading="Refund")
+        self.table.value = self.session.html(refunds=True)
         self.amount.value = ""
         self._handler(self.refresh)()
         return refund

@@ -44,12 +44,16 @@ class SessionLog:
         self.rows.append(row)
         return row
 
-    def html(self, *, id_heading: str = "Charge") -> str:
+    def html(self, *, refunds: bool = False) -> str:
         """Return the rows as an HTML table (or a short note when there are none)."""
         if not self.rows:
             return "<i class='bk-session-empty'>Nothing yet in this session.</i>"
-        head = ("Time (UTC)", "Customer", "Amount", "Paying with", id_heading, "Status", "Detail")
-        cells = "".join(f"<th style='text-align:left;padding:2px 8px'>{h}</th>" for h in head)
+        head = ("Time (UTC)", "Customer", "Amount", "Paying with", "Charge", "Status", "Detail")
+        if refunds:
+            head = ("Time (UTC)", "Customer", "Amount", "Of charge", "Refund", "Status", "Reason")
+        cells = "".join(
+            f"<th style='text-align:left;padding:2px 8px;white-space:nowrap'>{h}</th>" for h in head
+        )
         body = []
         for row in self.rows:
             colour = "#1b7a1b" if row.status in {"succeeded", "pending"} else "#b00020"

@@ -6,7 +6,7 @@ any frontend."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import ipywidgets as W
 import pandas as pd
@@ -25,9 +25,17 @@ class PagedTable:
         Rows per page.
     """
 
-    def __init__(self, *, columns: Sequence[str], page_size: int = 15) -> None:
+    def __init__(
+        self,
+        *,
+        columns: Sequence[str],
+        page_size: int = 15,
+        render: Callable[[pd.DataFrame], pd.DataFrame] | None = None,
+    ) -> None:
         self.columns = tuple(columns)
         self.page_size = page_size
+        # Formats one page for people (sorting happens before, on the raw values).
+        self.render = render
         self.frame = pd.DataFrame()
         self.page = 0
         self.html = W.HTML()
@@ -81,11 +89,20 @@ class PagedTable:
                 self.sort_by.value, ascending=not self.descending.value, na_position="last"
             )
         start = self.page * self.page_size
-        part = frame.iloc[start : start + self.page_size][shown]
-        head = "".join(f"<th style='text-align:left;padding:2px 8px'>{esc(c)}</th>" for c in shown)
+        part = frame.iloc[start : start + self.page_size]
+        if self.render is not None:
+            part = self.render(part)
+        part = part[[c for c in shown if c in part.columns]]
+        head = "".join(
+            f"<th style='text-align:left;padding:2px 8px;white-space:nowrap'>{esc(c)}</th>"
+            for c in shown
+        )
         rows = []
         for values in part.itertuples(index=False):
-            tds = "".join(f"<td style='padding:2px 8px'>{esc(_cell(v))}</td>" for v in values)
+            tds = "".join(
+                f"<td style='padding:2px 8px;white-space:nowrap'>{esc(_cell(v))}</td>"
+                for v in values
+            )
             rows.append(f"<tr>{tds}</tr>")
         return (
             "<table class='bk-table' style='border-collapse:collapse;font-size:12px'>"

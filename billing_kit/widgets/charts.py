@@ -10,19 +10,15 @@ from __future__ import annotations
 import io
 
 import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.dates import AutoDateLocator, DateFormatter
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from billing_kit._money import currency_exponent
 
 _SIZE = (8.0, 3.4)
-
-
-def _major(frame: pd.DataFrame, column: str) -> pd.Series:
-    """Amounts of ``column`` (minor units) as floats in major units, for plotting only."""
-    minor = frame[column].astype("Int64").fillna(0).astype("int64")
-    exponents = frame["currency"].astype("string").map(currency_exponent).astype("int64")
-    return minor / (10.0**exponents)
+_COLOURS = ("#1f5f8b", "#d98c00", "#2e8b57", "#8b3a62", "#5a5a5a", "#4682b4", "#b8860b")
 
 
 def _empty(fig: Figure, title: str) -> Figure:
@@ -33,35 +29,43 @@ def _empty(fig: Figure, title: str) -> Figure:
     return fig
 
 
+def _daily(frame: pd.DataFrame, column: str, currency: str, tz: str) -> pd.DataFrame:
+    """Sum ``column`` (minor units) per local day and currency, in major units."""
+    days = frame["created"].dt.tz_convert(tz).dt.floor("D").dt.tz_localize(None)
+    codes = frame[currency].astype("string")
+    minor = frame[column].astype("Int64").fillna(0).astype("int64")
+    major = minor / (10.0 ** codes.map(currency_exponent).astype("int64"))
+    table = pd.DataFrame({"day": days, "currency": codes.str.upper(), "value": major})
+    return table.pivot_table(
+        index="day", columns="currency", values="value", aggfunc="sum", fill_value=0
+    ).sort_index()
+
+
 def daily_volume(frame: pd.DataFrame, *, tz: str = "UTC") -> Figure:
-    """Bar chart of successful volume per day, one panel-colour per currency (major units)."""
-    fig = Figure(figsize=_SIZE, layout="constrained")
-    title = "Daily volume of successful charges"
+    """Bars of successful volume per day: one panel per currency, each on its own scale.
+
+    Currencies are never stacked on one axis: ¥3,000 next to $30 would flatten the dollars.
+    """
+    title = f"Daily volume of successful charges ({tz})"
     ok = frame[frame["status"].astype("string") == "succeeded"] if not frame.empty else frame
     if ok.empty:
-        return _empty(fig, title)
-    days = ok["created"].dt.tz_convert(tz).dt.floor("D").dt.tz_localize(None)
-    table = (
-        pd.DataFrame(
-            {
-                "day": days,
-                "currency": ok["currency"].astype("string").str.upper(),
-                "amount": _major(ok, "amount_minor"),
-            }
-        )
-        .pivot_table(index="day", columns="currency", values="amount", aggfunc="sum", fill_value=0)
-        .sort_index()
-    )
-    ax = fig.subplots()
-    table.plot.bar(ax=ax, width=0.8)
-    ax.set_xticklabels([f"{d:%b %d}" for d in table.index], rotation=45, ha="right")
-    _thin_labels(ax, len(table.index))
-    ax.set_title(title + f" ({tz})", loc="left", fontweight="bold")
-    ax.set_xlabel("")
-    ax.set_ylabel("amount (major units)")
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
-    ax.legend(title="currency", frameon=False)
-    ax.grid(axis="y", alpha=0.3)
+        return _empty(Figure(figsize=_SIZE, layout="constrained"), title)
+    table = _daily(ok, "amount_minor", "currency", tz)
+    panels = len(table.columns)
+    fig = Figure(figsize=(8.0, 1.0 + 1.9 * panels), layout="constrained")
+    axes = fig.subplots(panels, 1, sharex=True, squeeze=False)[:, 0]
+    labels = [f"{day:%b %d}" for day in table.index]
+    for ax, code, colour in zip(axes, table.columns, _COLOURS, strict=False):
+        bars = ax.bar(labels, table[code].to_numpy(), color=colour)
+        ax.set_ylabel(code, rotation=0, ha="right", va="center", fontweight="bold")
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+        ax.grid(axis="y", alpha=0.3)
+        if len(labels) <= 10:
+            ax.bar_label(bars, fmt="{:,.2f}", padding=2, fontsize=8)
+        ax.margins(y=0.25)
+    axes[0].set_title(title, loc="left", fontweight="bold")
+    _thin_labels(axes[-1], len(labels))
+    axes[-1].tick_params(axis="x", labelrotation=45)
     return fig
 
 
@@ -80,44 +84,40 @@ def decline_reasons(frame: pd.DataFrame) -> Figure:
     ax.bar_label(bars, padding=3)
     ax.set_title(title + f" ({len(failed)} declines)", loc="left", fontweight="bold")
     ax.set_xlabel("declined charges")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.grid(axis="x", alpha=0.3)
     return fig
 
 
 def fees_over_time(frame: pd.DataFrame, *, tz: str = "UTC") -> Figure:
-    """Line chart of Stripe fees per day and currency (major units)."""
-    fig = Figure(figsize=_SIZE, layout="constrained")
-    title = "Stripe fees per day"
+    """Stripe fees per day, one line per settlement currency (the currency fees are paid in)."""
+    title = f"Stripe fees per day ({tz})"
     has_fee = frame[frame["fee_minor"].notna()] if not frame.empty else frame
     if has_fee.empty:
-        return _empty(fig, title)
-    days = has_fee["created"].dt.tz_convert(tz).dt.floor("D").dt.tz_localize(None)
-    table = (
-        pd.DataFrame(
-            {
-                "day": days,
-                "currency": has_fee["currency"].astype("string").str.upper(),
-                "fee": _major(has_fee, "fee_minor"),
-            }
-        )
-        .pivot_table(index="day", columns="currency", values="fee", aggfunc="sum", fill_value=0)
-        .sort_index()
-    )
+        return _empty(Figure(figsize=_SIZE, layout="constrained"), title)
+    table = _daily(has_fee, "fee_minor", "settlement_currency", tz)
+    fig = Figure(figsize=_SIZE, layout="constrained")
     ax = fig.subplots()
-    for currency in table.columns:
-        ax.plot(table.index, table[currency], marker="o", label=currency)
-    ax.set_title(title + f" ({tz})", loc="left", fontweight="bold")
+    for code, colour in zip(table.columns, _COLOURS, strict=False):
+        ax.plot(table.index, table[code], marker="o", color=colour, label=code)
+    ax.set_title(title, loc="left", fontweight="bold")
     ax.set_ylabel("fees (major units)")
-    ax.legend(title="currency", frameon=False)
+    ax.set_ylim(bottom=0)
+    # A day of margin either side, so one day of data is not spread over years of axis.
+    ax.set_xlim(table.index.min() - pd.Timedelta(days=1), table.index.max() + pd.Timedelta(days=1))
+    # matplotlib.dates leaves these constructors unannotated.
+    ax.xaxis.set_major_locator(AutoDateLocator(maxticks=12))  # type: ignore[no-untyped-call]
+    ax.xaxis.set_major_formatter(DateFormatter("%b %d"))  # type: ignore[no-untyped-call]
+    ax.legend(title="settled in", frameon=False)
     ax.grid(alpha=0.3)
     fig.autofmt_xdate()
     return fig
 
 
-def _thin_labels(ax: object, count: int, *, most: int = 15) -> None:
+def _thin_labels(ax: Axes, count: int, *, most: int = 15) -> None:
     """Show at most ``most`` day labels so they stay readable on long ranges."""
     step = max(1, -(-count // most))
-    for index, label in enumerate(ax.get_xticklabels()):  # type: ignore[attr-defined]
+    for index, label in enumerate(ax.get_xticklabels()):
         label.set_visible(index % step == 0)
 
 

@@ -1,9 +1,13 @@
 """Headline figures of a charges frame: gross, refunded, fees, net and decline rate, per currency.
 
-Pure functions over the frame returned by ``Client.charges_frame`` (columns declared in
-``billing_kit.history._schema``), so the numbers are tested without any widget. Amounts are
-summed in minor units (integers) per currency; money in different currencies is never added
-together."""
+Pure functions over the frame returned by ``billing_kit.history.charges_frame`` (columns declared in
+``billing_kit.history._schema``), so the numbers are tested without any widget. Amounts are summed
+in minor units (integers) per currency; money in different currencies is never added together.
+
+Two currencies meet here. A charge is *presented* in one currency (what the customer paid: gross,
+refunded, declines) and *settles* in another (what reaches the balance: Stripe's fee and the net).
+A EUR charge on a USD account adds to the EUR gross and to the USD fees and net.
+"""
 
 from __future__ import annotations
 
@@ -27,78 +31,109 @@ def _minor(frame: pd.DataFrame, column: str) -> pd.Series:
     return frame[column].astype("Int64").fillna(0).astype("int64")
 
 
+def _settled_refunds(ok: pd.DataFrame) -> pd.Series:
+    """Refunds in the settlement currency: as is when it is the charge currency, else at the
+    charge's own rate ((net + fee) / amount), rounded to the minor unit."""
+    refunded = _minor(ok, "amount_refunded_minor")
+    same = ok["currency"].astype("string") == ok["settlement_currency"].astype("string")
+    settled = _minor(ok, "net_minor") + _minor(ok, "fee_minor")
+    rate = settled / _minor(ok, "amount_minor").where(lambda s: s > 0)
+    converted = (refunded * rate).round().fillna(0).astype("int64")
+    return refunded.where(same, converted)
+
+
 def headline(frame: pd.DataFrame) -> pd.DataFrame:
     """Return one row per currency with the headline figures, amounts in minor units.
 
-    ``gross`` sums successful charges; ``refunded`` what was refunded of them; ``fees`` the Stripe
-    fees of their balance transactions; ``net`` is gross minus refunded minus fees (fees are counted
-    in the charge currency, which is the settlement currency for every account billing_kit
-    targets); ``decline_rate`` is failed charges over succeeded plus failed (``NaN`` when there
-    were none).
+    ``gross`` sums successful charges presented in the currency and ``refunded`` what was refunded
+    of them; ``decline_rate`` is failed over succeeded plus failed (``NaN`` with no attempts).
+    ``fees`` and ``net`` count money that *settled* in the currency: Stripe's fees, and the
+    balance transactions' net minus refunds (a refund of a converted charge is converted at that
+    charge's rate). They are ``<NA>`` for a currency nothing settled in.
 
     Examples
     --------
     >>> frame = pd.DataFrame({
     ...     "status": ["succeeded", "failed", "succeeded"], "currency": ["usd", "usd", "usd"],
     ...     "amount_minor": [1000, 500, 2000], "amount_refunded_minor": [0, 0, 500],
-    ...     "fee_minor": [59, None, 88]})
+    ...     "settlement_currency": ["usd", None, "usd"], "fee_minor": [59, None, 88],
+    ...     "net_minor": [941, None, 1912]})
     >>> headline(frame).loc["usd", ["gross", "refunded", "fees", "net"]].tolist()
     [3000, 500, 147, 2353]
     """
-    rows: dict[str, dict[str, float | int]] = {}
     if frame.empty:
-        return pd.DataFrame(columns=list(HEADLINE_COLUMNS)).rename_axis("currency")
-    currencies = frame["currency"].astype("string")
-    for currency in sorted(currencies.dropna().unique()):
-        part = frame[currencies == currency]
-        status = part["status"].astype("string")
-        ok = part[status == "succeeded"]
-        succeeded, failed = len(ok), int((status == "failed").sum())
-        gross = int(_minor(ok, "amount_minor").sum())
-        refunded = int(_minor(ok, "amount_refunded_minor").sum())
-        fees = int(_minor(ok, "fee_minor").sum())
+        empty = pd.DataFrame(columns=list(HEADLINE_COLUMNS))
+        return empty.rename_axis("currency")
+    status = frame["status"].astype("string")
+    currency = frame["currency"].astype("string")
+    ok = frame[status == "succeeded"]
+    settle = ok["settlement_currency"].astype("string")
+    refunds_settled = _settled_refunds(ok)
+    codes = sorted(set(currency.dropna()) | set(settle.dropna()))
+    rows: dict[str, dict[str, object]] = {}
+    for code in codes:
+        mine = currency == code
+        succeeded = int((mine & (status == "succeeded")).sum())
+        failed = int((mine & (status == "failed")).sum())
         attempts = succeeded + failed
-        rows[str(currency)] = {
-            "charges": len(part),
+        landed = settle == code
+        rows[code] = {
+            "charges": int(mine.sum()),
             "succeeded": succeeded,
             "failed": failed,
-            "gross": gross,
-            "refunded": refunded,
-            "fees": fees,
-            "net": gross - refunded - fees,
+            "gross": int(_minor(ok[ok["currency"].astype("string") == code], "amount_minor").sum()),
+            "refunded": int(
+                _minor(ok[ok["currency"].astype("string") == code], "amount_refunded_minor").sum()
+            ),
+            "fees": int(_minor(ok[landed], "fee_minor").sum()) if landed.any() else pd.NA,
+            "net": (
+                int(_minor(ok[landed], "net_minor").sum() - refunds_settled[landed].sum())
+                if landed.any()
+                else pd.NA
+            ),
             "decline_rate": failed / attempts if attempts else float("nan"),
         }
     result = pd.DataFrame.from_dict(rows, orient="index", columns=list(HEADLINE_COLUMNS))
+    for column in ("charges", "succeeded", "failed", "gross", "refunded", "fees", "net"):
+        result[column] = result[column].astype("Int64")
+    result["decline_rate"] = result["decline_rate"].astype("float64")
     return result.rename_axis("currency")
 
 
 def headline_html(figures: pd.DataFrame) -> str:
-    """Render :func:`headline` as big, readable HTML cards, one row per currency."""
+    """Render :func:`headline` as one compact table with large figures, a row per currency."""
     if figures.empty:
         return "<i>No charges in this range.</i>"
-    cells = []
+    heads = ("", "Charges", "Gross", "Refunded", "Declined", "Fees", "Net to balance")
+    cell = "padding:2px 14px 2px 0;text-align:right"
+    head = "".join(
+        f"<th style='{cell};color:#666;font-size:11px;font-weight:normal'>{h}</th>" for h in heads
+    )
+    rows = []
     for currency, row in figures.iterrows():
         code = str(currency)
+        paid_in = bool(int(row["charges"]))
         rate = row["decline_rate"]
-        rate_text = "—" if pd.isna(rate) else f"{rate:.1%}"
-        parts = [
-            ("Gross", format_amount(int(row["gross"]), code)),
-            ("Refunded", format_amount(int(row["refunded"]), code)),
-            ("Fees", format_amount(int(row["fees"]), code)),
-            ("Net", format_amount(int(row["net"]), code)),
-            (
-                "Declined",
-                f"{rate_text} ({int(row['failed'])} of {int(row['succeeded'] + row['failed'])})",
-            ),
-        ]
-        boxes = "".join(
-            "<div style='display:inline-block;min-width:120px;margin:4px 10px 4px 0'>"
-            f"<div style='color:#666;font-size:11px'>{label}</div>"
-            f"<div style='font-size:18px;font-weight:bold'>{value}</div></div>"
-            for label, value in parts
+        attempts = int(row["succeeded"]) + int(row["failed"])
+        declined = (
+            "—"
+            if pd.isna(rate)
+            else f"{rate:.1%} <small>({int(row['failed'])} of {attempts})</small>"
         )
-        cells.append(
-            f"<div class='bk-headline'><b>{code.upper()}</b> · {int(row['charges'])} charges"
-            f"<br>{boxes}</div>"
+        settled = not pd.isna(row["fees"])
+        values = (
+            f"<b>{code.upper()}</b>",
+            str(int(row["charges"])),
+            format_amount(int(row["gross"]), code) if paid_in else "—",
+            format_amount(int(row["refunded"]), code) if paid_in else "—",
+            declined,
+            format_amount(int(row["fees"]), code) if settled else "—",
+            format_amount(int(row["net"]), code) if settled else "—",
         )
-    return "".join(cells)
+        tds = "".join(f"<td style='{cell};font-size:17px'>{v}</td>" for v in values)
+        rows.append(f"<tr>{tds}</tr>")
+    note = (
+        "<div style='color:#666;font-size:11px'>Gross, refunded and declines are in the currency "
+        "customers paid in; fees and net in the currency the money settled in.</div>"
+    )
+    return f"<table class='bk-headline'><tr>{head}</tr>{''.join(rows)}</table>{note}"

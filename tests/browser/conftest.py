@@ -162,7 +162,7 @@ def browser(pytestconfig: pytest.Config) -> Iterator[object]:
 @pytest.fixture
 def page(browser: object) -> Iterator[object]:
     """A fresh page at a size that shows the whole form; only loopback requests are allowed."""
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})  # type: ignore[attr-defined]
+    context = browser.new_context(viewport={"width": 1400, "height": 2000})  # type: ignore[attr-defined]
     outside: list[str] = []
     page = context.new_page()
     page.on(

@@ -10,6 +10,7 @@ import pytest
 
 from billing_kit.widgets import TEST_CARDS, card_by_effect
 from billing_kit.widgets._form import mode_banner_html
+from billing_kit.widgets._history_browser import readable_page
 from billing_kit.widgets._inputs import (
     check_amount,
     check_charge_id,
@@ -42,7 +43,10 @@ def charges_frame() -> pd.DataFrame:
             "currency": pd.Categorical(["usd", "usd", "usd", "jpy", "jpy"]),
             "amount_minor": pd.array([1000, 500, 2550, 3000, 800], dtype="Int64"),
             "amount_refunded_minor": pd.array([0, 0, 550, 0, 0], dtype="Int64"),
-            "fee_minor": pd.array([59, None, 104, 117, None], dtype="Int64"),
+            # The yen charge settles in dollars ($20.10 for ¥3,000), like on a USD account.
+            "settlement_currency": pd.Categorical(["usd", None, "usd", "usd", None]),
+            "fee_minor": pd.array([59, None, 104, 88, None], dtype="Int64"),
+            "net_minor": pd.array([941, None, 2446, 1922, None], dtype="Int64"),
             "decline_code": pd.Categorical(
                 [None, "insufficient_funds", None, None, "expired_card"]
             ),
@@ -143,23 +147,27 @@ def test_live_banner_is_red_and_says_live() -> None:
 
 
 def test_headline_per_currency() -> None:
-    figures = headline(charges_frame())
+    frame = charges_frame()
+    frame.loc[3, "amount_refunded_minor"] = 1500  # half of the yen charge: $10.05 at its rate
+    figures = headline(frame)
     expected = pd.DataFrame(
         {
             "charges": [2, 3],
             "succeeded": [1, 2],
             "failed": [1, 1],
             "gross": [3000, 3550],
-            "refunded": [0, 550],
-            "fees": [117, 163],
-            "net": [2883, 2837],
+            "refunded": [1500, 550],
+            "fees": [pd.NA, 59 + 104 + 88],
+            "net": [pd.NA, 941 + 2446 + 1922 - 550 - 1005],
             "decline_rate": [0.5, 1 / 3],
         },
         index=pd.Index(["jpy", "usd"], name="currency"),
-    )
+    ).astype({c: "Int64" for c in ("charges", "succeeded", "failed", "gross", "refunded",
+                                   "fees", "net")})  # fmt: skip
     pd.testing.assert_frame_equal(figures, expected)
     html = headline_html(figures)
-    assert "¥3,000" in html and "$35.50" in html and "33.3%" in html
+    assert "¥3,000" in html and "$35.50" in html and "33.3%" in html and "$2.51" in html
+    assert "¥88" not in html, "fees are shown in the currency they were paid in"
 
 
 def test_headline_of_nothing() -> None:
@@ -170,15 +178,17 @@ def test_headline_of_nothing() -> None:
 def test_charts_are_real_figures() -> None:
     frame = charges_frame()
     volume = daily_volume(frame)
-    bars = volume.axes[0].patches
-    # 3 days x 2 currencies, jpy ¥3000 on Nov 2 and usd $10 + $25.50 on Nov 1/2.
-    heights = sorted(round(bar.get_height(), 2) for bar in bars if bar.get_height())
-    assert heights == [10.0, 25.5, 3000.0]
+    # One panel per currency, each on its own scale: ¥3000 on Nov 2; $10 and $25.50 on Nov 1/2.
+    panels = {ax.get_ylabel(): ax for ax in volume.axes}
+    assert set(panels) == {"JPY", "USD"}
+    assert [b.get_height() for b in panels["JPY"].patches] == [0, 3000]
+    assert [b.get_height() for b in panels["USD"].patches] == [10.0, 25.5]
     declines = decline_reasons(frame)
     labels = [tick.get_text() for tick in declines.axes[0].get_yticklabels()]
     assert sorted(labels) == ["expired card", "insufficient funds"]
     fees = fees_over_time(frame)
-    assert len(fees.axes[0].get_lines()) == 2
+    (usd,) = fees.axes[0].get_lines()
+    assert usd.get_label() == "USD" and list(usd.get_ydata()) == [0.59, 1.92]
     assert to_png(volume).startswith(b"\x89PNG")
 
 
@@ -212,3 +222,15 @@ def test_export_csv_and_excel(tmp_path: Path) -> None:
     header = [cell.value for cell in sheet[1]]
     assert header[:2] == ["id", "created (UTC)"]
     assert sheet["C2"].value == "succeeded" and sheet["E4"].value == 2550
+
+
+def test_history_table_pages_read_like_money() -> None:
+    frame = charges_frame().assign(amount=0, fee=0, settlement_currency=charges_frame()["currency"])
+    page = readable_page(frame)
+    assert page["amount"].tolist()[:4] == ["$10.00", "$5.00", "$25.50", "¥3,000"]
+    assert page["fee"].tolist()[:2] == ["$0.59", ""]
+    assert page["created"][0] == "2026-11-01 10:00"
+    table = PagedTable(columns=["id", "amount"], page_size=10, render=readable_page)
+    table.show(frame)
+    table.sort_by.value = "amount"
+    assert "¥3,000" in table.html.value and "$25.50" in table.html.value
