@@ -245,3 +245,35 @@ def test_shared_server_stops_when_its_home_goes(tmp_path: Path) -> None:
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGTERM)
+
+
+def test_two_processes_write_one_file(tmp_path: Path) -> None:
+    home = tmp_path / "two-processes"
+    shared = ensure_shared(home)  # a detached process on home/sandbox.db
+    pid = json.loads((home / "sandbox.json").read_text())["pid"]
+    try:
+        with start(db=home / "sandbox.db") as local:  # this process, same file
+            made: list[str] = []
+
+            def create(url: str, tag: str) -> None:
+                client = make_client(url, retries=5)  # a key in flight elsewhere answers 409
+                for n in range(25):
+                    charge = client.v1.charges.create(
+                        CHARGE, {"idempotency_key": f"{tag}-{n % 20}"}
+                    )
+                    made.append(charge.id)
+
+            jobs = [(shared, "a"), (local.url, "a"), (local.url, "b")]
+            threads = [threading.Thread(target=create, args=job) for job in jobs]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            # Keys are shared across processes: tag "a" made 20 charges, tag "b" another 20.
+            assert len(set(made)) == 40 and len(made) == 75
+            assert count(local, "charges") == 40
+            listed = make_client(shared).v1.charges.list({"limit": 100})
+            assert {c.id for c in listed.data} == set(made)
+    finally:
+        os.kill(pid, signal.SIGTERM)
+        _wait_gone(pid)
