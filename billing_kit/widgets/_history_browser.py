@@ -120,7 +120,7 @@ class HistoryBrowser(Form):
         self.progress_label = W.Label()
         self._slot = _ProgressSlot(self.progress, self.progress_label)
         self.headline = W.HTML("<i>Press “Load charges”.</i>")
-        self.table = PagedTable(columns=TABLE_COLUMNS, render=readable_page)
+        self.table = PagedTable(columns=TABLE_COLUMNS, render=readable_page, wrap=self._handler)
         self.charts = {
             "daily": W.Image(format="png"),
             "declines": W.Image(format="png"),

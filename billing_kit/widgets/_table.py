@@ -31,6 +31,7 @@ class PagedTable:
         columns: Sequence[str],
         page_size: int = 15,
         render: Callable[[pd.DataFrame], pd.DataFrame] | None = None,
+        wrap: Callable[[Callable[[], object]], Callable[..., None]] | None = None,
     ) -> None:
         self.columns = tuple(columns)
         self.page_size = page_size
@@ -44,10 +45,12 @@ class PagedTable:
         self.prev_button = W.Button(description="◀ Previous", layout=W.Layout(width="110px"))
         self.next_button = W.Button(description="Next ▶", layout=W.Layout(width="110px"))
         self.position = W.Label()
-        self.prev_button.on_click(lambda _: self.go(self.page - 1))
-        self.next_button.on_click(lambda _: self.go(self.page + 1))
-        self.sort_by.observe(lambda _: self.go(0), names="value")
-        self.descending.observe(lambda _: self.go(0), names="value")
+        # The owning form passes its error-showing wrapper, so a failure lands in the form.
+        guard = wrap or _plain
+        self.prev_button.on_click(guard(lambda: self.go(self.page - 1)))
+        self.next_button.on_click(guard(lambda: self.go(self.page + 1)))
+        self.sort_by.observe(guard(lambda: self.go(0)), names="value")
+        self.descending.observe(guard(lambda: self.go(0)), names="value")
         self.widget = W.VBox(
             [
                 W.HBox([self.sort_by, self.descending]),
@@ -108,6 +111,13 @@ class PagedTable:
             "<table class='bk-table' style='border-collapse:collapse;font-size:12px'>"
             f"<tr style='border-bottom:1px solid #999'>{head}</tr>{''.join(rows)}</table>"
         )
+
+
+def _plain(action: Callable[[], object]) -> Callable[..., None]:
+    def callback(*_args: object) -> None:
+        action()
+
+    return callback
 
 
 def _cell(value: object) -> str:

@@ -11,7 +11,7 @@ import io
 
 import pandas as pd
 from matplotlib.axes import Axes
-from matplotlib.dates import AutoDateLocator, DateFormatter
+from matplotlib.dates import DateFormatter, DayLocator
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
@@ -106,7 +106,8 @@ def fees_over_time(frame: pd.DataFrame, *, tz: str = "UTC") -> Figure:
     # A day of margin either side, so one day of data is not spread over years of axis.
     ax.set_xlim(table.index.min() - pd.Timedelta(days=1), table.index.max() + pd.Timedelta(days=1))
     # matplotlib.dates leaves these constructors unannotated.
-    ax.xaxis.set_major_locator(AutoDateLocator(maxticks=12))  # type: ignore[no-untyped-call]
+    span = (table.index.max() - table.index.min()).days + 2
+    ax.xaxis.set_major_locator(DayLocator(interval=max(1, span // 10)))  # type: ignore[no-untyped-call]
     ax.xaxis.set_major_formatter(DateFormatter("%b %d"))  # type: ignore[no-untyped-call]
     ax.legend(title="settled in", frameon=False)
     ax.grid(alpha=0.3)
