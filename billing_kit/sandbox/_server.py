@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fcntl
 import json
 import os
@@ -17,6 +18,7 @@ import time
 import urllib.request
 from pathlib import Path
 from types import FrameType, TracebackType
+from typing import Any
 
 import uvicorn
 
@@ -130,15 +132,14 @@ class SandboxServer:
         ...     server.faults.knobs.latency_ms
         50
         """
-        current = self.faults.knobs
-        self.faults.configure(
-            Knobs(
-                latency_ms=current.latency_ms if latency_ms is _UNSET else latency_ms,  # type: ignore[arg-type]
-                rate_limit=current.rate_limit if rate_limit is _UNSET else rate_limit,  # type: ignore[arg-type]
-                fault_rate=current.fault_rate if fault_rate is _UNSET else fault_rate,  # type: ignore[arg-type]
-                fault_seed=current.fault_seed if fault_seed is _UNSET else fault_seed,  # type: ignore[arg-type]
-            )
-        )
+        given = {
+            "latency_ms": latency_ms,
+            "rate_limit": rate_limit,
+            "fault_rate": fault_rate,
+            "fault_seed": fault_seed,
+        }
+        changes: dict[str, Any] = {k: v for k, v in given.items() if v is not _UNSET}
+        self.faults.configure(dataclasses.replace(self.faults.knobs, **changes))
 
     def stop(self) -> None:
         """Stop serving and close the database (idempotent)."""
