@@ -90,7 +90,7 @@ class Ctx:
 
     def emit(
         self,
-        type: str,  # noqa: A002 - Stripe's field name
+        event_type: str,
         obj: dict[str, Any],
         previous: dict[str, Any] | None = None,
     ) -> None:
@@ -100,7 +100,7 @@ class Ctx:
         event = event_body(
             new_id("event"),
             self.now,
-            type=type,
+            event_type=event_type,
             obj=obj,
             previous_attributes=previous,
             request_id=self.request_id,

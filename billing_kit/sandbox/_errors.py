@@ -20,8 +20,9 @@ class StripeError(Exception):
     ----------
     status
         HTTP status (400, 401, 402, 404, 409, 413, 429, 500 ...).
-    type
-        ``invalid_request_error``, ``card_error``, ``idempotency_error`` or ``api_error``.
+    error_type
+        ``error.type``: ``invalid_request_error``, ``card_error``, ``idempotency_error`` or
+        ``api_error``.
     message
         The human-readable ``error.message``.
     code, param, decline_code
@@ -37,7 +38,7 @@ class StripeError(Exception):
     def __init__(
         self,
         status: int,
-        type: str,  # noqa: A002 - mirrors Stripe's field name
+        error_type: str,
         message: str,
         *,
         code: str | None = None,
@@ -49,7 +50,7 @@ class StripeError(Exception):
     ) -> None:
         super().__init__(message)
         self.status = status
-        self.type = type
+        self.type = error_type
         self.message = message
         self.code = code
         self.param = param

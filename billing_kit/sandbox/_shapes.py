@@ -438,7 +438,7 @@ def event_body(
     event_id: str,
     created: int,
     *,
-    type: str,  # noqa: A002 - Stripe's field name
+    event_type: str,
     obj: dict[str, Any],
     previous_attributes: dict[str, Any] | None = None,
     request_id: str | None = None,
@@ -457,5 +457,5 @@ def event_body(
         "livemode": False,
         "pending_webhooks": 0,
         "request": {"id": request_id, "idempotency_key": idempotency_key},
-        "type": type,
+        "type": event_type,
     }
