@@ -415,7 +415,7 @@ def _plan_payouts(plan: _Plan, succeeded: np.ndarray[Any, Any]) -> None:
          np.where(succeeded, plan.settled - plan.fee, 0)),
         (plan.ref_created, -ref_settled),
         (plan.dp_created, -dp_settled - _fees.DISPUTE_FEE),
-        (plan.dp_reversed, dp_settled),
+        (plan.dp_reversed, np.where(plan.dp_reversed >= 0, dp_settled, 0)),
     ]  # fmt: skip
     slots = [np.searchsorted(times, available, side="left") for available, _ in groups]
     totals = np.zeros(times.size + 1, np.int64)

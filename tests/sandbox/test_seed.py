@@ -222,6 +222,22 @@ def test_payouts_link_their_balance_transactions(client: stripe.StripeClient) ->
         assert {t.type for t in txns} >= {"charge"}
 
 
+def test_every_payout_pays_out_exactly_its_transactions(seeded: tuple[Path, SeedSummary]) -> None:
+    with sqlite3.connect(seeded[0]) as conn:
+        sums = dict(conn.execute(
+            "SELECT payout, SUM(net) FROM balance_transactions WHERE payout IS NOT NULL"
+            " GROUP BY payout"))  # fmt: skip
+        late = conn.execute(
+            "SELECT COUNT(*) FROM balance_transactions JOIN payouts ON payouts.id = payout"
+            " WHERE available_on > payouts.created"
+        ).fetchone()[0]
+    payouts = rows(seeded[0], "payouts")
+    assert len(payouts) >= 80  # one a day once funds became available
+    # Each payout's own (negative) transaction cancels the transactions it paid out.
+    assert {p["id"]: 0 for p in payouts} == sums
+    assert late == 0
+
+
 def test_disputed_charges_have_disputes(client: stripe.StripeClient) -> None:
     disputes = everything(client, client.v1.disputes)
     assert disputes
