@@ -247,6 +247,24 @@ def test_disputed_charges_have_disputes(client: stripe.StripeClient) -> None:
         assert dispute.balance_transactions[0].reporting_category == "dispute"
 
 
+def test_seeded_objects_have_the_shape_of_api_objects(
+    client: stripe.StripeClient, seeded: tuple[Path, SeedSummary]
+) -> None:
+    made = client.v1.charges.create(
+        params={"amount": 700, "currency": "usd", "source": "tok_visa",
+                "expand": ["balance_transaction"]}
+    ).to_dict()  # fmt: skip
+    stored = next(c for c in rows(seeded[0], "charges") if c["status"] == "succeeded")
+    txn = client.v1.balance_transactions.retrieve(stored["balance_transaction"]).to_dict()
+    assert set(stored) == set(made)
+    for part in ("outcome", "billing_details", "payment_method_details"):
+        assert set(stored[part]) == set(made[part])
+    assert set(stored["payment_method_details"]["card"]) == set(
+        made["payment_method_details"]["card"]
+    )
+    assert set(txn) == set(made["balance_transaction"])
+
+
 def test_api_writes_work_after_seeding(
     client: stripe.StripeClient, seeded: tuple[Path, SeedSummary]
 ) -> None:
