@@ -163,7 +163,7 @@ browser""",
         """\
 ## The same in code
 
-`charges_frame(client, since, until)` returns a pandas DataFrame with one row per charge.
+`client.charges_frame(since, until)` returns a pandas DataFrame with one row per charge.
 Amounts come in two forms: `amount` (an exact decimal in dollars, euros, yen …) and
 `amount_minor` (whole cents, as Stripe sends them). `fee` and `net` are in the currency the
 money settled in (`settlement_currency`).""",
@@ -173,11 +173,9 @@ money settled in (`settlement_currency`).""",
         """\
 from datetime import UTC, datetime, timedelta
 
-from billing_kit.history import charges_frame
-
 until = datetime.now(UTC)
 since = until - timedelta(days=days)
-charges = charges_frame(client, since, until, progress=False)
+charges = client.charges_frame(since, until, progress=False)
 charges[["created", "status", "currency", "amount", "fee", "decline_code"]].head()""",
     ),
     (
