@@ -106,6 +106,8 @@ class Core:
 
     def __init__(self, db: str | Path = ":memory:") -> None:
         self.store = Store(db)
+        # Keys outlive a restart, but not forever: drop the ones past Stripe's 24 h floor.
+        _idempotency.prune(self.store)
         self.clock = Clock()
         #: Derived figures that only grow (e.g. balance totals), shared by this core's reads.
         self.cache: dict[str, Any] = {}

@@ -111,6 +111,16 @@ def begin(
     return None
 
 
+def prune(store: Store, *, older_than: float = RETENTION_SECONDS) -> int:
+    """Forget completed keys older than the retention (Stripe keeps them at least 24 h)."""
+    with store.write() as conn:
+        cursor = conn.execute(
+            "DELETE FROM idempotency_keys WHERE state = 'done' AND created < ?",
+            (time.time() - older_than,),
+        )
+    return int(cursor.rowcount)
+
+
 def complete(conn: Any, key: str, status: int, body: dict[str, Any]) -> None:
     """Store the outcome (inside the request's own transaction)."""
     conn.execute(

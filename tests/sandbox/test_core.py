@@ -219,3 +219,20 @@ def test_random_requests_never_get_a_500() -> None:
         assert reply.status < 500, (route.method, path, encoded, reply.body)
         assert ("error" in reply.body) is (reply.status >= 400)
         assert reply.headers["Request-Id"].startswith("req_")
+
+
+def test_old_keys_are_pruned_on_start(tmp_path: Path) -> None:
+    from billing_kit.sandbox import _idempotency
+
+    db = tmp_path / "keys.db"
+    core = Core(db)
+    headers = {**AUTH, "idempotency-key": "old-1"}
+    first = core.handle("POST", "/v1/customers", headers=headers)
+    assert _idempotency.prune(core.store) == 0  # a fresh key stays
+    with core.store.write() as conn:  # age it past the 24 h retention
+        conn.execute("UPDATE idempotency_keys SET created = created - 90000")
+    core.close()
+    reopened = Core(db)
+    again = reopened.handle("POST", "/v1/customers", headers=headers)
+    assert again.status == 200 and again.body["id"] != first.body["id"]
+    reopened.close()
