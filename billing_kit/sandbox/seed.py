@@ -773,11 +773,11 @@ def seed(
 
     Examples
     --------
-    >>> import tempfile, pathlib
-    >>> path = pathlib.Path(tempfile.mkdtemp()) / "demo.db"
-    >>> summary = seed(path, charges=200, seed=1)
-    >>> summary.charges, summary.succeeded + summary.failed
-    (200, 200)
+    >>> import pathlib, tempfile
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     summary = seed(pathlib.Path(folder) / "demo.db", charges=200, seed=1)
+    >>> summary.charges, summary.succeeded + summary.failed, summary.customers
+    (200, 200, 10)
     """
     started = time.perf_counter()
     if str(db) == ":memory:":

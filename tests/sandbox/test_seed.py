@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import doctest
 import sqlite3
+import sys
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -330,6 +332,12 @@ def test_bad_arguments_say_what_was_wrong(
 ) -> None:
     with pytest.raises(ValueError, match=message):
         seed(tmp_path / "bad.db", **options)
+
+
+def test_docstring_examples() -> None:
+    module = sys.modules["billing_kit.sandbox.seed"]  # the package exports the function as `seed`
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0 and result.failed == 0
 
 
 def test_memory_database_is_refused() -> None:
