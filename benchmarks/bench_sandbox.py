@@ -4,7 +4,9 @@
 
 - the time ``billing_kit.sandbox.seed`` takes to write them;
 - p50/p95 of a 100-row ``GET /v1/charges`` page with a ``created`` range, through the official
-  ``stripe`` library over HTTP, over plain HTTP (the server alone) and through the core (no socket);
+  ``stripe`` library (as objects, and with ``raw_request`` as billing_kit's history loaders read
+  pages), over plain HTTP (the server alone) and through the core (no socket), plus what the
+  library spends decoding a page into objects;
 - p50 of a charge create through the ``stripe`` library;
 - the same create/list figures for localstripe at the largest size it reaches in ~60 s, and ratios.
 
