@@ -247,8 +247,8 @@ class Fetcher:
     ) -> None:
         """Pull every object created in ``ranges`` (half-open ``[lo, hi)`` Unix seconds).
 
-        ``on_finished(lo, hi, records)`` is called (from worker threads, one at a time) each time a
-        sub-range is complete: every object created in ``[lo, hi)`` is in ``records``.
+        ``on_finished(lo, hi, records)`` is called from the worker threads, concurrently, each time
+        a sub-range is complete: every object created in ``[lo, hi)`` is in ``records``.
         """
         _SlicePull(self, path, params, on_finished, stop or threading.Event()).run(ranges)
 
@@ -281,7 +281,6 @@ class _SlicePull:
         self.running = 0
         self.cond = threading.Condition()
         self.error: BaseException | None = None
-        self.report_lock = threading.Lock()
 
     def run(self, ranges: Sequence[tuple[int, int]]) -> None:
         workers = self.fetcher.workers
@@ -370,8 +369,7 @@ class _SlicePull:
 
     def _finish(self, lo: int, hi: int, records: list[Record]) -> None:
         self.fetcher.stats.add(rows=len(records))
-        with self.report_lock:
-            self.on_finished(lo, hi, records)
+        self.on_finished(lo, hi, records)
 
 
 def _geometric_edges(lo: int, hi: int, first: float, parts: int) -> list[int]:

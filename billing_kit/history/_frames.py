@@ -26,6 +26,7 @@ import pandas as pd
 import pyarrow as pa
 
 from billing_kit._money import currency_exponent
+from billing_kit.history import _arrow as _arrow_reader
 from billing_kit.history._schema import (
     MAJOR_DTYPE,
     MAJOR_SCALE,
@@ -118,22 +119,32 @@ _DERIVED: dict[str, Callable[[Sequence[Record], dict[tuple[str, ...], list[Any]]
 }
 
 
-def _strings(values: list[Any]) -> pd.api.extensions.ExtensionArray:
-    return pd.arrays.ArrowStringArray(pa.array(values, pa.large_string()))
+def _arrow(values: Any, type_: pa.DataType) -> pa.Array:
+    """Values as an Arrow array of ``type_`` (a Python list, or an Arrow array from ``_arrow``)."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    if isinstance(values, pa.Array):
+        return values if values.type == type_ else values.cast(type_)
+    return pa.array(values, type_)
 
 
-def _refs(values: list[Any]) -> pd.api.extensions.ExtensionArray:
-    return _strings([v["id"] if type(v) is dict else v for v in values])
+def _strings(values: Any) -> pd.api.extensions.ExtensionArray:
+    return pd.arrays.ArrowStringArray(_arrow(values, pa.large_string()))
 
 
-def _categorical(values: list[Any], fixed: tuple[str, ...] | None) -> pd.Categorical:
-    encoded = pa.array(values, pa.string()).dictionary_encode()
+def _refs(values: Any) -> pd.api.extensions.ExtensionArray:
+    if isinstance(values, list):
+        values = [v["id"] if type(v) is dict else v for v in values]
+    return _strings(values)
+
+
+def _categorical(values: Any, fixed: tuple[str, ...] | None) -> pd.Categorical:
+    encoded = _arrow(values, pa.string()).dictionary_encode()
     seen = encoded.dictionary.to_pylist()
     if fixed is None:
         categories = sorted(seen)
     else:
-        # A value Stripe added after this schema was written is kept (appended), never turned into
-        # NaN.
+        # A value Stripe added after this schema was written is kept (appended), never NaN.
         categories = list(fixed) + sorted(set(seen).difference(fixed))
     position = {value: i for i, value in enumerate(categories)}
     remap = np.array([position[value] for value in seen] + [-1], dtype=np.int16)
@@ -145,30 +156,30 @@ def _categorical(values: list[Any], fixed: tuple[str, ...] | None) -> pd.Categor
     return result
 
 
-def _integers(values: list[Any]) -> pd.arrays.IntegerArray:
-    array = pa.array(values, pa.int64())
+def _integers(values: Any) -> pd.arrays.IntegerArray:
+    array = _arrow(values, pa.int64())
     data = array.fill_null(0).to_numpy(zero_copy_only=False, writable=True)
     mask = array.is_null().to_numpy(zero_copy_only=False)
     return pd.arrays.IntegerArray(data, mask)
 
 
-def _booleans(values: list[Any]) -> pd.arrays.BooleanArray:
-    array = pa.array(values, pa.bool_())
+def _booleans(values: Any) -> pd.arrays.BooleanArray:
+    array = _arrow(values, pa.bool_())
     data = array.fill_null(False).to_numpy(zero_copy_only=False)
     mask = array.is_null().to_numpy(zero_copy_only=False)
     return pd.arrays.BooleanArray(data, mask)
 
 
-def _floats(values: list[Any]) -> pd.arrays.FloatingArray:
-    array = pa.array(values, pa.float64())
+def _floats(values: Any) -> pd.arrays.FloatingArray:
+    array = _arrow(values, pa.float64())
     data = array.fill_null(0.0).to_numpy(zero_copy_only=False, writable=True)
     mask = array.is_null().to_numpy(zero_copy_only=False)
     return pd.arrays.FloatingArray(data, mask)
 
 
-def _timestamps(values: list[Any]) -> Any:
-    array = pa.array(values, pa.int64())
-    seconds = array.fill_null(0).to_numpy()
+def _timestamps(values: Any) -> Any:
+    array = _arrow(values, pa.int64())
+    seconds = array.fill_null(0).to_numpy(zero_copy_only=False)
     nanos = (seconds * 1_000_000_000).view("datetime64[ns]")
     nanos[array.is_null().to_numpy(zero_copy_only=False)] = np.datetime64("NaT")
     return pd.DatetimeIndex(nanos).tz_localize("UTC").array
@@ -252,6 +263,11 @@ def _column(
         values = _values(records, column.path, cache)
     else:
         values = _DERIVED[column.name](records, cache)
+    return typed_column(column, values)
+
+
+def typed_column(column: Column, values: Any) -> Any:
+    """The pandas array of a declared (non-major) column from a list or an Arrow array."""
     if column.kind == "string":
         return _strings(values)
     if column.kind == "ref":
@@ -265,6 +281,19 @@ def _column(
     if column.kind == "timestamp":
         return _timestamps(values)
     return _floats(values)
+
+
+def _build_from_arrow(kind: ObjectKind, pages: Sequence[bytes]) -> pd.DataFrame:
+    records = _arrow_reader.read_pages(kind, pages)
+    columns: dict[str, Any] = {}
+    for column in schema(kind):
+        if column.kind == "major":
+            columns[column.name] = major_units(columns[column.minor], columns[column.currency])
+        else:
+            columns[column.name] = typed_column(
+                column, _arrow_reader.column_values(column, records)
+            )
+    return pd.DataFrame(columns, copy=False)
 
 
 def finish_frame(
@@ -321,12 +350,30 @@ def frame_from_pages(
     """
     chunks: list[pd.DataFrame] = []
     batch: list[Record] = []
+    raw: list[bytes] = []
+    raw_rows = chunk_rows // 100 or 1
+
+    def flush_raw() -> None:
+        try:
+            chunks.append(_build_from_arrow(kind, raw))
+        except (pa.ArrowInvalid, pa.ArrowTypeError, KeyError):
+            # Not the declared shape (say, an expandable field left unexpanded): decode as dicts.
+            chunks.append(build_frame(kind, decode(raw), keep_metadata=False))
+        raw.clear()
+
     with gc_paused():
         for page in pages:
+            if not keep_metadata and isinstance(page, bytes):
+                raw.append(page)
+                if len(raw) >= raw_rows:
+                    flush_raw()
+                continue
             batch.extend(decode([page]))
             if len(batch) >= chunk_rows:
                 chunks.append(build_frame(kind, batch, keep_metadata=keep_metadata))
                 batch = []
+        if raw:
+            flush_raw()
         if batch or not chunks:
             chunks.append(build_frame(kind, batch, keep_metadata=keep_metadata))
     return chunks[0] if len(chunks) == 1 else concat_frames(kind, chunks, consume=True)

@@ -242,19 +242,26 @@ class _Sync:
         buffer: list[Record] = []
         ranges: list[tuple[int, int]] = []
         lock = threading.Lock()
+        writing = threading.Lock()
 
-        def flush() -> None:
-            if ranges:
-                self.cache.add_part(state, list(ranges), build_frame(self.kind, buffer))
-                buffer.clear()
-                ranges.clear()
+        def take() -> tuple[list[Record], list[tuple[int, int]]]:
+            taken = (list(buffer), list(ranges))
+            buffer.clear()
+            ranges.clear()
+            return taken
+
+        def write(rows: list[Record], spans: list[tuple[int, int]]) -> None:
+            # Outside the buffer lock: the other workers keep pulling while one writes a part.
+            if spans:
+                with writing:
+                    self.cache.add_part(state, spans, build_frame(self.kind, rows))
 
         def finished(lo: int, hi: int, rows: list[Record]) -> None:
             with lock:
                 buffer.extend(rows)
                 ranges.append((lo, hi))
-                if len(buffer) >= JOURNAL_ROWS:
-                    flush()
+                batch = take() if len(buffer) >= JOURNAL_ROWS else ([], [])
+            write(*batch)
             self.progress.advance(hi - lo)
 
         params = _expand(self.endpoint.expand, listing=True)
@@ -263,7 +270,8 @@ class _Sync:
         finally:
             # Interrupted or failed: what finished is journalled, so the next call resumes there.
             with lock:
-                flush()
+                batch = take()
+            write(*batch)
 
     def _changes(
         self, state: CacheState, now: int, base: pd.DataFrame, fresh: set[str]

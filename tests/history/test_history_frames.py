@@ -11,7 +11,14 @@ import pyarrow as pa
 import pytest
 
 from billing_kit.history import dtypes, records_to_frame, schema_table
-from billing_kit.history._frames import build_frame, concat_frames, conform
+from billing_kit.history._frames import (
+    _build_from_arrow,
+    build_frame,
+    concat_frames,
+    conform,
+    decode,
+    frame_from_pages,
+)
 from billing_kit.history._schema import OBJECT_KINDS, SCHEMAS
 
 DEC = pd.ArrowDtype(pa.decimal128(18, 3))
@@ -441,3 +448,29 @@ def test_frames_can_be_edited_in_place() -> None:
     frame.loc[1, "risk_score"] = 99
     frame.loc[0, "paid"] = False
     assert frame["amount_minor"].tolist() == [1, 500]
+
+
+def _page(records: list[dict[str, Any]], *, pretty: bool = False) -> bytes:
+    body = {"object": "list", "url": "/v1/charges", "has_more": False, "data": records}
+    return orjson.dumps(body, option=orjson.OPT_INDENT_2 if pretty else 0)
+
+
+def test_arrow_reader_and_dict_path_give_identical_frames() -> None:
+    plain = {**_charge_declined(), "customer": "cus_2"}
+    pages = [_page([_charge_ok()]), _page([plain], pretty=True), _page([])]
+    by_arrow = _build_from_arrow("charges", pages)
+    by_dicts = build_frame("charges", decode(pages), keep_metadata=False)
+    pd.testing.assert_frame_equal(by_arrow, by_dicts)
+    expected = _expected_charges()
+    pd.testing.assert_frame_equal(frame_from_pages("charges", pages, keep_metadata=False), expected)
+
+
+def test_pages_the_arrow_reader_cannot_hold_fall_back_to_dicts() -> None:
+    # The declined charge has its customer expanded into an object: not the declared shape.
+    pages = [_page([_charge_ok(), _charge_declined()])]
+    with pytest.raises(pa.ArrowInvalid):
+        _build_from_arrow("charges", pages)
+    framed = frame_from_pages("charges", pages, keep_metadata=False)
+    pd.testing.assert_frame_equal(framed, _expected_charges())
+    single = frame_from_pages("charges", [orjson.dumps(_charge_ok())], keep_metadata=False)
+    assert single["id"].tolist() == ["ch_ok"]
