@@ -40,7 +40,7 @@ Record = dict[str, Any]
 PAGE_SIZE = 100
 #: Stripe's documented default limit for one endpoint, requests/s (rate-limits page, 2026).
 ENDPOINT_RATE = 25.0
-#: A slice is only split into parts expected to hold at least this many pages.
+#: The newest part of a split is sized to hold this many pages (the others double in width).
 MIN_PART_PAGES = 4
 
 
@@ -351,9 +351,10 @@ class _SlicePull:
                 newest = max((int(r["created"]) for r in newer), default=oldest)
                 seconds_per_page = max(1.0, (newest + 1 - oldest) * PAGE_SIZE / max(1, len(newer)))
                 pages_left = (oldest + 1 - piece.lo) / seconds_per_page
-                # Every part ends in a partial page: split only into parts worth several pages,
-                # so the pull stays near 100 rows per request.
-                parts = min(idle + 1, int(pages_left // MIN_PART_PAGES))
+                # Every part ends in a partial page, so the newest part is sized for several pages
+                # and the widths double from there; but a worker left idle costs more than a
+                # partial page, so even a slice with a few pages left is shared out.
+                parts = min(idle + 1, int(pages_left // 2))
                 if parts >= 2:
                     # Everything newer than the oldest second on this page is complete.
                     self._finish(oldest + 1, piece.hi, newer)
