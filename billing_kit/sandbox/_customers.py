@@ -16,6 +16,8 @@ from billing_kit.sandbox._payment_methods import (
     attach_card,
     attach_to,
     get_payment_method,
+    info_of_card,
+    refuse_declined,
     use_token,
 )
 from billing_kit.sandbox._shapes import customer_body
@@ -34,12 +36,18 @@ def _live(ctx: Ctx, customer_id: str, *, param: str = "id") -> dict[str, Any]:
     return body
 
 
-def _add_source(ctx: Ctx, customer: dict[str, Any], token: str) -> dict[str, Any]:
+def _token_card(ctx: Ctx, token: str) -> dict[str, Any]:
     if not token.startswith("tok_"):
         raise invalid(
             f"Invalid source {token!r}: pass a token id such as tok_visa.", param="source"
         )
-    card = attach_card(ctx, use_token(ctx, token), customer["id"])
+    return use_token(ctx, token)
+
+
+def _add_source(
+    ctx: Ctx, customer: dict[str, Any], token: str, card: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    card = attach_card(ctx, card or _token_card(ctx, token), customer["id"])
     if customer["default_source"] is None:
         customer["default_source"] = card["id"]
     return card
@@ -82,11 +90,18 @@ def create(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
         customer["balance"] = balance
     source = _params.text(params, "source")
     pm_id = _params.text(params, "payment_method")
+    # Refuse declined cards before storing anything: a 402 here must not leave a customer behind.
+    card = _token_card(ctx, source) if source is not None else None
+    if card is not None:
+        refuse_declined(info_of_card(card))
+    method = get_payment_method(ctx, pm_id) if pm_id is not None else None
+    if method is not None:
+        refuse_declined(method["card"])
     ctx.insert("customers", customer)
-    if source is not None:
-        _add_source(ctx, customer, source)
-    if pm_id is not None:
-        attach_to(ctx, get_payment_method(ctx, pm_id), customer["id"])
+    if source is not None and card is not None:
+        _add_source(ctx, customer, source, card)
+    if method is not None:
+        attach_to(ctx, method, customer["id"])
     _apply_settings(ctx, customer, params)
     ctx.save("customers", customer)
     ctx.emit("customer.created", customer)

@@ -181,11 +181,16 @@ def info_of_card(card: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def attach_card(ctx: Ctx, card: dict[str, Any], customer_id: str) -> dict[str, Any]:
-    """Store ``card`` as a source of ``customer_id``; issuer-decline cards are refused (402)."""
-    spec = spec_of(info_of_card(card))
+def refuse_declined(facts: dict[str, Any]) -> None:
+    """Raise the 402 an issuer-decline card gets when attached to a customer (reference §1b)."""
+    spec = spec_of(facts)
     if spec.attach_decline is not None:
         raise spec.attach_decline.error()
+
+
+def attach_card(ctx: Ctx, card: dict[str, Any], customer_id: str) -> dict[str, Any]:
+    """Store ``card`` as a source of ``customer_id``; issuer-decline cards are refused (402)."""
+    refuse_declined(info_of_card(card))
     card = {**card, "customer": customer_id}
     return ctx.insert("cards", card)
 
@@ -279,9 +284,7 @@ def attach_to(ctx: Ctx, body: dict[str, Any], customer_id: str) -> dict[str, Any
             f"({body['customer']}). Detach it first.",
             param="payment_method",
         )
-    spec = spec_of(body["card"])
-    if spec.attach_decline is not None:
-        raise spec.attach_decline.error()
+    refuse_declined(body["card"])
     body["customer"] = customer_id
     ctx.save("payment_methods", body)
     ctx.emit("payment_method.attached", body)

@@ -13,6 +13,8 @@ import stripe
 
 from billing_kit.sandbox import SandboxServer
 
+from .conftest import count
+
 # (pm_card_ / tok_ suffix, brand, last4, funding, country) — reference §1a.
 SUCCESS = [
     ("visa", "visa", "4242", "credit", "US"),
@@ -175,16 +177,25 @@ def test_invalid_card_data(
 
 @pytest.mark.parametrize(("pm", "token", "code", "decline_code"), DECLINES)
 def test_decline_at_attach(
-    client: stripe.StripeClient, pm: str, token: str, code: str, decline_code: str | None
+    client: stripe.StripeClient,
+    server: SandboxServer,
+    pm: str,
+    token: str,
+    code: str,
+    decline_code: str | None,
 ) -> None:
     customer = client.v1.customers.create({"email": f"{pm}@example.com"})
     with pytest.raises(stripe.CardError) as caught:
         client.v1.payment_methods.attach(f"pm_card_{pm}", {"customer": customer.id})
     assert caught.value.code == code
     assert caught.value.error.decline_code == decline_code
+    customers = count(server, "customers")
     with pytest.raises(stripe.CardError) as again:
         client.v1.customers.create({"source": token})
     assert again.value.code == code
+    with pytest.raises(stripe.CardError):
+        client.v1.customers.create({"payment_method": f"pm_card_{pm}"})
+    assert count(server, "customers") == customers  # a refused card leaves no customer behind
     listed = client.v1.customers.payment_methods.list(customer.id)
     assert listed.data == []
 
