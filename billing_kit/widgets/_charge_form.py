@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -22,7 +22,12 @@ from billing_kit._exceptions import CardDeclined, DuplicateCharge
 from billing_kit._money import format_amount, to_major
 from billing_kit.widgets._cards import TEST_CARDS
 from billing_kit.widgets._form import Form, Mode, esc, message_html, problems_html
-from billing_kit.widgets._inputs import check_amount, check_customer, check_metadata
+from billing_kit.widgets._inputs import (
+    check_amount,
+    check_customer,
+    check_metadata,
+    check_payment_method,
+)
 from billing_kit.widgets._session import SessionLog
 
 if TYPE_CHECKING:
@@ -132,7 +137,8 @@ class ChargeForm(Form):
 
         self.review_box.children = self._review_children()
         self.duplicate_box.children = (W.HTML(), W.HBox([self.again_button, self.dont_button]))
-        for control in (self.customer, self.amount, self.currency, self.metadata):
+        watched = (self.customer, self.amount, self.currency, self.payment_method, self.metadata)
+        for control in watched:
             control.observe(self._handler(self._live_check), names="value")
         self.existing.observe(self._handler(self._pick_existing), names="value")
         self.review_button.on_click(self._handler(self.submit))
@@ -191,11 +197,15 @@ class ChargeForm(Form):
     def problems(self, *, include_missing: bool = True) -> dict[str, str]:
         """Return a message per wrong field; empty fields count only with ``include_missing``."""
         found: dict[str, str] = {}
-        checks = (
+        checks: list[tuple[str, Callable[[], object]]] = [
             ("customer", lambda: check_customer(self.customer.value)),
             ("amount", lambda: check_amount(self.amount.value, self.currency.value)),
             ("metadata", lambda: check_metadata(self.metadata.value)),
-        )
+        ]
+        if self.mode == "live":  # in sandbox/test mode the card comes from the catalogue
+            checks.append(
+                ("payment_method", lambda: check_payment_method(self.payment_method.value))
+            )
         for name, check in checks:
             if not include_missing and not str(self.value[name]).strip():
                 continue
@@ -411,6 +421,7 @@ class ChargeForm(Form):
         )
         self.table.value = self.session.html()
         self.amount.value = self.retype.value = ""
+        self._handler(self.refresh_customers)()  # a new customer shows up in the picker
 
     def _declined(self, intent: ChargeIntent, exc: CardDeclined) -> None:
         self.last_charge, self.last_decline = None, exc

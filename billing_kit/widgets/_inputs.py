@@ -18,6 +18,7 @@ MAX_METADATA_VALUE_LENGTH = 500
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _CUSTOMER_ID = re.compile(r"^cus_[A-Za-z0-9]+$")
 _CHARGE_ID = re.compile(r"^(ch|py)_[A-Za-z0-9]+$")
+_PAYMENT_METHOD = re.compile(r"^(pm|card|src)_[A-Za-z0-9_]+$")
 
 
 def check_customer(text: str) -> str:
@@ -118,3 +119,24 @@ def check_charge_id(text: str) -> str:
     if not _CHARGE_ID.match(value):
         raise ValueError(f"{value!r} is not a charge id; charge ids look like ch_3Nq…")
     return value
+
+
+def check_payment_method(text: str) -> str | None:
+    """Return a saved payment method id (``pm_…``, ``card_…``, ``src_…``), or ``None`` when blank.
+
+    Blank means "the customer's default payment method".
+
+    Examples
+    --------
+    >>> check_payment_method(" pm_1Abc "), check_payment_method("")
+    ('pm_1Abc', None)
+    """
+    value = text.strip()
+    if not value:
+        return None
+    if _PAYMENT_METHOD.match(value):
+        return value
+    raise ValueError(
+        f"Payment method {value!r} is not a saved payment method id; use the customer's pm_… "
+        "id, or leave it blank to use their default card. Never type card numbers here."
+    )

@@ -37,7 +37,8 @@ _SETTINGS = {
         "fetchNews": "false",
         "checkForUpdates": False,
     },
-    # Without autoStartDefaultKernel a "Select Kernel" dialog covers the notebook on open.
+    # autoStartDefaultKernel: never let a "Select Kernel" dialog cover the notebook (JupyterLab
+    # shows one for some notebook metadata, e.g. without language_info).
     "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {
         "windowingMode": "none",
         "autoStartDefaultKernel": True,

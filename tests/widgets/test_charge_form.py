@@ -257,6 +257,10 @@ def test_live_mode_is_red_and_asks_for_the_amount_again(
     assert "LIVE" in form.banner.value and "#b00020" in form.banner.value
     assert form.retype in form.review_box.children
     fill(form, customer="cus_Live123")
+    form.payment_method.value = "4242424242424242"
+    assert "Never type card numbers here" in form.problems_area.value
+    form.review_button.click()
+    assert form.review_box.layout.display == "none"
     form.payment_method.value = "pm_123"
     form.review_button.click()
     assert "type the amount again" in form.summary.value

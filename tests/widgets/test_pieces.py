@@ -16,6 +16,7 @@ from billing_kit.widgets._inputs import (
     check_charge_id,
     check_customer,
     check_metadata,
+    check_payment_method,
 )
 from billing_kit.widgets._table import PagedTable
 from billing_kit.widgets.charts import daily_volume, decline_reasons, fees_over_time, to_png
@@ -121,6 +122,13 @@ def test_bad_metadata_messages(text: str, fragment: str) -> None:
 def test_metadata_lines_parse() -> None:
     assert check_metadata("order = 12\n\n team=fin ance \n") == {"order": "12", "team": "fin ance"}
     assert check_metadata("") == {}
+
+
+def test_payment_method_check() -> None:
+    assert check_payment_method(" pm_1Abc ") == "pm_1Abc"
+    assert check_payment_method("") is None
+    with pytest.raises(ValueError, match="'4242 4242' is not a saved payment method id"):
+        check_payment_method("4242 4242")
 
 
 def test_charge_id_check() -> None:
