@@ -266,3 +266,18 @@ def test_events_reject_type_and_types(server: SandboxServer) -> None:
     with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {TEST_KEY}"}) as http:
         reply = http.get("/v1/events", params={"type": "charge.succeeded", "types[0]": "x"})
     assert reply.status_code == 400
+
+
+def test_search_created_and_refunded(client: stripe.StripeClient, history: dict[str, Any]) -> None:
+    since = history["created"][20]
+    recent = client.v1.charges.search(
+        {"query": f'customer:"{history["customer"]}" AND created>={since}', "limit": 100}
+    )
+    assert [c.id for c in recent.data] == history["ids"][20:][::-1]
+    full, part = history["ids"][0], history["ids"][1]
+    client.v1.refunds.create({"charge": full})
+    client.v1.refunds.create({"charge": part, "amount": 100})
+    fully = client.v1.charges.search({"query": 'refunded:"true"', "limit": 100})
+    partly = client.v1.charges.search({"query": 'refunded:"false"', "limit": 100})
+    assert full in {c.id for c in fully.data} and part not in {c.id for c in fully.data}
+    assert part in {c.id for c in partly.data} and full not in {c.id for c in partly.data}
