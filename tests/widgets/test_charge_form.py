@@ -113,12 +113,16 @@ def test_failed_request_keeps_the_key_so_a_retry_charges_once(
     form.confirm_button.click()
     assert "bk-error" in form.error_area.value  # shown in the form, not swallowed
     assert form.last_charge is None
+    assert form.confirm_button.description == "Charge $12.50", "still reviewed, ready to retry"
     sandbox.configure(fault_rate=0.0)
     form.confirm_button.click()
     assert len(stripe_charges()) == 1
     assert form.last_charge is not None and form.error_area.value == ""
     assert form.session.rows[-1].charge_id == form.last_charge.id
-    assert intent.idempotency_key  # the retry reused it: the form kept the same intent
+    # The retry went out under the reviewed intent's own key, and that request made the charge.
+    row = client.ledger.get(intent.idempotency_key)
+    assert row is not None and row.outcome == "succeeded"
+    assert form.last_charge.id in (row.charge_id, row.stripe_id)
     form.confirm_button.click()
     assert len(stripe_charges()) == 1
 
