@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import fcntl
 import json
 import os
 import signal
@@ -253,6 +252,8 @@ def ensure_shared(home: Path) -> str:
     RuntimeError
         The server did not become healthy within 20 s (see ``sandbox.log``).
     """
+    import fcntl  # POSIX only; imported here so start() still works on Windows
+
     home = Path(home).expanduser()
     home.mkdir(parents=True, exist_ok=True)
     state_file = home / "sandbox.json"
