@@ -97,3 +97,27 @@ def test_every_notebook_runs_top_to_bottom(tmp_path: Path) -> None:
     )
     assert f"{cells} passed" in run.stdout, report
     assert (work / "exports" / "charges.xlsx").exists()
+
+
+@pytest.mark.slow
+def test_scheduled_run_changes_only_the_parameters(tmp_path: Path) -> None:
+    """papermill (what a scheduler runs) injects new values after the ``parameters`` cell."""
+    import papermill
+
+    home = Path(os.environ["BILLING_KIT_HOME"])  # the per-test folder set by tests/conftest.py
+    out_dir = tmp_path / "month-end"
+    try:
+        papermill.execute_notebook(
+            str(NOTEBOOKS / "02_charge_history.ipynb"),
+            str(tmp_path / "report.ipynb"),
+            parameters={"days": 7, "export_dir": str(out_dir)},
+            kernel_name="python3",
+            cwd=str(tmp_path),
+            progress_bar=False,
+        )
+    finally:
+        stop_shared_sandbox(home)
+    report = nbformat.read(tmp_path / "report.ipynb", as_version=4)
+    injected = [c for c in report.cells if "injected-parameters" in c.metadata.get("tags", [])]
+    assert len(injected) == 1 and "days = 7" in injected[0].source
+    assert (out_dir / "charges.xlsx").exists() and (out_dir / "charges.csv").exists()
