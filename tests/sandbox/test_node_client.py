@@ -11,7 +11,6 @@ import shutil
 import subprocess
 from pathlib import Path
 
-
 from billing_kit.sandbox import start
 from tests.support import require_tool
 

@@ -1,8 +1,7 @@
-// Smoke check of the official Node `stripe` package against the sandbox (not run by pytest: CI does
-// not install npm packages). Usage, with a sandbox running at URL:
-//   npm install --prefix /tmp/stripe-node stripe && NODE_PATH=/tmp/stripe-node/node_modules \
+// Smoke check of the official Node `stripe` package against the sandbox, run by
+// tests/sandbox/test_node_client.py (which installs the package into .cache/). By hand, with a sandbox at URL:
+//   npm install --prefix /tmp/stripe-node stripe@23.1.0 && NODE_PATH=/tmp/stripe-node/node_modules \
 //     node tests/sandbox/node/smoke.js http://127.0.0.1:12111
-// Last run: stripe 23.1.0 on Node 20, every line as expected.
 const Stripe = require('stripe');
 
 const url = new URL(process.argv[2]);
