@@ -40,6 +40,8 @@ Record = dict[str, Any]
 PAGE_SIZE = 100
 #: Stripe's documented default limit for one endpoint, requests/s (rate-limits page, 2026).
 ENDPOINT_RATE = 25.0
+#: Consecutive 429s one request may meet before the pull gives up (each halves the rate).
+MAX_RATE_LIMITED = 30
 #: The newest part of a split is sized to hold this many pages (the others double in width).
 MIN_PART_PAGES = 4
 
@@ -56,8 +58,9 @@ def _header(headers: object, name: str) -> str | None:
 class Pacer:
     """Token buckets shared by all workers: one for the account, one per endpoint.
 
-    A 429 pauses the endpoint for the server's ``Retry-After`` (or the backoff), so the other
-    workers stop hammering it too instead of each discovering the limit on its own.
+    A 429 halves the endpoint's rate (once per second at most, however many workers meet it) and
+    pauses it for the server's ``Retry-After``, so every worker slows down at once; each success
+    then adds a little back, up to the configured rate (additive increase, multiplicative decrease).
     """
 
     def __init__(self, account_rate: float, endpoint_rate: float | None = None) -> None:
@@ -68,6 +71,7 @@ class Pacer:
         self.endpoint_rate = min(endpoint_rate or ENDPOINT_RATE, account_rate)
         self._endpoints: dict[str, TokenBucket] = {}
         self._paused_until: dict[str, float] = {}
+        self._slowed: dict[str, float] = {}
         self._lock = threading.Lock()
 
     def _bucket(self, endpoint: str) -> TokenBucket:
@@ -86,6 +90,23 @@ class Pacer:
             time.sleep(pause)
         self._bucket(endpoint).acquire()
         self.account.acquire()
+
+    def slow_down(self, endpoint: str) -> float:
+        """Halve ``endpoint``'s rate after a 429 (down to 1/s); return the new rate."""
+        bucket = self._bucket(endpoint)
+        now = time.monotonic()
+        with self._lock:
+            if now - self._slowed.get(endpoint, -1.0) >= 1.0:
+                bucket.rate = max(1.0, bucket.rate / 2)
+                self._slowed[endpoint] = now
+            return bucket.rate
+
+    def speed_up(self, endpoint: str) -> None:
+        """After a success, give back a twentieth of a request/s, up to the configured rate."""
+        bucket = self._bucket(endpoint)
+        if bucket.rate < self.endpoint_rate:
+            with self._lock:
+                bucket.rate = min(self.endpoint_rate, bucket.rate + 0.05)
 
     def pause(self, endpoint: str, seconds: float) -> None:
         """Hold every request to ``endpoint`` for ``seconds`` (after a 429)."""
@@ -148,12 +169,16 @@ class Fetcher:
         policy: RetryPolicy | None = None,
     ) -> None:
         self.stripe: stripe.StripeClient = client.stripe
-        account_rate = float(rate_limit or client.default_rate_limit)
+        account_rate = float(
+            rate_limit or getattr(client, "rate_limit", None) or client.default_rate_limit
+        )
         self.pacer = Pacer(account_rate, endpoint_rate)
         # Little's law: requests in flight = rate x latency. Pages with expansions take up to a
         # second or more at Stripe; idle threads cost little, waiting on the token bucket.
         self.workers = workers or max(4, min(48, math.ceil(self.pacer.endpoint_rate * 1.2)))
-        self.policy = policy or RetryPolicy(max_retries=6, backoff=0.5, max_backoff=16.0)
+        # The retries and backoff given to connect() hold for history pulls too.
+        transport = getattr(client, "_transport", None)
+        self.policy = policy or getattr(transport, "policy", None) or RetryPolicy()
         self.stats = FetchStats()
 
     def get(
@@ -168,6 +193,7 @@ class Fetcher:
         """
         endpoint = endpoint or path
         attempt = 0
+        limited = 0
         while True:
             attempt += 1
             self.pacer.acquire(endpoint)
@@ -177,15 +203,24 @@ class Fetcher:
                     "get", path, **dict(params or {}), max_network_retries=0
                 )
             except stripe.StripeError as exc:
-                if not is_retryable(exc) or attempt > self.policy.max_retries:
-                    raise map_stripe_error(exc) from exc
-                delay = self.policy.delay(attempt)
-                if exc.http_status == 429:
+                rate_limited = exc.http_status == 429 and exc.code in (None, "rate_limit")
+                if rate_limited:
+                    # Being told to slow down is not a failure: slow down (halve this endpoint's
+                    # rate), wait as asked, and try again; only a long run of them gives up.
+                    limited += 1
+                    attempt -= 1
+                    self.stats.add(rate_limited=1)
                     retry_after = _header(exc.headers, "retry-after")
+                    delay = max(1.0 / self.pacer.slow_down(endpoint), 0.05 * limited)
                     if retry_after is not None and retry_after.replace(".", "", 1).isdigit():
                         delay = max(delay, float(retry_after))
                     self.pacer.pause(endpoint, delay)
-                    self.stats.add(rate_limited=1)
+                    if limited <= MAX_RATE_LIMITED:
+                        time.sleep(delay)
+                        continue
+                if not is_retryable(exc) or attempt > self.policy.max_retries or rate_limited:
+                    raise map_stripe_error(exc) from exc
+                delay = self.policy.delay(attempt)
                 self.stats.add(retries=1)
                 log.info(
                     "GET %s failed (HTTP %s); retry %d in %.2fs",
@@ -196,6 +231,7 @@ class Fetcher:
                 )
                 time.sleep(delay)
                 continue
+            self.pacer.speed_up(endpoint)
             body: Record = orjson.loads(response.body)
             return body
 

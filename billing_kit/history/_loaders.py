@@ -187,7 +187,11 @@ class _Sync:
         now = int(time.time())
         state = self.cache.load_state()
         covered = merge(state.covered)
-        want = [(window.since or 0, window.until or now + 1)]
+        until = window.until or now + 1
+        if not refresh and window.until is None and covered:
+            # "Up to now" without a refresh means up to the last pull: read the cache as it is.
+            until = min(until, covered[-1][1])
+        want = [(window.since or 0, until)]
         needed = subtract(want, covered)
         if refresh and covered and want[0][1] > covered[-1][1] - OVERLAP_SECONDS:
             top = covered[-1][1]
