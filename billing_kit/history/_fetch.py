@@ -394,9 +394,17 @@ class _SlicePull:
                 if parts >= 2:
                     # Everything newer than the oldest second on this page is complete.
                     self._finish(oldest + 1, piece.hi, newer)
-                    edges = _geometric_edges(
-                        piece.lo, oldest + 1, MIN_PART_PAGES * seconds_per_page, parts
-                    )
+                    if piece.lo <= 0:
+                        # Open start ("since the beginning"): how far back the data goes is
+                        # unknown, so widths double going back and the oldest part takes the rest.
+                        edges = _geometric_edges(
+                            piece.lo, oldest + 1, MIN_PART_PAGES * seconds_per_page, parts
+                        )
+                    else:
+                        # A bounded range: equal widths, equal pages if the density holds, so
+                        # the parts finish together and few end in a partial page.
+                        parts = max(2, min(parts, int(pages_left // MIN_PART_PAGES)))
+                        edges = _even_edges(piece.lo, oldest + 1, parts)
                     children = [_Slice(a, b) for a, b in itertools.pairwise(edges)]
                     with self.cond:
                         self.queue.extend(children)
@@ -407,6 +415,18 @@ class _SlicePull:
     def _finish(self, lo: int, hi: int, records: list[Record]) -> None:
         self.fetcher.stats.add(rows=len(records))
         self.on_finished(lo, hi, records)
+
+
+def _even_edges(lo: int, hi: int, parts: int) -> list[int]:
+    """Edges cutting ``[lo, hi)`` into ``parts`` ranges of (near) equal width.
+
+    Examples
+    --------
+    >>> _even_edges(0, 10, 3)
+    [0, 3, 6, 10]
+    """
+    parts = max(1, min(parts, hi - lo))
+    return sorted({lo + (hi - lo) * i // parts for i in range(parts + 1)})
 
 
 def _geometric_edges(lo: int, hi: int, first: float, parts: int) -> list[int]:
