@@ -26,31 +26,40 @@ from billing_kit.widgets.figures import headline, headline_html
 if TYPE_CHECKING:
     from billing_kit._client import Client
 
+# What the table shows; "refunded" and "card" are display columns made by readable_page().
 TABLE_COLUMNS = (
-    "created", "id", "status", "currency", "amount", "amount_refunded", "fee", "customer",
-    "brand", "last4", "decline_code", "description",
+    "created", "id", "status", "amount", "refunded", "fee", "customer", "card", "decline_code",
+    "description",
 )  # fmt: skip
 STATUSES = (("All", ""), ("Succeeded", "succeeded"), ("Failed", "failed"), ("Pending", "pending"))
 _STYLE = {"description_width": "80px"}
 
 
 def readable_page(page: pd.DataFrame) -> pd.DataFrame:
-    """Format one page of charges for people: amounts with their currency, times to the minute."""
+    """Format one page of charges for people: amounts with their currency, times to the minute.
+
+    Adds the display columns ``refunded`` (from ``amount_refunded_minor``) and ``card`` (brand and
+    last four digits); sorting happens before, on the raw columns.
+    """
     out = page.copy()
     if "created" in out.columns:
         out["created"] = out["created"].dt.strftime("%Y-%m-%d %H:%M")
     money = (
-        ("amount", "currency"),
-        ("amount_refunded", "currency"),
-        ("fee", "settlement_currency"),
+        ("amount", "amount_minor", "currency"),
+        ("refunded", "amount_refunded_minor", "currency"),
+        ("fee", "fee_minor", "settlement_currency"),
     )
-    for column, currency in money:
-        minor = f"{column}_minor"
-        if column in out.columns and minor in out.columns and currency in out.columns:
+    for column, minor, currency in money:
+        if minor in out.columns and currency in out.columns:
             out[column] = [
                 "" if pd.isna(m) or pd.isna(c) else format_amount(int(m), str(c))
                 for m, c in zip(out[minor], out[currency], strict=True)
             ]
+    if "brand" in out.columns and "last4" in out.columns:
+        out["card"] = [
+            "" if pd.isna(brand) else f"{brand} ····{'' if pd.isna(last4) else last4}"
+            for brand, last4 in zip(out["brand"], out["last4"], strict=True)
+        ]
     return out
 
 

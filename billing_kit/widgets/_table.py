@@ -39,7 +39,8 @@ class PagedTable:
         self.render = render
         self.frame = pd.DataFrame()
         self.page = 0
-        self.html = W.HTML()
+        # Wide pages scroll sideways inside the form instead of being cut off.
+        self.html = W.HTML(layout=W.Layout(overflow="auto", width="100%"))
         self.sort_by = W.Dropdown(description="Sort by", options=["created"], value="created")
         self.descending = W.Checkbox(description="newest / largest first", value=True, indent=False)
         self.prev_button = W.Button(description="◀ Previous", layout=W.Layout(width="110px"))
@@ -83,8 +84,7 @@ class PagedTable:
 
     def page_html(self) -> str:
         """The current page as an HTML table."""
-        shown = [c for c in self.columns if c in self.frame.columns]
-        if self.frame.empty or not shown:
+        if self.frame.empty:
             return "<i>No rows.</i>"
         frame = self.frame
         if self.sort_by.value in frame.columns:
@@ -95,7 +95,11 @@ class PagedTable:
         part = frame.iloc[start : start + self.page_size]
         if self.render is not None:
             part = self.render(part)
-        part = part[[c for c in shown if c in part.columns]]
+        # Columns are picked after rendering, which may add display-only columns.
+        shown = [c for c in self.columns if c in part.columns]
+        if not shown:
+            return "<i>No rows.</i>"
+        part = part[shown]
         head = "".join(
             f"<th style='text-align:left;padding:2px 8px;white-space:nowrap'>{esc(c)}</th>"
             for c in shown

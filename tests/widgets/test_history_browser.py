@@ -37,6 +37,7 @@ def test_load_fills_headline_table_and_charts(loaded: HistoryBrowser) -> None:
     assert "Gross" in loaded.headline.value and "Declined" in loaded.headline.value
     assert "page 1 of 1" in loaded.table.position.value
     assert "ana@example.com" in loaded.table.html.value, "customers are shown by email"
+    assert "visa ····4242" in loaded.table.html.value and "$250.00" in loaded.table.html.value
     assert all(bytes(image.value)[:4] == b"\x89PNG" for image in loaded.charts.values())
     assert [o[1] for o in loaded.currency.options] == ["", "eur", "gbp", "jpy", "usd"]
 
