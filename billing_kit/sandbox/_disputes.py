@@ -125,8 +125,4 @@ def close(ctx: Ctx, dispute_id: str, params: dict[str, Any]) -> dict[str, Any]:
 
 def list_disputes(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
     """``GET /v1/disputes`` with ``charge``, ``payment_intent``, ``created``."""
-    _params.allow(params, _params.LIST_PARAMS | {"charge", "payment_intent"})
-    where = _lists.Where()
-    where.equal("charge", _params.text(params, "charge"))
-    where.equal("payment_intent", _params.text(params, "payment_intent"))
-    return _lists.run(ctx.conn, "disputes", "/v1/disputes", params, where)
+    return _lists.by_charge(ctx.conn, "disputes", "/v1/disputes", params)

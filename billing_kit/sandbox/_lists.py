@@ -117,3 +117,18 @@ def run(
         "has_more": has_more,
         "url": url,
     }
+
+
+def by_charge(
+    conn: sqlite3.Connection, table: str, url: str, params: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Return one page of ``table`` (refunds, disputes) filtered by ``charge``/``payment_intent``.
+
+    The shared body of ``GET /v1/refunds`` and ``GET /v1/disputes``: both take the list
+    parameters plus ``charge`` and ``payment_intent``, and nothing else.
+    """
+    _params.allow(params, _params.LIST_PARAMS | {"charge", "payment_intent"})
+    where = Where()
+    where.equal("charge", _params.text(params, "charge"))
+    where.equal("payment_intent", _params.text(params, "payment_intent"))
+    return run(conn, table, url, params, where)

@@ -225,8 +225,4 @@ def cancel(ctx: Ctx, refund_id: str, params: dict[str, Any]) -> dict[str, Any]:
 
 def list_refunds(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
     """``GET /v1/refunds`` with ``charge``, ``payment_intent``, ``created``."""
-    _params.allow(params, _params.LIST_PARAMS | {"charge", "payment_intent"})
-    where = _lists.Where()
-    where.equal("charge", _params.text(params, "charge"))
-    where.equal("payment_intent", _params.text(params, "payment_intent"))
-    return _lists.run(ctx.conn, "refunds", "/v1/refunds", params, where)
+    return _lists.by_charge(ctx.conn, "refunds", "/v1/refunds", params)
