@@ -31,7 +31,6 @@ from billing_kit.history._schema import (
     MAJOR_DTYPE,
     MAJOR_SCALE,
     METADATA_PREFIX,
-    STRING_DTYPE,
     Column,
     ObjectKind,
     schema,
@@ -129,7 +128,7 @@ def _arrow(values: Any, type_: pa.DataType) -> pa.Array:
 
 
 def _strings(values: Any) -> pd.api.extensions.ExtensionArray:
-    return pd.arrays.ArrowStringArray(_arrow(values, pa.large_string()))
+    return pd.arrays.ArrowExtensionArray(_arrow(values, pa.string()))
 
 
 def _refs(values: Any) -> pd.api.extensions.ExtensionArray:
@@ -163,11 +162,8 @@ def _integers(values: Any) -> pd.arrays.IntegerArray:
     return pd.arrays.IntegerArray(data, mask)
 
 
-def _booleans(values: Any) -> pd.arrays.BooleanArray:
-    array = _arrow(values, pa.bool_())
-    data = array.fill_null(False).to_numpy(zero_copy_only=False)
-    mask = array.is_null().to_numpy(zero_copy_only=False)
-    return pd.arrays.BooleanArray(data, mask)
+def _booleans(values: Any) -> pd.api.extensions.ExtensionArray:
+    return pd.arrays.ArrowExtensionArray(_arrow(values, pa.bool_()))
 
 
 def _floats(values: Any) -> pd.arrays.FloatingArray:
@@ -275,7 +271,8 @@ def typed_column(column: Column, values: Any) -> Any:
     if column.kind == "category":
         return _categorical(values, column.categories)
     if column.kind in ("minor", "int"):
-        return _integers(values)
+        integers = _integers(values)
+        return integers if column.bits == 64 else integers.astype(column.dtype)
     if column.kind == "bool":
         return _booleans(values)
     if column.kind == "timestamp":
@@ -321,10 +318,7 @@ def finish_frame(
             keys: list[str] = sorted({key for m in parsed for key in m})
         else:
             keys = list(metadata)
-        extra = {
-            METADATA_PREFIX + key: pd.array([m.get(key) for m in parsed], dtype=STRING_DTYPE)
-            for key in keys
-        }
+        extra = {METADATA_PREFIX + key: _strings([m.get(key) for m in parsed]) for key in keys}
         out = pd.concat([out, pd.DataFrame(extra, index=out.index)], axis=1)
     elif metadata and metadata is not True:
         for key in metadata:

@@ -22,7 +22,7 @@ Kinds of column:
 ``timestamp``
     a Unix time converted to timezone-aware UTC (or the reporting time zone asked for)
 ``int``, ``bool``, ``float``
-    nullable ``Int64``, ``boolean``, ``Float64``
+    nullable ``Int64`` (``Int8``/``Int16`` for small values), ``bool[pyarrow]``, ``Float64``
 """
 
 from __future__ import annotations
@@ -50,7 +50,12 @@ OBJECT_KINDS: tuple[ObjectKind, ...] = (
 #: TND have three); one scale for all rows keeps mixed-currency columns summable per currency.
 MAJOR_SCALE = 3
 MAJOR_DTYPE = pd.ArrowDtype(pa.decimal128(18, MAJOR_SCALE))
-STRING_DTYPE = pd.StringDtype("pyarrow")
+#: Arrow strings with 32-bit offsets (``string[pyarrow]``): pandas' own ``StringDtype`` keeps 64-bit
+#: offsets, 4 bytes more per value, 30 MB more across the string columns of a million charges.
+STRING_DTYPE = pd.ArrowDtype(pa.string())
+#: Arrow booleans: one bit per value, where pandas' ``boolean`` takes two bytes.
+BOOL_DTYPE = pd.ArrowDtype(pa.bool_())
+SMALL_INT_DTYPES = {8: pd.Int8Dtype(), 16: pd.Int16Dtype(), 64: pd.Int64Dtype()}
 TIMESTAMP_DTYPE = pd.DatetimeTZDtype("ns", "UTC")
 METADATA_PREFIX = "metadata."
 
@@ -83,6 +88,7 @@ class Column:
     categories: tuple[str, ...] | None = None
     minor: str = ""
     currency: str = ""
+    bits: int = 64
 
     @property
     def dtype(self) -> object:
@@ -92,13 +98,13 @@ class Column:
         if self.kind == "category":
             return pd.CategoricalDtype(list(self.categories or ()), ordered=False)
         if self.kind in ("minor", "int"):
-            return pd.Int64Dtype()
+            return SMALL_INT_DTYPES[self.bits]
         if self.kind == "major":
             return MAJOR_DTYPE
         if self.kind == "timestamp":
             return TIMESTAMP_DTYPE
         if self.kind == "bool":
-            return pd.BooleanDtype()
+            return BOOL_DTYPE
         return pd.Float64Dtype()
 
 
@@ -176,7 +182,7 @@ CHARGES: tuple[Column, ...] = (
     _c("balance_transaction", "ref", "balance transaction id (txn_...)"),
     _c("description", "string", "description given at charge time"),
     _c("brand", "category", "card brand", "payment_method_details", "card", "brand"),
-    _c("last4", "string", "last four card digits", "payment_method_details", "card", "last4"),
+    _c("last4", "category", "last four card digits", "payment_method_details", "card", "last4"),
     _c(
         "card_country",
         "category",
@@ -185,8 +191,20 @@ CHARGES: tuple[Column, ...] = (
         "card",
         "country",
     ),
-    _c("exp_month", "int", "card expiry month", "payment_method_details", "card", "exp_month"),
-    _c("exp_year", "int", "card expiry year", "payment_method_details", "card", "exp_year"),
+    Column(
+        "exp_month",
+        "int",
+        "card expiry month",
+        ("payment_method_details", "card", "exp_month"),
+        bits=8,
+    ),
+    Column(
+        "exp_year",
+        "int",
+        "card expiry year",
+        ("payment_method_details", "card", "exp_year"),
+        bits=16,
+    ),
     _c(
         "funding",
         "category",
@@ -223,7 +241,7 @@ CHARGES: tuple[Column, ...] = (
         "risk_level",
         categories=_RISK_LEVEL,
     ),
-    _c("risk_score", "int", "Radar risk score 0-100", "outcome", "risk_score"),
+    Column("risk_score", "int", "Radar risk score 0-100", ("outcome", "risk_score"), bits=8),
     _c("seller_message", "category", "explanation for the seller", "outcome", "seller_message"),
 )
 

@@ -22,7 +22,8 @@ from billing_kit.history._frames import (
 from billing_kit.history._schema import OBJECT_KINDS, SCHEMAS
 
 DEC = pd.ArrowDtype(pa.decimal128(18, 3))
-STR = pd.StringDtype("pyarrow")
+STR = pd.ArrowDtype(pa.string())
+BOOL = pd.ArrowDtype(pa.bool_())
 UTC = pd.DatetimeTZDtype("ns", "UTC")
 
 
@@ -139,10 +140,10 @@ def _expected_charges() -> pd.DataFrame:
             "amount_captured": pd.array([Decimal("12.34"), Decimal("0")], dtype=DEC),
             "amount_refunded_minor": pd.array([234, 0], dtype="Int64"),
             "amount_refunded": pd.array([Decimal("2.34"), Decimal("0")], dtype=DEC),
-            "captured": pd.array([True, False], dtype="boolean"),
-            "paid": pd.array([True, False], dtype="boolean"),
-            "refunded": pd.array([False, False], dtype="boolean"),
-            "disputed": pd.array([False, False], dtype="boolean"),
+            "captured": pd.array([True, False], dtype=BOOL),
+            "paid": pd.array([True, False], dtype=BOOL),
+            "refunded": pd.array([False, False], dtype=BOOL),
+            "disputed": pd.array([False, False], dtype=BOOL),
             "settlement_currency": _cat(["usd", None], ["usd"]),
             "fee_minor": pd.array([66, None], dtype="Int64"),
             "fee": pd.array([Decimal("0.66"), None], dtype=DEC),
@@ -154,10 +155,10 @@ def _expected_charges() -> pd.DataFrame:
             "balance_transaction": pd.array(["txn_1", None], dtype=STR),
             "description": pd.array(["Order 7", None], dtype=STR),
             "brand": _cat(["visa", "mastercard"], ["mastercard", "visa"]),
-            "last4": pd.array(["4242", "9995"], dtype=STR),
+            "last4": _cat(["4242", "9995"], ["4242", "9995"]),
             "card_country": _cat(["US", "JP"], ["JP", "US"]),
-            "exp_month": pd.array([12, 1], dtype="Int64"),
-            "exp_year": pd.array([2030, 2031], dtype="Int64"),
+            "exp_month": pd.array([12, 1], dtype="Int8"),
+            "exp_year": pd.array([2030, 2031], dtype="Int16"),
             "funding": _cat(["credit", "debit"], ["credit", "debit"]),
             "failure_code": _cat([None, "card_declined"], ["card_declined"]),
             "failure_message": _cat(
@@ -176,7 +177,7 @@ def _expected_charges() -> pd.DataFrame:
             "risk_level": _cat(
                 ["normal", "normal"], ["normal", "elevated", "highest", "not_assessed", "unknown"]
             ),
-            "risk_score": pd.array([12, 40], dtype="Int64"),
+            "risk_score": pd.array([12, 40], dtype="Int8"),
             "seller_message": _cat(
                 ["Payment complete.", "The bank returned the decline code."],
                 ["Payment complete.", "The bank returned the decline code."],

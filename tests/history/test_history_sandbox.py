@@ -16,7 +16,8 @@ from billing_kit.history import ProgressUpdate
 from tests.support import TEST_KEY
 
 DEC = pd.ArrowDtype(pa.decimal128(18, 3))
-STR = pd.StringDtype("pyarrow")
+STR = pd.ArrowDtype(pa.string())
+BOOL = pd.ArrowDtype(pa.bool_())
 UTC = pd.DatetimeTZDtype("ns", "UTC")
 
 
@@ -110,13 +111,13 @@ def test_charges_frame_matches_hand_built_frame(client: Any) -> None:
             "amount_refunded_minor": pd.array([0, 0, 0, 0], dtype="Int64"),
             "amount_refunded": pd.array([Decimal(0)] * 4, dtype=DEC),
             "captured": pd.array(
-                col({usd.id: True, jpy.id: True, kwd.id: True, failed_id: False}), dtype="boolean"
+                col({usd.id: True, jpy.id: True, kwd.id: True, failed_id: False}), dtype=BOOL
             ),
             "paid": pd.array(
-                col({usd.id: True, jpy.id: True, kwd.id: True, failed_id: False}), dtype="boolean"
+                col({usd.id: True, jpy.id: True, kwd.id: True, failed_id: False}), dtype=BOOL
             ),
-            "refunded": pd.array([False] * 4, dtype="boolean"),
-            "disputed": pd.array([False] * 4, dtype="boolean"),
+            "refunded": pd.array([False] * 4, dtype=BOOL),
+            "disputed": pd.array([False] * 4, dtype=BOOL),
             "settlement_currency": _cat(col({i: bt[i].get("currency") for i in ids}), settle),
             "fee_minor": pd.array(col({i: bt[i].get("fee") for i in ids}), dtype="Int64"),
             "fee": pd.array(col({i: _major(bt[i], "fee") for i in ids}), dtype=DEC),
@@ -131,17 +132,18 @@ def test_charges_frame_matches_hand_built_frame(client: Any) -> None:
                 col({usd.id: "visa", jpy.id: "mastercard", kwd.id: "visa", failed_id: "visa"}),
                 ["mastercard", "visa"],
             ),
-            "last4": pd.array(
-                col({usd.id: "4242", jpy.id: "4444", kwd.id: "4242", failed_id: "9995"}), dtype=STR
+            "last4": _cat(
+                col({usd.id: "4242", jpy.id: "4444", kwd.id: "4242", failed_id: "9995"}),
+                ["4242", "4444", "9995"],
             ),
             "card_country": _cat(["US"] * 4, ["US"]),
             "exp_month": pd.array(
                 col({i: o[i]["payment_method_details"]["card"]["exp_month"] for i in ids}),
-                dtype="Int64",
+                dtype="Int8",
             ),
             "exp_year": pd.array(
                 col({i: o[i]["payment_method_details"]["card"]["exp_year"] for i in ids}),
-                dtype="Int64",
+                dtype="Int16",
             ),
             "funding": _cat(
                 col({i: o[i]["payment_method_details"]["card"]["funding"] for i in ids}),
@@ -188,7 +190,7 @@ def test_charges_frame_matches_hand_built_frame(client: Any) -> None:
                 ["normal"] * 4, ["normal", "elevated", "highest", "not_assessed", "unknown"]
             ),
             "risk_score": pd.array(
-                col({i: o[i]["outcome"]["risk_score"] for i in ids}), dtype="Int64"
+                col({i: o[i]["outcome"]["risk_score"] for i in ids}), dtype="Int8"
             ),
             "seller_message": _cat(
                 col({i: o[i]["outcome"]["seller_message"] for i in ids}),
