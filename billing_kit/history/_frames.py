@@ -272,7 +272,7 @@ def typed_column(column: Column, values: Any) -> Any:
         return _categorical(values, column.categories)
     if column.kind in ("minor", "int"):
         integers = _integers(values)
-        return integers if column.bits == 64 else integers.astype(column.dtype)
+        return integers if column.bits == 64 else integers.astype(SMALL_INT_DTYPES[column.bits])
     if column.kind == "bool":
         return _booleans(values)
     if column.kind == "timestamp":
