@@ -31,6 +31,7 @@ from billing_kit.history._schema import (
     MAJOR_DTYPE,
     MAJOR_SCALE,
     METADATA_PREFIX,
+    SMALL_INT_DTYPES,
     Column,
     ObjectKind,
     schema,
