@@ -19,30 +19,11 @@ Examples
 
 from __future__ import annotations
 
-import importlib
-
 from billing_kit.sandbox._core import Core
 from billing_kit.sandbox._server import SandboxServer, ensure_shared, start
 
-__all__ = ["Core", "SandboxServer", "ensure_shared", "start"]
+# Importing the submodule binds the package attribute `seed` to the module first; this import then
+# rebinds it to the function, so `billing_kit.sandbox.seed(...)` is the function, per the contract.
+from billing_kit.sandbox.seed import SeedSummary, seed
 
-
-def _export_seed() -> None:
-    # The bulk seeder (billing_kit/sandbox/seed.py, written by the bench side) provides seed() and
-    # SeedSummary. Loading the submodule sets the package attribute `seed` to the module; binding
-    # the
-    # function afterwards makes `billing_kit.sandbox.seed(...)` the function, per the contract.
-    try:
-        module = importlib.import_module("billing_kit.sandbox.seed")
-    except ModuleNotFoundError as exc:
-        if exc.name != "billing_kit.sandbox.seed":
-            raise
-        return
-    for name in ("SeedSummary", "seed"):
-        if hasattr(module, name):
-            globals()[name] = getattr(module, name)
-            __all__.append(name)
-    __all__.sort()
-
-
-_export_seed()
+__all__ = ["Core", "SandboxServer", "SeedSummary", "ensure_shared", "seed", "start"]

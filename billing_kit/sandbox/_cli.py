@@ -1,9 +1,8 @@
-"""``billing-kit sandbox ...``: ``serve`` here, ``seed`` from :mod:`.seed` when present."""
+"""``billing-kit sandbox ...``: ``serve`` here, ``seed`` from :mod:`.seed`."""
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import os
 import sys
@@ -11,6 +10,8 @@ import threading
 import time
 from pathlib import Path
 from typing import Any
+
+from billing_kit.sandbox.seed import register as register_seed
 
 DEFAULT_PORT = 12111
 
@@ -51,21 +52,7 @@ def register(subparsers: Any) -> None:
     serve.add_argument("--fault-seed", type=int, default=None, help="makes faults repeatable")
     serve.add_argument("--state-file", default=None, help=argparse.SUPPRESS)
     serve.set_defaults(func=serve_command)
-    _register_seed(commands)
-
-
-def _register_seed(commands: Any) -> None:
-    # Hook for the bulk seeder: billing_kit/sandbox/seed.py defines register(subparsers), which adds
-    # `sandbox seed`. Imported by name so this module works before (or without) it.
-    try:
-        module = importlib.import_module("billing_kit.sandbox.seed")
-    except ModuleNotFoundError as exc:
-        if exc.name != "billing_kit.sandbox.seed":
-            raise
-        return
-    hook = getattr(module, "register", None)
-    if callable(hook):
-        hook(commands)
+    register_seed(commands)
 
 
 def serve_command(args: argparse.Namespace) -> int:
