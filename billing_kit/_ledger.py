@@ -249,11 +249,13 @@ class Ledger:
     ) -> Reservation:
         """Decide which idempotency key an operation uses, and record it as ``pending``.
 
-        In order: an explicit ``idempotency_key`` is used as given; an unfinished (pending) attempt
-        of the same ``intent`` (every detail equal) from the last 24 hours is resumed with its key;
-        unless ``allow_duplicate``, a successful attempt with the same ``guard`` within ``window``
-        is returned as ``duplicate`` and an unfinished one with other details as ``unsettled``;
-        otherwise a fresh key is reserved.
+        In order: an explicit ``idempotency_key`` already on record is resumed (or is a
+        ``conflict`` when it was used for other details); without one, an unfinished (pending)
+        attempt of the same ``intent`` (every detail equal) from the last 24 hours is resumed with
+        its key; then, unless ``allow_duplicate``, a successful attempt with the same ``guard``
+        within ``window`` is returned as ``duplicate`` and an unfinished one with other details as
+        ``unsettled``, whether or not a key was given; otherwise the given key, or a fresh one, is
+        reserved.
         """
         now = _now()
         stored = json.dumps(scrub_params(dict(params)), sort_keys=True, default=str)
@@ -266,35 +268,28 @@ class Ledger:
                     return Reservation(key=None, conflict=LedgerRow._from_sql(found))
                 if found:
                     return self._claim(idempotency_key, resumed=True)
-                key = idempotency_key
-            else:
-                since = now - max(window or timedelta(0), RESUME_WINDOW)
-                rows = [
-                    LedgerRow._from_sql(r)
-                    for r in db.execute(
-                        "SELECT * FROM attempts WHERE namespace = ? AND created_at >= ? "
-                        "AND (intent = ? OR guard = ?) ORDER BY id DESC",
-                        (self.namespace, _stamp(since), intent, guard),
-                    )
-                ]
-                with _IN_FLIGHT_LOCK:
-                    busy = set(_IN_FLIGHT)
+            rows = self._recent(db, now - max(window or timedelta(0), RESUME_WINDOW), intent, guard)
+            with _IN_FLIGHT_LOCK:
+                busy = set(_IN_FLIGHT)
+            if idempotency_key is None:
                 for row in rows:
                     if row.outcome != "pending" or row.intent != intent:
                         continue
                     if allow_duplicate and row.idempotency_key in busy:
                         continue
                     return self._claim(row.idempotency_key, resumed=True)
-                if not allow_duplicate and window is not None and guard is not None:
-                    recent = [row for row in rows if row.guard == guard]
-                    recent = [row for row in recent if row.created_at >= now - window]
-                    for row in recent:
-                        if row.outcome == "succeeded":
-                            return Reservation(key=None, duplicate=row)
-                    for row in recent:
-                        if row.outcome == "pending" and row.idempotency_key not in busy:
-                            return Reservation(key=None, unsettled=row)
-                key = f"bk-{kind}-{uuid.uuid4()}"
+            # A caller's own new key (one per confirmed form intent) is no licence to charge the
+            # same thing twice: the duplicate guard applies to it as to a key we make.
+            if not allow_duplicate and window is not None and guard is not None:
+                recent = [row for row in rows if row.guard == guard]
+                recent = [row for row in recent if row.created_at >= now - window]
+                for row in recent:
+                    if row.outcome == "succeeded":
+                        return Reservation(key=None, duplicate=row)
+                for row in recent:
+                    if row.outcome == "pending" and row.idempotency_key not in busy:
+                        return Reservation(key=None, unsettled=row)
+            key = idempotency_key or f"bk-{kind}-{uuid.uuid4()}"
             db.execute(
                 "INSERT INTO attempts (created_at, updated_at, namespace, mode, kind, "
                 "idempotency_key, intent, guard, customer, amount, currency, description, "
@@ -316,6 +311,18 @@ class Ledger:
                 ),
             )
         return self._claim(key, resumed=False)
+
+    def _recent(
+        self, db: sqlite3.Connection, since: datetime, intent: str, guard: str | None
+    ) -> list[LedgerRow]:
+        return [
+            LedgerRow._from_sql(r)
+            for r in db.execute(
+                "SELECT * FROM attempts WHERE namespace = ? AND created_at >= ? "
+                "AND (intent = ? OR guard = ?) ORDER BY id DESC",
+                (self.namespace, _stamp(since), intent, guard),
+            )
+        ]
 
     def _claim(self, key: str, *, resumed: bool) -> Reservation:
         with _IN_FLIGHT_LOCK:

@@ -355,6 +355,21 @@ def test_rejected_key_is_masked(sandbox: object) -> None:
         assert live not in text
 
 
+def test_a_new_explicit_key_still_meets_the_duplicate_guard(client: Client) -> None:
+    # A form passes one fresh key per confirmed intent; a second confirmed intent for the same
+    # customer, amount, currency and description must still be questioned, not charged.
+    first = client.charge("twice@example.com", 10, "usd", idempotency_key="form-1", **VISA)
+    with pytest.raises(billing_kit.DuplicateCharge) as caught:
+        client.charge("twice@example.com", 10, "usd", idempotency_key="form-2", **VISA)
+    assert caught.value.previous.id == first.id
+    assert client.ledger.get("form-2") is None
+    assert len(all_charges(client)) == 1
+    again = client.charge(
+        "twice@example.com", 10, "usd", idempotency_key="form-2", allow_duplicate=True, **VISA
+    )
+    assert again.id != first.id and len(all_charges(client)) == 2
+
+
 def test_explicit_idempotency_key(client: Client) -> None:
     first = client.charge("key@example.com", 10, "usd", idempotency_key="invoice-42", **VISA)
     # The same key and details again (say, another kernel): Stripe replays, no second charge.
