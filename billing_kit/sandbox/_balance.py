@@ -7,6 +7,7 @@ Amounts are settled in USD. ``status`` follows ``available_on`` and is refreshed
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from billing_kit.sandbox import _fees, _lists, _params
@@ -93,6 +94,37 @@ def dispute_transaction_body(
         available_on=_fees.available_on(created, immediately=True),
         exchange_rate=rate,
         description=f"Chargeback withdrawal for {charge_id}",
+    )
+
+
+def dispute_reversal_body(
+    txn_id: str, created: int, *, dispute_id: str, charge_id: str, withdrawal: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Return the balance transaction of a won dispute: the ``withdrawal`` given back, fee kept.
+
+    Pure, and used by the seeder too, so a seeded reversal is the API's to the byte.
+
+    Examples
+    --------
+    >>> out = dispute_transaction_body("txn_1", 0, dispute_id="dp_1", charge_id="ch_1",
+    ...                                amount=5000, currency="eur")
+    >>> back = dispute_reversal_body("txn_2", 86_400, dispute_id="dp_1", charge_id="ch_1",
+    ...                              withdrawal=out)
+    >>> back["amount"], back["fee"], back["net"], back["reporting_category"]
+    (5400, 0, 5400, 'dispute_reversal')
+    """
+    return balance_transaction_body(
+        txn_id,
+        created,
+        amount=-withdrawal["amount"],
+        fee=0,
+        fee_details=[],
+        source=dispute_id,
+        type="adjustment",
+        reporting_category="dispute_reversal",
+        available_on=_fees.available_on(created, immediately=True),
+        exchange_rate=withdrawal["exchange_rate"],
+        description=f"Chargeback reversal for {charge_id}",
     )
 
 

@@ -57,18 +57,13 @@ def open_dispute(ctx: Ctx, charge: dict[str, Any], kind: tuple[str, str]) -> dic
 def _settle(ctx: Ctx, dispute: dict[str, Any], won: bool) -> None:
     previous = {"status": dispute["status"]}
     if won and dispute["balance_transactions"]:
-        withdrawn = dispute["balance_transactions"][0]
-        txn = _balance.dispute_transaction_body(
+        txn = _balance.dispute_reversal_body(
             _balance.new_txn_id(),
             ctx.now,
             dispute_id=dispute["id"],
             charge_id=dispute["charge"],
-            amount=dispute["amount"],
-            currency=dispute["currency"],
+            withdrawal=dispute["balance_transactions"][0],
         )
-        txn.update(amount=-withdrawn["amount"], fee=0, fee_details=[], net=-withdrawn["amount"],
-                   reporting_category="dispute_reversal",
-                   description=f"Chargeback reversal for {dispute['charge']}")  # fmt: skip
         _balance.add(ctx, txn)
         dispute["balance_transactions"].append(txn)
     dispute["status"] = "won" if won else "lost"

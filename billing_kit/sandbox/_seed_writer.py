@@ -243,14 +243,10 @@ class Writer:
             txns.append(self.txn_row(withdrawal, int(plan.dispute_payout[n])))
             reversed_at = int(plan.dp_reversed[n])
             if reversed_at >= 0:
-                # Mirrors the sandbox's own settlement of a won dispute (_disputes._settle).
-                reversal = _balance.dispute_transaction_body(
+                reversal = _balance.dispute_reversal_body(
                     self.ids.one("balance_transaction", base + 2 * n + 1), reversed_at,
-                    dispute_id=did, charge_id=cid, amount=amount, currency=code,
+                    dispute_id=did, charge_id=cid, withdrawal=withdrawal,
                 )  # fmt: skip
-                reversal.update(amount=-withdrawal["amount"], fee=0, fee_details=[],
-                                net=-withdrawal["amount"], reporting_category="dispute_reversal",
-                                description=f"Chargeback reversal for {cid}")  # fmt: skip
                 transactions.append(reversal)
                 txns.append(self.txn_row(reversal, int(plan.reversal_payout[n])))
             body = _shapes.dispute_body(
