@@ -23,8 +23,10 @@ system-deps:
 	  fi; \
 	fi
 
+# No key configured: the notebooks start (or reuse) the shared local sandbox under $$BILLING_KIT_HOME.
 lab: $(STAMP)
-	$(BIN)/jupyter lab --notebook-dir=notebooks
+	$(BIN)/jupyter lab --notebook-dir=notebooks --ServerApp.ip=127.0.0.1 \
+	  $$( [ "$$(id -u)" = 0 ] && echo --allow-root )
 
 lint: $(STAMP)
 	$(BIN)/ruff check billing_kit tests benchmarks
