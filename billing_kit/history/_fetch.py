@@ -294,6 +294,8 @@ class _Slice:
     lo: int
     hi: int
     cursor: str | None = None
+    #: A range as asked for, not yet split: how its rows are spread over time is unknown.
+    first: bool = False
     held: list[Record] = field(default_factory=list)
 
 
@@ -322,7 +324,9 @@ class _SlicePull:
         workers = self.fetcher.workers
         # One slice per range: its first page shows how dense the data is, and the split that
         # follows sizes the parts from that (a probe that costs nothing extra).
-        self.queue = sorted((_Slice(lo, hi) for lo, hi in ranges if hi > lo), key=lambda s: s.hi)
+        self.queue = sorted(
+            (_Slice(lo, hi, first=True) for lo, hi in ranges if hi > lo), key=lambda s: s.hi
+        )
         threads = [threading.Thread(target=self._work, daemon=True) for _ in range(workers)]
         for thread in threads:
             thread.start()
@@ -394,15 +398,17 @@ class _SlicePull:
                 if parts >= 2:
                     # Everything newer than the oldest second on this page is complete.
                     self._finish(oldest + 1, piece.hi, newer)
-                    if piece.lo <= 0:
-                        # Open start ("since the beginning"): how far back the data goes is
-                        # unknown, so widths double going back and the oldest part takes the rest.
+                    if piece.first or piece.lo <= 0:
+                        # Nothing is known yet of how the rows spread back in time (since the
+                        # account began, or new charges bunched at the end of a refresh): widths
+                        # double going back from the newest, and the oldest part takes the rest.
                         edges = _geometric_edges(
                             piece.lo, oldest + 1, MIN_PART_PAGES * seconds_per_page, parts
                         )
                     else:
-                        # A bounded range: equal widths, equal pages if the density holds, so
-                        # the parts finish together and few end in a partial page.
+                        # A part of a split, whose density was seen: equal widths, equal pages if
+                        # the density holds, so the parts finish together and few end in a
+                        # partial page.
                         parts = max(2, min(parts, int(pages_left // MIN_PART_PAGES)))
                         edges = _even_edges(piece.lo, oldest + 1, parts)
                     children = [_Slice(a, b) for a, b in itertools.pairwise(edges)]
