@@ -136,7 +136,7 @@ class Writer:
         rate = _fees.settle(1, code)[1]
         body = _shapes.balance_transaction_body(
             S_STR["id"], S_INT["created"], amount=S_INT["settled"], fee=S_INT["fee"],
-            fee_details=_fees.fee_details(S_INT["fee"]), source=S_STR["source"], type="charge",
+            fee_details=_fees.fee_details(S_INT["fee"]), source=S_STR["source"], txn_type="charge",
             reporting_category="charge", available_on=S_INT["available_on"], exchange_rate=rate,
         )  # fmt: skip
         body["net"] = S_INT["net"]

@@ -202,14 +202,16 @@ def balance_transaction_body(
     fee: int,
     fee_details: list[dict[str, Any]],
     source: str,
-    type: str,  # noqa: A002 - Stripe's field name
+    txn_type: str,
     reporting_category: str,
     available_on: int,
     currency: str = "usd",
     exchange_rate: float | None = None,
     description: str | None = None,
 ) -> dict[str, Any]:
-    """Return a ``balance_transaction``; ``status`` is refreshed from ``available_on`` on read."""
+    """Return a ``balance_transaction`` of type ``txn_type``; ``status`` is refreshed from
+    ``available_on`` on read.
+    """
     return {
         "id": txn_id,
         "object": "balance_transaction",
@@ -226,7 +228,7 @@ def balance_transaction_body(
         "reporting_category": reporting_category,
         "source": source,
         "status": "available" if available_on <= created else "pending",
-        "type": type,
+        "type": txn_type,
     }
 
 
