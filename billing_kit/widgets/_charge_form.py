@@ -13,7 +13,6 @@ import threading
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import ipywidgets as W
@@ -359,10 +358,6 @@ class ChargeForm(Form):
         self.problems_area.value = ""
         self.clear_error()
         try:
-            previous = None if intent.allow_duplicate else self._earlier_duplicate(intent)
-            if previous is not None:
-                self._ask_duplicate(intent, previous)
-                return None
             charge = self.client.charge(
                 intent.customer,
                 to_major(intent.amount, intent.currency),
@@ -440,31 +435,6 @@ class ChargeForm(Form):
             detail=exc.reason,
         )
         self.table.value = self.session.html()
-
-    def _earlier_duplicate(self, intent: ChargeIntent) -> Charge | None:
-        """The successful charge of another intent with the same details in the duplicate window.
-
-        The core's duplicate guard only runs when the ledger picks the idempotency key; the form
-        brings its own key per intent, so it asks the same question of the ledger here.
-        """
-        ledger = self.client.ledger
-        customer = intent.customer
-        if not customer.startswith("cus_"):
-            customer = ledger.remembered_customer(customer.lower()) or ""
-        cutoff = datetime.now(UTC) - self.client.duplicate_window
-        for row in reversed(ledger.rows()):
-            if (
-                row.kind == "charge"
-                and row.outcome == "succeeded"
-                and row.created_at >= cutoff
-                and row.idempotency_key != intent.idempotency_key
-                and (row.customer, row.amount, row.currency)
-                == (customer, intent.amount, intent.currency)
-                and (row.description or "") == (intent.description or "")
-                and row.stripe_id is not None
-            ):
-                return self.client.get_charge(row.charge_id or row.stripe_id)
-        return None
 
     def _ask_duplicate(self, intent: ChargeIntent, previous: Charge) -> None:
         when_text = f" at {previous.created:%H:%M} UTC"
