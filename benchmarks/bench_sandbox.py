@@ -117,6 +117,16 @@ def wait_for_port(port: int, *, timeout: float, process: subprocess.Popen[Any]) 
     raise RuntimeError(f"localstripe did not listen on port {port!r} within {timeout} s")
 
 
+def stop(process: subprocess.Popen[Any], *, grace: float = 10.0) -> None:
+    """Stop ``process``: SIGTERM, then SIGKILL if it has not exited within ``grace`` seconds."""
+    process.terminate()
+    try:
+        process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 # --- localstripe -------------------------------------------------------------------------------
 
 
@@ -164,12 +174,7 @@ def localstripe_server() -> Iterator[str]:
         wait_for_port(port, timeout=30.0, process=process)
         yield f"http://127.0.0.1:{port}"
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
         LOCALSTRIPE_STORE.unlink(missing_ok=True)
         if backup.exists():
             backup.replace(LOCALSTRIPE_STORE)
@@ -239,12 +244,7 @@ def sandbox_process(db: Path) -> Iterator[str]:
         wait_for_port(int(url.rsplit(":", 1)[1]), timeout=30.0, process=process)
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
 
 
 def raw_get(conn: http.client.HTTPConnection, path: str) -> Callable[[], object]:
