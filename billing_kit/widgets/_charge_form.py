@@ -20,6 +20,7 @@ import ipywidgets as W
 from billing_kit._exceptions import CardDeclined, DuplicateCharge
 from billing_kit._money import format_amount, to_major
 from billing_kit.widgets._cards import TEST_CARDS
+from billing_kit.widgets._duplicate import DuplicateQuestion
 from billing_kit.widgets._form import Form, Mode, esc, message_html, problems_html
 from billing_kit.widgets._inputs import (
     check_amount,
@@ -81,7 +82,6 @@ class ChargeForm(Form):
         super().__init__(client)
         self._lock = threading.Lock()
         self._pending: ChargeIntent | None = None
-        self._duplicate: ChargeIntent | None = None
         self.in_flight = False
         self.ignored_clicks = 0
         self.last_charge: Charge | None = None
@@ -129,13 +129,15 @@ class ChargeForm(Form):
 
         self.result = W.HTML()
         self.result.add_class("bk-result")
-        self.again_button = W.Button(description="Charge again anyway", button_style="warning")
-        self.dont_button = W.Button(description="Don't charge")
-        self.duplicate_box = W.VBox(layout=W.Layout(display="none"))
+        self._duplicate: DuplicateQuestion[ChargeIntent] = DuplicateQuestion(
+            self, again="Charge again anyway", dont="Don't charge"
+        )
+        self.again_button = self._duplicate.again_button
+        self.dont_button = self._duplicate.dont_button
+        self.duplicate_box = self._duplicate.box
         self.table = W.HTML(self.session.html())
 
         self.review_box.children = self._review_children()
-        self.duplicate_box.children = (W.HTML(), W.HBox([self.again_button, self.dont_button]))
         watched = (self.customer, self.amount, self.currency, self.payment_method, self.metadata)
         for control in watched:
             control.observe(self._handler(self._live_check), names="value")
@@ -336,25 +338,17 @@ class ChargeForm(Form):
 
     def charge_again(self) -> Charge | None:
         """Answer "yes" to the duplicate question: charge the same thing again, once."""
-        with self._lock:
-            intent = self._duplicate
-            if intent is None or self.in_flight:
-                self.ignored_clicks += 1
-                return None
-            self._duplicate = None
-            self.in_flight = True
-        return self._execute(intent)
+        intent = self._duplicate.take()
+        return None if intent is None else self._execute(intent)
 
     def cancel_duplicate(self) -> None:
         """Answer "no" to the duplicate question."""
-        with self._lock:
-            self._duplicate = None
-        self.duplicate_box.layout.display = "none"
+        self._duplicate.refuse()
         self.result.value = message_html("Not charged again.", ok=True)
 
     def _execute(self, intent: ChargeIntent) -> Charge | None:
         self._set_busy(True)
-        self.duplicate_box.layout.display = "none"
+        self._duplicate.hide()
         self.problems_area.value = ""
         self.clear_error()
         try:
@@ -439,16 +433,11 @@ class ChargeForm(Form):
     def _ask_duplicate(self, intent: ChargeIntent, previous: Charge) -> None:
         when_text = f" at {previous.created:%H:%M} UTC"
         prev_id = previous.id
-        with self._lock:
-            self._duplicate = replace(
-                intent, allow_duplicate=True, idempotency_key=f"bk-charge-{uuid.uuid4()}"
-            )
-        question = self.duplicate_box.children[0]
-        question.value = (
-            f"<div class='bk-duplicate' style='color:#8a5a00'><b>Possible duplicate.</b> "
+        again = replace(intent, allow_duplicate=True, idempotency_key=f"bk-charge-{uuid.uuid4()}")
+        self.result.value = ""
+        self._duplicate.ask(
+            again,
             f"{esc(intent.customer_label)} was already charged "
             f"{esc(intent.amount_text)}{when_text} "
-            f"(charge {esc(prev_id)}). Nothing new was charged. Charge again anyway?</div>"
+            f"(charge {esc(prev_id)}). Nothing new was charged. Charge again anyway?",
         )
-        self.result.value = ""
-        self.duplicate_box.layout.display = "flex"

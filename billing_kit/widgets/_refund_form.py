@@ -13,6 +13,7 @@ import ipywidgets as W
 
 from billing_kit._exceptions import DuplicateRefund
 from billing_kit._money import format_amount, to_major
+from billing_kit.widgets._duplicate import DuplicateQuestion
 from billing_kit.widgets._form import Form, Mode, esc, message_html, problems_html
 from billing_kit.widgets._inputs import check_amount, check_charge_id
 from billing_kit.widgets._session import SessionLog
@@ -78,7 +79,6 @@ class RefundForm(Form):
         super().__init__(client)
         self._lock = threading.Lock()
         self._pending: RefundIntent | None = None
-        self._duplicate: RefundIntent | None = None
         self._emails: dict[str, str] = {}
         self.in_flight = False
         self.ignored_clicks = 0
@@ -109,12 +109,12 @@ class RefundForm(Form):
         self.review_box.add_class("bk-review")
         self.result = W.HTML()
         self.result.add_class("bk-result")
-        self.again_button = W.Button(description="Refund again anyway", button_style="warning")
-        self.dont_button = W.Button(description="Don't refund")
-        self.duplicate_box = W.VBox(
-            [W.HTML(), W.HBox([self.again_button, self.dont_button])],
-            layout=W.Layout(display="none"),
+        self._duplicate: DuplicateQuestion[RefundIntent] = DuplicateQuestion(
+            self, again="Refund again anyway", dont="Don't refund"
         )
+        self.again_button = self._duplicate.again_button
+        self.dont_button = self._duplicate.dont_button
+        self.duplicate_box = self._duplicate.box
         self.table = W.HTML(self.session.html(refunds=True))
 
         self.picker.observe(self._handler(self._picked), names="value")
@@ -309,27 +309,19 @@ class RefundForm(Form):
 
     def refund_again(self) -> Refund | None:
         """Answer "yes" to the duplicate question: refund the same amount again, once."""
-        with self._lock:
-            intent = self._duplicate
-            if intent is None or self.in_flight:
-                self.ignored_clicks += 1
-                return None
-            self._duplicate = None
-            self.in_flight = True
-        return self._execute(intent)
+        intent = self._duplicate.take()
+        return None if intent is None else self._execute(intent)
 
     def cancel_duplicate(self) -> None:
         """Answer "no" to the duplicate question."""
-        with self._lock:
-            self._duplicate = None
-        self.duplicate_box.layout.display = "none"
+        self._duplicate.refuse()
         self.result.value = message_html("Not refunded again.", ok=True)
 
     def _execute(self, intent: RefundIntent) -> Refund | None:
         self.confirm_button.disabled = self.edit_button.disabled = True
         self.again_button.disabled = True
         self.confirm_button.description = "Refunding…"
-        self.duplicate_box.layout.display = "none"
+        self._duplicate.hide()
         self.clear_error()
         currency = intent.charge.amount.currency
         try:
@@ -340,16 +332,13 @@ class RefundForm(Form):
                 allow_duplicate=intent.allow_duplicate,
             )
         except DuplicateRefund as exc:
-            with self._lock:
-                self._duplicate = replace(intent, allow_duplicate=True)
-            self.duplicate_box.children[0].value = (
-                "<div class='bk-duplicate' style='color:#8a5a00'><b>Possible duplicate.</b> "
+            self.result.value = ""
+            self._duplicate.ask(
+                replace(intent, allow_duplicate=True),
                 f"{esc(exc.previous.amount)} was already refunded from {esc(intent.charge.id)} a "
                 f"moment ago (refund {esc(exc.previous.id)}). Nothing new was refunded. "
-                "Refund again anyway?</div>"
+                "Refund again anyway?",
             )
-            self.result.value = ""
-            self.duplicate_box.layout.display = "flex"
             return None
         finally:
             with self._lock:

@@ -96,3 +96,39 @@ def test_unknown_charge_id_is_an_error_in_the_form(client: billing_kit.Client) -
     form.review_button.click()
     assert "bk-error" in form.error_area.value
     assert "ch_doesnotexist" in form.error_area.value
+
+
+def test_repeated_partial_refund_is_a_question(client: billing_kit.Client) -> None:
+    charge = make_charge(client)
+    form = RefundForm(client)
+    for _ in range(2):
+        form.charge_id.value = charge.id
+        form.kind.value = PARTIAL
+        form.amount.value = "5.00"
+        form.review_button.click()
+        form.confirm_button.click()
+    assert refunded(client, charge.id) == 500
+    assert form.duplicate_box.layout.display == "flex"
+    question = form.duplicate_box.children[0].value
+    assert "$5.00 was already refunded" in question and "Refund again anyway?" in question
+    assert form.error_area.value == ""
+    form.again_button.click()
+    form.again_button.click()  # double click on the answer too
+    assert refunded(client, charge.id) == 1000
+    assert form.duplicate_box.layout.display == "none"
+    assert form.ignored_clicks == 1
+
+
+def test_declining_the_repeated_refund_refunds_nothing(client: billing_kit.Client) -> None:
+    charge = make_charge(client)
+    form = RefundForm(client)
+    for _ in range(2):
+        form.charge_id.value = charge.id
+        form.kind.value = PARTIAL
+        form.amount.value = "5.00"
+        form.submit()
+        form.confirm()
+    form.dont_button.click()
+    form.again_button.click()
+    assert refunded(client, charge.id) == 500
+    assert "Not refunded again" in form.result.value
