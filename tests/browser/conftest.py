@@ -8,12 +8,10 @@ installed JupyterLab untouched."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import secrets
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -25,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import require_tool
+from tests.support import require_tool, stop_shared_sandbox
 
 CHROMIUM = "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parents[2]
@@ -127,21 +125,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(5)
-        _stop_shared_sandbox(home)
-
-
-def _stop_shared_sandbox(home: Path) -> None:
-    """Stop the detached sandbox the notebook's kernel started for ``home``, by its recorded pid."""
-    state = home / "sandbox.json"
-    if not state.exists():
-        return
-    pid = int(json.loads(state.read_text())["pid"])
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            os.kill(pid, 0)  # raises ProcessLookupError once it is gone
-            time.sleep(0.05)
+        stop_shared_sandbox(home)
 
 
 @pytest.fixture(scope="module")

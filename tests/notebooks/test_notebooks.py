@@ -7,18 +7,16 @@ land in the repository and the main pytest run needs no nbval configuration."""
 
 from __future__ import annotations
 
-import contextlib
-import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import nbformat
 import pytest
+
+from tests.support import stop_shared_sandbox
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ROOT / "notebooks"
@@ -48,20 +46,6 @@ def test_notebook_is_committed_clean(path: Path) -> None:
     # Thin notebooks: logic lives in billing_kit, where it is tested.
     assert all(len(cell.source.splitlines()) <= 15 for cell in code)
     assert not any("sk_live" in cell.source or "sk_test_" in cell.source for cell in code)
-
-
-def stop_shared_sandbox(home: Path) -> None:
-    """Stop the detached sandbox that kernels started for ``home``, by the pid it recorded."""
-    state = home / "sandbox.json"
-    if not state.exists():
-        return
-    pid = int(json.loads(state.read_text())["pid"])
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            os.kill(pid, 0)  # raises ProcessLookupError once it is gone
-            time.sleep(0.05)
 
 
 @pytest.mark.slow
