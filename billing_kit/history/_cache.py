@@ -104,7 +104,11 @@ class HistoryCache:
             return CacheState()
         if data.get("version") != STATE_VERSION:
             return CacheState()
-        return CacheState.from_json(data)
+        state = CacheState.from_json(data)
+        if not self.frame_path.exists():
+            # The frame was deleted by hand: what the state says is covered is not there any more.
+            state.covered, state.bt_cursor, state.events_cursor = [], None, None
+        return state
 
     def load_frame(self) -> pd.DataFrame:
         """Return the cached frame (internal columns included), or an empty typed frame."""

@@ -180,3 +180,12 @@ def test_failed_refresh_leaves_the_cached_frame_untouched(seeded: Any, tmp_path:
         assert _digest(frame_file) == before
         after = history.charges_frame(client, progress=False)
     assert len(after) == SEEDED + 2 and after["id"].is_unique
+
+
+def test_deleting_the_cached_frame_pulls_everything_again(seeded: Any, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    with _connect(seeded, home) as client:
+        history.charges_frame(client, progress=False)
+        (home / "cache" / client.cache_namespace / "charges.parquet").unlink()
+        again = history.charges_frame(client, progress=False, refresh=False)
+    assert len(again) == SEEDED and again["id"].is_unique
