@@ -1,9 +1,8 @@
 """The charge form: fill in, review exactly what will happen, confirm once, see the result.
 
-Double charges are prevented in two places, because disabling the button is only feedback: a
-fast double click queues two click messages before the browser learns the button is disabled,
-and the kernel then runs the handler twice. So (1) the kernel re-checks its own state:
-:meth:`ChargeForm.confirm` consumes the reviewed intent under a lock, and a second click finds
+Double charges are prevented in two places, because disabling the button is only feedback:
+(1) the kernel re-checks its own state: :meth:`ChargeForm.confirm` takes the reviewed intent
+from a :class:`~billing_kit.widgets._once.Waiting` slot, once, and a queued second click finds
 nothing to confirm; (2) every confirmed intent carries one idempotency key, so even a retried
 request is charged once by Stripe."""
 
@@ -20,7 +19,6 @@ import ipywidgets as W
 from billing_kit._exceptions import CardDeclined, DuplicateCharge
 from billing_kit._money import format_amount, to_major
 from billing_kit.widgets._cards import TEST_CARDS
-from billing_kit.widgets._duplicate import DuplicateQuestion
 from billing_kit.widgets._form import Form, Mode, esc, message_html, problems_html
 from billing_kit.widgets._inputs import (
     check_amount,
@@ -28,6 +26,7 @@ from billing_kit.widgets._inputs import (
     check_metadata,
     check_payment_method,
 )
+from billing_kit.widgets._once import DuplicateQuestion, Waiting
 from billing_kit.widgets._session import SessionLog
 
 if TYPE_CHECKING:
@@ -81,7 +80,7 @@ class ChargeForm(Form):
     def __init__(self, client: Client, *, currencies: Sequence[str] = DEFAULT_CURRENCIES) -> None:
         super().__init__(client)
         self._lock = threading.Lock()
-        self._pending: ChargeIntent | None = None
+        self._pending: Waiting[ChargeIntent] = Waiting(self)
         self.in_flight = False
         self.ignored_clicks = 0
         self.last_charge: Charge | None = None
@@ -240,10 +239,8 @@ class ChargeForm(Form):
             metadata=check_metadata(self.metadata.value),
             mode=self.mode,
         )
-        with self._lock:
-            if self.in_flight:
-                return None
-            self._pending = intent
+        if not self._pending.put(intent, unless_busy=True):
+            return None
         self.clear_error()
         self.retype.value = ""
         self.summary.value = self._summary_html(intent)
@@ -297,11 +294,8 @@ class ChargeForm(Form):
 
     def edit(self) -> None:
         """Leave the review step without charging."""
-        with self._lock:
-            if self.in_flight:
-                return
-            self._pending = None
-        self._show_review(False)
+        if self._pending.put(None, unless_busy=True):
+            self._show_review(False)
 
     # ----------------------------------------------------------------- confirm
     def confirm(self) -> Charge | None:
@@ -310,18 +304,13 @@ class ChargeForm(Form):
         A click that arrives while a charge is in flight, or after the intent was used, does
         nothing: the kernel checks its own state rather than trusting the button's ``disabled``.
         """
-        with self._lock:
-            intent = self._pending
-            if intent is None or self.in_flight:
-                self.ignored_clicks += 1
-                return None
-            if intent.mode == "live" and not self._retyped_matches(intent):
-                return None
-            self._pending = None
-            self.in_flight = True
-        return self._execute(intent)
+        intent = self._pending.take(ready=self._retyped_matches)
+        return None if intent is None else self._execute(intent)
 
     def _retyped_matches(self, intent: ChargeIntent) -> bool:
+        """Live mode: whether the amount was typed again correctly (if not, say so)."""
+        if intent.mode != "live":
+            return True
         try:
             again = check_amount(self.retype.value, intent.currency)
         except ValueError:
@@ -371,8 +360,7 @@ class ChargeForm(Form):
         except Exception:
             # Unknown outcome (network, server): keep the intent and its key, so pressing Charge
             # again replays the same request and Stripe charges at most once.
-            with self._lock:
-                self._pending = intent
+            self._pending.put(intent)
             raise
         finally:
             with self._lock:
@@ -387,8 +375,8 @@ class ChargeForm(Form):
         self.again_button.disabled = busy
         if busy:
             self.confirm_button.description = "Charging…"
-        elif self._pending is not None:
-            self.confirm_button.description = f"Charge {self._pending.amount_text}"
+        elif (pending := self._pending.intent) is not None:
+            self.confirm_button.description = f"Charge {pending.amount_text}"
         else:
             self._show_review(False)
             self.confirm_button.description = "Charge"

@@ -1,7 +1,8 @@
 """The refund form: pick a charge, choose full or partial, give a reason, review, confirm once.
 
-Like the charge form, the kernel re-checks its own state: :meth:`RefundForm.confirm` consumes
-the reviewed refund under a lock, so a queued second click refunds nothing."""
+Like the charge form, the kernel re-checks its own state: :meth:`RefundForm.confirm` takes the
+reviewed refund from a :class:`~billing_kit.widgets._once.Waiting` slot, once, so a queued second
+click refunds nothing."""
 
 from __future__ import annotations
 
@@ -13,9 +14,9 @@ import ipywidgets as W
 
 from billing_kit._exceptions import DuplicateRefund
 from billing_kit._money import format_amount, to_major
-from billing_kit.widgets._duplicate import DuplicateQuestion
 from billing_kit.widgets._form import Form, Mode, esc, message_html, problems_html
 from billing_kit.widgets._inputs import check_amount, check_charge_id
+from billing_kit.widgets._once import DuplicateQuestion, Waiting
 from billing_kit.widgets._session import SessionLog
 
 if TYPE_CHECKING:
@@ -78,7 +79,7 @@ class RefundForm(Form):
     def __init__(self, client: Client, *, recent: int = 20) -> None:
         super().__init__(client)
         self._lock = threading.Lock()
-        self._pending: RefundIntent | None = None
+        self._pending: Waiting[RefundIntent] = Waiting(self)
         self._emails: dict[str, str] = {}
         self.in_flight = False
         self.ignored_clicks = 0
@@ -239,10 +240,8 @@ class RefundForm(Form):
                 }
             )
             return None
-        with self._lock:
-            if self.in_flight:
-                return None
-            self._pending = intent
+        if not self._pending.put(intent, unless_busy=True):
+            return None
         self.clear_error()
         self.summary.value = self._summary_html(intent)
         self.confirm_button.description = f"Refund {intent.amount_text}"
@@ -290,22 +289,13 @@ class RefundForm(Form):
 
     def edit(self) -> None:
         """Leave the review step without refunding."""
-        with self._lock:
-            if self.in_flight:
-                return
-            self._pending = None
-        self._show_review(False)
+        if self._pending.put(None, unless_busy=True):
+            self._show_review(False)
 
     def confirm(self) -> Refund | None:
         """Refund the reviewed charge once; a second click finds nothing to confirm."""
-        with self._lock:
-            intent = self._pending
-            if intent is None or self.in_flight:
-                self.ignored_clicks += 1
-                return None
-            self._pending = None
-            self.in_flight = True
-        return self._execute(intent)
+        intent = self._pending.take()
+        return None if intent is None else self._execute(intent)
 
     def refund_again(self) -> Refund | None:
         """Answer "yes" to the duplicate question: refund the same amount again, once."""

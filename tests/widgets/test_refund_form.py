@@ -98,7 +98,8 @@ def test_unknown_charge_id_is_an_error_in_the_form(client: billing_kit.Client) -
     assert "ch_doesnotexist" in form.error_area.value
 
 
-def test_repeated_partial_refund_is_a_question(client: billing_kit.Client) -> None:
+def refund_five_twice(client: billing_kit.Client) -> tuple[RefundForm, Any]:
+    """A form that was asked for the same $5.00 partial refund twice in a row."""
     charge = make_charge(client)
     form = RefundForm(client)
     for _ in range(2):
@@ -107,6 +108,11 @@ def test_repeated_partial_refund_is_a_question(client: billing_kit.Client) -> No
         form.amount.value = "5.00"
         form.review_button.click()
         form.confirm_button.click()
+    return form, charge
+
+
+def test_repeated_partial_refund_is_a_question(client: billing_kit.Client) -> None:
+    form, charge = refund_five_twice(client)
     assert refunded(client, charge.id) == 500
     assert form.duplicate_box.layout.display == "flex"
     question = form.duplicate_box.children[0].value
@@ -120,14 +126,7 @@ def test_repeated_partial_refund_is_a_question(client: billing_kit.Client) -> No
 
 
 def test_declining_the_repeated_refund_refunds_nothing(client: billing_kit.Client) -> None:
-    charge = make_charge(client)
-    form = RefundForm(client)
-    for _ in range(2):
-        form.charge_id.value = charge.id
-        form.kind.value = PARTIAL
-        form.amount.value = "5.00"
-        form.submit()
-        form.confirm()
+    form, charge = refund_five_twice(client)
     form.dont_button.click()
     form.again_button.click()
     assert refunded(client, charge.id) == 500
