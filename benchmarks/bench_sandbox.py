@@ -103,18 +103,18 @@ def free_port() -> int:
         return port
 
 
-def wait_for_port(port: int, *, timeout: float, process: subprocess.Popen[Any]) -> None:
+def wait_for_port(port: int, *, timeout: float, process: subprocess.Popen[Any], name: str) -> None:
     """Wait until something accepts connections on ``port``; fail early if ``process`` died."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"localstripe exited with status {process.returncode!r}")
+            raise RuntimeError(f"{name} exited with status {process.returncode!r}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.2):
                 return
         except OSError:
             time.sleep(0.05)
-    raise RuntimeError(f"localstripe did not listen on port {port!r} within {timeout} s")
+    raise RuntimeError(f"{name} did not listen on port {port!r} within {timeout} s")
 
 
 def stop(process: subprocess.Popen[Any], *, grace: float = 10.0) -> None:
@@ -171,7 +171,7 @@ def localstripe_server() -> Iterator[str]:
         stderr=subprocess.DEVNULL,
     )
     try:
-        wait_for_port(port, timeout=30.0, process=process)
+        wait_for_port(port, timeout=30.0, process=process, name="localstripe")
         yield f"http://127.0.0.1:{port}"
     finally:
         stop(process)
@@ -241,7 +241,7 @@ def sandbox_process(db: Path) -> Iterator[str]:
         url = process.stdout.readline().strip()
         if not url.startswith("http://"):
             raise RuntimeError(f"billing-kit sandbox serve printed {url!r} instead of its URL")
-        wait_for_port(int(url.rsplit(":", 1)[1]), timeout=30.0, process=process)
+        wait_for_port(int(url.rsplit(":", 1)[1]), timeout=30.0, process=process, name="sandbox")
         yield url
     finally:
         stop(process)
