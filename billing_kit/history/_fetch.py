@@ -180,6 +180,8 @@ class Fetcher:
         transport = getattr(client, "_transport", None)
         self.policy = policy or getattr(transport, "policy", None) or RetryPolicy()
         self.stats = FetchStats()
+        self.latency = 0.5  # seconds per request (moving average of the answers so far)
+        self._latency_lock = threading.Lock()
 
     def get(
         self, path: str, params: Mapping[str, Any] | None = None, *, endpoint: str = ""
@@ -198,6 +200,7 @@ class Fetcher:
             attempt += 1
             self.pacer.acquire(endpoint)
             self.stats.add(requests=1)
+            sent = time.monotonic()
             try:
                 response = self.stripe.raw_request(
                     "get", path, **dict(params or {}), max_network_retries=0
@@ -232,8 +235,22 @@ class Fetcher:
                 time.sleep(delay)
                 continue
             self.pacer.speed_up(endpoint)
+            self._observe(time.monotonic() - sent)
             body: Record = orjson.loads(response.body)
             return body
+
+    def _observe(self, seconds: float) -> None:
+        with self._latency_lock:
+            self.latency += 0.2 * (seconds - self.latency)
+
+    def wanted_slices(self) -> int:
+        """Slices worth running at once: rate x latency (Little's law), with half again to spare.
+
+        Fewer would leave the rate unused; more would only add slices, each of which ends in a
+        partial page.
+        """
+        needed = self.pacer.endpoint_rate * self.latency * 1.5
+        return max(2, min(self.workers, math.ceil(needed) + 1))
 
     def list_pages(self, path: str, params: Mapping[str, Any]) -> Iterator[list[Record]]:
         """Page through one list query with ``starting_after``; yield the data of each page."""
@@ -384,7 +401,7 @@ class _SlicePull:
                 return
             oldest = min(int(r["created"]) for r in data)
             with self.cond:
-                idle = self.fetcher.workers - self.running - len(self.queue)
+                idle = self.fetcher.wanted_slices() - self.running - len(self.queue)
             if idle > 0 and oldest + 1 < piece.hi:
                 newer = [r for r in piece.held if int(r["created"]) > oldest]
                 # Density from the rows themselves (the slice may reach far past the newest).
