@@ -90,7 +90,8 @@ class Progress:
         """Show the final numbers and close a bar this object opened."""
         with self._lock:
             self.covered_seconds = self.total_seconds
-            self._emit(done=True)
+            # A bar this object opened is drawn one last time by close(); no extra line.
+            self._emit(done=True, redraw=not self._own_bar)
             if self.bar is not None and self._own_bar:
                 self.bar.close()
 
@@ -119,7 +120,7 @@ class Progress:
             done=done,
         )
 
-    def _emit(self, *, done: bool) -> None:
+    def _emit(self, *, done: bool, redraw: bool = True) -> None:
         update = self.snapshot(done=done)
         if self.callback is not None:
             self.callback(update)
@@ -128,4 +129,5 @@ class Progress:
                 self.bar.total = update.estimated_total
             self.bar.n = update.rows
             self.bar.set_postfix(pages=update.pages, requests=update.requests, refresh=False)
-            self.bar.refresh()
+            if redraw:
+                self.bar.refresh()

@@ -314,3 +314,19 @@ def test_time_zone_customer_filter_progress_callback_and_cached_reads(client: An
     by_customer = history.charges_frame(client, customer=gus.id, progress=False, refresh=False)
     assert by_customer.attrs["pull"]["requests"] == 0
     assert by_customer["customer"].tolist() == [gus.id]
+
+
+def test_progress_drives_a_given_tqdm_bar(client: Any) -> None:
+    import io
+
+    from tqdm import tqdm
+
+    lee = client.find_or_create_customer("lee@example.com")
+    for amount in ("1.00", "2.00", "3.00"):
+        client.charge(lee, amount, "usd", payment_method="pm_card_visa", allow_duplicate=True)
+    out = io.StringIO()
+    bar = tqdm(file=out, disable=False, unit=" rows")
+    frame = history.charges_frame(client, progress=bar)
+    assert bar.n == len(frame) == 3
+    assert "requests=" in out.getvalue()
+    bar.close()
