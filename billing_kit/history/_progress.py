@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Union
 
 from tqdm.auto import tqdm
+from tqdm.std import tqdm as base_tqdm
 
 from billing_kit.history._fetch import FetchStats
 
@@ -58,9 +59,9 @@ class Progress:
         self.kind = kind
         self.stats = stats
         self.callback: Callable[[ProgressUpdate], Any] | None = None
-        self.bar: tqdm[Any] | None = None
+        self.bar: base_tqdm[Any] | None = None
         self._own_bar = False
-        if isinstance(progress, tqdm):
+        if isinstance(progress, base_tqdm):  # any tqdm: terminal, notebook or a subclass
             self.bar = progress
         elif progress is True:
             self.bar = tqdm(desc=f"pull {kind}", unit=" rows", dynamic_ncols=True, leave=True)
