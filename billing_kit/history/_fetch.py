@@ -42,6 +42,8 @@ PAGE_SIZE = 100
 ENDPOINT_RATE = 25.0
 #: Consecutive 429s one request may meet before the pull gives up (each halves the rate).
 MAX_RATE_LIMITED = 30
+#: Pages a range expected to be short is read in order before it may be split after all.
+FEW_PAGES = 12
 #: The newest part of a split is sized to hold this many pages (the others double in width).
 MIN_PART_PAGES = 4
 
@@ -297,13 +299,19 @@ class Fetcher:
         ranges: Sequence[tuple[int, int]],
         on_finished: Callable[[int, int, list[Record]], None],
         stop: threading.Event | None = None,
+        *,
+        few: Sequence[tuple[int, int]] = (),
     ) -> None:
         """Pull every object created in ``ranges`` (half-open ``[lo, hi)`` Unix seconds).
 
         ``on_finished(lo, hi, records)`` is called from the worker threads, concurrently, each time
         a sub-range is complete: every object created in ``[lo, hi)`` is in ``records``.
+
+        Ranges listed in ``few`` are expected to hold only a few pages (a refresh): they are paged
+        through with the cursor and only split if they turn out to hold more than
+        ``FEW_PAGES``, since every split costs requests a short pull does not win back.
         """
-        _SlicePull(self, path, params, on_finished, stop or threading.Event()).run(ranges)
+        _SlicePull(self, path, params, on_finished, stop or threading.Event()).run(ranges, few=few)
 
 
 @dataclass
@@ -313,6 +321,8 @@ class _Slice:
     cursor: str | None = None
     #: A range as asked for, not yet split: how its rows are spread over time is unknown.
     first: bool = False
+    #: Pages to fetch before the slice may be split (see ``Fetcher.pull_range``'s ``few``).
+    patience: int = 0
     held: list[Record] = field(default_factory=list)
 
 
@@ -337,12 +347,19 @@ class _SlicePull:
         self.cond = threading.Condition()
         self.error: BaseException | None = None
 
-    def run(self, ranges: Sequence[tuple[int, int]]) -> None:
+    def run(
+        self, ranges: Sequence[tuple[int, int]], *, few: Sequence[tuple[int, int]] = ()
+    ) -> None:
         workers = self.fetcher.workers
         # One slice per range: its first page shows how dense the data is, and the split that
         # follows sizes the parts from that (a probe that costs nothing extra).
         self.queue = sorted(
-            (_Slice(lo, hi, first=True) for lo, hi in ranges if hi > lo), key=lambda s: s.hi
+            (
+                _Slice(lo, hi, first=True, patience=FEW_PAGES if (lo, hi) in few else 0)
+                for lo, hi in ranges
+                if hi > lo
+            ),
+            key=lambda s: s.hi,
         )
         threads = [threading.Thread(target=self._work, daemon=True) for _ in range(workers)]
         for thread in threads:
@@ -396,13 +413,14 @@ class _SlicePull:
             data: list[Record] = page.get("data") or []
             self.fetcher.stats.add(pages=1)
             piece.held.extend(data)
+            piece.patience -= 1
             if not page.get("has_more") or not data:
                 self._finish(piece.lo, piece.hi, piece.held)
                 return
             oldest = min(int(r["created"]) for r in data)
             with self.cond:
                 idle = self.fetcher.wanted_slices() - self.running - len(self.queue)
-            if idle > 0 and oldest + 1 < piece.hi:
+            if idle > 0 and oldest + 1 < piece.hi and piece.patience <= 0:
                 newer = [r for r in piece.held if int(r["created"]) > oldest]
                 # Density from the rows themselves (the slice may reach far past the newest).
                 newest = max((int(r["created"]) for r in newer), default=oldest)

@@ -32,7 +32,7 @@ from billing_kit.history._cache import (
     subtract,
     upsert,
 )
-from billing_kit.history._fetch import Fetcher, Record
+from billing_kit.history._fetch import PAGE_SIZE, Fetcher, Record
 from billing_kit.history._frames import build_frame, finish_frame
 from billing_kit.history._options import (
     DateLike,
@@ -207,7 +207,7 @@ class _Sync:
             state.pull = state.pull or PullJournal()
             state.pull.plan = plan
             self.cache.save_state(state)
-            self._pull(state)
+            self._pull(state, few=self._short(base, state.pull.remaining()))
             parts = self.cache.load_parts(state.pull)
         changed: list[pd.DataFrame] = []
         if refresh and covered:
@@ -238,7 +238,17 @@ class _Sync:
         self.fetcher.pull_range(self.endpoint.path, params, ranges, keep)
         return upsert(self.kind, [build_frame(self.kind, records)])
 
-    def _pull(self, state: CacheState) -> None:
+    def _short(self, base: pd.DataFrame, ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
+        """Ranges the cache's own density says hold a few pages at most (a typical refresh)."""
+        if len(base) < 2:
+            return []
+        # The span of the rows themselves: the covered ranges may reach back to 1970.
+        created = base["created"]
+        seconds = max(1.0, (created.max() - created.min()).total_seconds())
+        rows_per_second = len(base) / seconds
+        return [(lo, hi) for lo, hi in ranges if rows_per_second * (hi - lo) < 4 * PAGE_SIZE]
+
+    def _pull(self, state: CacheState, *, few: list[tuple[int, int]]) -> None:
         """Pull the journal's remaining ranges, flushing finished slices to part files."""
         assert state.pull is not None
         remaining = state.pull.remaining()
@@ -270,7 +280,7 @@ class _Sync:
 
         params = _expand(self.endpoint.expand, listing=True)
         try:
-            self.fetcher.pull_range(self.endpoint.path, params, remaining, finished)
+            self.fetcher.pull_range(self.endpoint.path, params, remaining, finished, few=few)
         finally:
             # Interrupted or failed: what finished is journalled, so the next call resumes there.
             with lock:
