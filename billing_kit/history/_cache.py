@@ -14,9 +14,10 @@ finished slices lets the next call resume where the failed or interrupted one st
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -95,6 +96,22 @@ class HistoryCache:
         self.frame_path = folder / f"{kind}.parquet"
         self.state_path = folder / f"{kind}.state.json"
         self.parts_dir = folder / f"{kind}.parts"
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold this kind's cache for one update, so two kernels pulling at once take turns."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        with open(self.folder / f"{self.kind}.lock", "a+b") as handle:
+            try:
+                import fcntl
+            except ImportError:  # pragma: no cover - Windows: no advisory locks, no waiting
+                yield
+                return
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
     def load_state(self) -> CacheState:
         """Return the saved state, or an empty one (nothing cached yet, or an unreadable file)."""

@@ -145,9 +145,10 @@ def load(
     reporter = Progress(progress, kind, fetcher.stats)
     try:
         cache = HistoryCache(home / "cache" / namespace, kind)
-        frame = _Sync(cache, kind, fetcher, reporter).run(
-            window, refresh=refresh, customer=customer_id
-        )
+        with cache.locked():
+            frame = _Sync(cache, kind, fetcher, reporter).run(
+                window, refresh=refresh, customer=customer_id
+            )
     finally:
         reporter.close()
     if window.since is not None:

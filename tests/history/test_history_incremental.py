@@ -189,3 +189,27 @@ def test_deleting_the_cached_frame_pulls_everything_again(seeded: Any, tmp_path:
         (home / "cache" / client.cache_namespace / "charges.parquet").unlink()
         again = history.charges_frame(client, progress=False, refresh=False)
     assert len(again) == SEEDED and again["id"].is_unique
+
+
+def test_two_pulls_at_once_take_turns_on_the_cache(seeded: Any, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    results: list[Any] = []
+    errors: list[BaseException] = []
+
+    def pull() -> None:
+        try:
+            with _connect(seeded, home) as client:
+                results.append(history.charges_frame(client, progress=False))
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=pull) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    first, second = results
+    assert len(first) == len(second) == SEEDED
+    # Whichever went second found the cache filled and only refreshed it.
+    assert min(r.attrs["pull"]["requests"] for r in results) < 10
