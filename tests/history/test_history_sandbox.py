@@ -330,3 +330,22 @@ def test_progress_drives_a_given_tqdm_bar(client: Any) -> None:
     assert bar.n == len(frame) == 3
     assert "requests=" in out.getvalue()
     bar.close()
+
+
+def test_client_methods_delegate_to_the_history_functions(client: Any) -> None:
+    mo = client.find_or_create_customer("mo@example.com")
+    charge = client.charge(mo, "4.00", "usd", payment_method="pm_card_visa")
+    client.refund(charge)
+    frames = {
+        "charges": client.charges_frame(progress=False),
+        "refunds": client.refunds_frame(progress=False),
+        "balance_transactions": client.balance_transactions_frame(progress=False),
+        "payouts": client.payouts_frame(progress=False),
+        "disputes": client.disputes_frame(progress=False),
+        "customers": client.customers_frame(progress=False),
+    }
+    for kind, frame in frames.items():
+        assert list(frame.columns) == list(history.dtypes(kind)), kind
+    assert frames["charges"]["refunded"].tolist() == [True]
+    assert frames["refunds"]["charge"].tolist() == [charge.id]
+    assert len(frames["balance_transactions"]) == 2
