@@ -1,16 +1,16 @@
-"""Fetching history pages: raw requests, token-bucket pacing, retries, parallel adaptive time
-slices.
+"""Fetching history pages: raw requests, token buckets, retries, parallel adaptive time slices.
 
 The official library still signs every request, pins the API version and talks HTTP
 (``client.stripe.raw_request``), but no ``StripeObject`` is built per record: the body is parsed
 once with orjson into plain dicts for :mod:`._frames`.
 
 List endpoints only filter on ``created``, so a range is cut into half-open ``[gte, lt)`` slices
-that worker threads page through in parallel. A slice whose page comes back full with more to come
-is split while fewer slices are running than there are workers: everything created after the page's
-oldest second is finished, and the rest of the range is cut in parts sized from the density just
-observed. The oldest second of the page is re-read by the part below it, so charges sharing a second
-are never lost; rows are keyed by id, so they are never doubled either.
+that worker threads page through in parallel. A range starts as one slice. When a page comes back
+full with more to come and fewer slices run than the rate needs (rate x latency), the slice is
+split: everything created after the page's oldest second is finished, and the rest is cut into
+parts sized from the density just seen (doubling widths going back for a range not split before,
+equal widths after). The oldest second of the page is re-read by the part below it, so charges
+sharing a second are never lost; rows are keyed by id, so they are never doubled either.
 """
 
 from __future__ import annotations
@@ -154,11 +154,15 @@ class Fetcher:
     client
         A :class:`billing_kit.Client`; its ``stripe`` client sends the requests.
     rate_limit
-        Account-wide requests/s; default ``client.default_rate_limit`` (25 test/sandbox, 100 live).
+        Account-wide requests/s; default the client's (``connect(rate_limit=...)``, else
+        ``client.default_rate_limit``: 25 test/sandbox, 100 live).
     endpoint_rate
         Requests/s for one endpoint; default 25, Stripe's documented per-endpoint limit.
     workers
-        Threads pulling slices at once; default enough to keep the rate busy at ~0.5 s per page.
+        Most threads pulling at once; default enough for the rate at ~1.2 s per page. How many
+        slices actually run follows the latency measured (:meth:`wanted_slices`).
+    policy
+        Retries and backoff for faults; default the client's (``connect(max_retries=...)``).
     """
 
     def __init__(
