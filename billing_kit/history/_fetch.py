@@ -441,8 +441,10 @@ class _SlicePull:
                         # Nothing is known yet of how the rows spread back in time (since the
                         # account began, or new charges bunched at the end of a refresh): widths
                         # double going back from the newest, and the oldest part takes the rest.
+                        # Eight parts reach 255x the first width; more would mostly be empty
+                        # years, one wasted request each, while the parts with rows split again.
                         edges = _geometric_edges(
-                            piece.lo, oldest + 1, MIN_PART_PAGES * seconds_per_page, parts
+                            piece.lo, oldest + 1, MIN_PART_PAGES * seconds_per_page, min(parts, 8)
                         )
                     else:
                         # A part of a split, whose density was seen: equal widths, equal pages if
