@@ -350,6 +350,8 @@ class _SlicePull:
         self.running = 0
         self.cond = threading.Condition()
         self.error: BaseException | None = None
+        #: Estimated pages left in each running slice (by ``id``), updated after every page.
+        self.left: dict[int, float] = {}
 
     def run(
         self, ranges: Sequence[tuple[int, int]], *, few: Sequence[tuple[int, int]] = ()
@@ -419,22 +421,33 @@ class _SlicePull:
             piece.held.extend(data)
             piece.patience -= 1
             if not page.get("has_more") or not data:
+                with self.cond:
+                    self.left.pop(id(piece), None)
                 self._finish(piece.lo, piece.hi, piece.held)
                 return
-            oldest = min(int(r["created"]) for r in data)
+            created = [int(r["created"]) for r in data]
+            oldest = min(created)
+            # Density from this page's rows (the slice may reach far past the newest of them).
+            spread = max(created) + 1 - oldest
+            seconds_per_page = max(1.0, spread * PAGE_SIZE / len(data))
+            pages_left = (oldest + 1 - piece.lo) / seconds_per_page
             with self.cond:
                 idle = self.fetcher.wanted_slices() - self.running - len(self.queue)
-            if idle > 0 and oldest + 1 < piece.hi and piece.patience <= 0:
-                newer = [r for r in piece.held if int(r["created"]) > oldest]
-                # Density from the rows themselves (the slice may reach far past the newest).
-                newest = max((int(r["created"]) for r in newer), default=oldest)
-                seconds_per_page = max(1.0, (newest + 1 - oldest) * PAGE_SIZE / max(1, len(newer)))
-                pages_left = (oldest + 1 - piece.lo) / seconds_per_page
-                # Every part ends in a partial page, so the newest part is sized for several pages
-                # and the widths double from there; but a worker left idle costs more than a
-                # partial page, so even a slice with a few pages left is shared out.
+                self.left[id(piece)] = pages_left
+                # A free slot goes to the slices with the most left, not to whichever page
+                # happens to come back first: fewer, longer slices end in fewer partial pages.
+                biggest = max(self.left.values())
+            if (
+                idle > 0
+                and oldest + 1 < piece.hi
+                and piece.patience <= 0
+                and pages_left >= biggest / 2
+            ):
                 parts = min(idle + 1, int(pages_left // 2))
                 if parts >= 2:
+                    with self.cond:
+                        self.left.pop(id(piece), None)
+                    newer = [r for r in piece.held if int(r["created"]) > oldest]
                     # Everything newer than the oldest second on this page is complete.
                     self._finish(oldest + 1, piece.hi, newer)
                     if piece.first or piece.lo <= 0:
