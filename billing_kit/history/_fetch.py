@@ -443,7 +443,9 @@ class _SlicePull:
                 and piece.patience <= 0
                 and pages_left >= biggest / 2
             ):
-                parts = min(idle + 1, int(pages_left // 2))
+                # A slot left idle costs more than a partial page, so near the end even the
+                # last few pages of a slice are shared out, down to one page per part.
+                parts = min(idle + 1, int(pages_left))
                 if parts >= 2:
                     with self.cond:
                         self.left.pop(id(piece), None)
