@@ -221,7 +221,7 @@ def major_units(
     array = pa.Array.from_buffers(
         MAJOR_DTYPE.pyarrow_dtype,
         n,
-        [validity, pa.py_buffer(words.tobytes())],
+        [validity, pa.py_buffer(words)],
         null_count=int(n - valid.sum()),
     )
     return pd.arrays.ArrowExtensionArray(array)
