@@ -41,22 +41,24 @@ _DERIVED_PATHS: dict[str, tuple[tuple[tuple[str, ...], Kind], ...]] = {
 }
 
 
-def _paths(kind: ObjectKind) -> list[tuple[tuple[str, ...], Kind]]:
-    paths: list[tuple[tuple[str, ...], Kind]] = []
+def paths(kind: ObjectKind) -> list[tuple[tuple[str, ...], Kind]]:
+    """Every API path a frame of ``kind`` reads, with the kind of its value."""
+    found: list[tuple[tuple[str, ...], Kind]] = []
     for column in schema(kind):
         if column.kind == "major":
             continue
         if column.path:
-            paths.append((column.path, column.kind))
+            found.append((column.path, column.kind))
         else:
-            paths.extend(_DERIVED_PATHS[column.name])
-    return paths
+            found.extend(_DERIVED_PATHS[column.name])
+    return found
 
 
-def _struct(paths: Sequence[tuple[tuple[str, ...], Kind]]) -> pa.StructType:
-    """Nested struct type holding every path; a ref that also has children becomes ``{id: ...}``."""
+def path_tree(leaves: Sequence[tuple[tuple[str, ...], Kind]]) -> dict[str, Any]:
+    """Nested dict of the paths, leaves holding their kind; a ref that also has children (an
+    expanded ``balance_transaction``) becomes a node with an ``id`` leaf."""
     tree: dict[str, Any] = {}
-    for path, kind in paths:
+    for path, kind in leaves:
         node = tree
         for key in path[:-1]:
             child = node.setdefault(key, {})
@@ -68,13 +70,18 @@ def _struct(paths: Sequence[tuple[tuple[str, ...], Kind]]) -> pa.StructType:
             node[leaf].setdefault("id", kind)
         else:
             node.setdefault(leaf, kind)
+    return tree
+
+
+def _struct(leaves: Sequence[tuple[tuple[str, ...], Kind]]) -> pa.StructType:
+    """Nested Arrow struct type holding every path."""
 
     def build(node: dict[str, Any]) -> pa.StructType:
         return pa.struct(
             [(k, build(v) if isinstance(v, dict) else _LEAF[v]) for k, v in node.items()]
         )
 
-    return build(tree)
+    return build(path_tree(leaves))
 
 
 def read_pages(kind: ObjectKind, pages: Sequence[bytes]) -> pa.StructArray:
@@ -90,7 +97,7 @@ def read_pages(kind: ObjectKind, pages: Sequence[bytes]) -> pa.StructArray:
     lines = [page.replace(b"\n", b" ") for page in pages]
     if not all(b'"object":"list"' in line[:200].replace(b" ", b"") for line in lines):
         raise pa.ArrowInvalid("not every page is a list page")
-    record = _struct(_paths(kind))
+    record = _struct(paths(kind))
     table = pj.read_json(
         io.BytesIO(b"\n".join(lines)),
         read_options=pj.ReadOptions(
@@ -137,4 +144,4 @@ def column_values(column: Column, records: pa.StructArray) -> pa.Array:
     return derived(column.name, records)
 
 
-__all__ = ["column_values", "read_pages"]
+__all__ = ["column_values", "path_tree", "paths", "read_pages"]

@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from operator import itemgetter
 from typing import Any, cast
 
+import msgspec
 import numpy as np
 import orjson
 import pandas as pd
@@ -27,6 +28,7 @@ import pyarrow as pa
 
 from billing_kit._money import currency_exponent
 from billing_kit.history import _arrow as _arrow_reader
+from billing_kit.history import _structs
 from billing_kit.history._schema import (
     MAJOR_DTYPE,
     MAJOR_SCALE,
@@ -294,6 +296,20 @@ def _build_from_arrow(kind: ObjectKind, pages: Sequence[bytes]) -> pd.DataFrame:
     return pd.DataFrame(columns, copy=False)
 
 
+def _build_from_structs(kind: ObjectKind, pages: Sequence[bytes]) -> pd.DataFrame:
+    columns: dict[str, Any] = {}
+    with gc_paused():
+        records = _structs.read_pages(kind, pages)
+        cache: _structs.Cache = {}
+        for column in schema(kind):
+            if column.kind == "major":
+                columns[column.name] = major_units(columns[column.minor], columns[column.currency])
+            else:
+                values = _structs.column_values(column, records, cache)
+                columns[column.name] = typed_column(column, values)
+    return pd.DataFrame(columns, copy=False)
+
+
 def finish_frame(
     frame: pd.DataFrame,
     kind: ObjectKind,
@@ -350,9 +366,9 @@ def frame_from_pages(
 
     def flush_raw() -> None:
         try:
-            chunks.append(_build_from_arrow(kind, raw))
-        except (pa.ArrowInvalid, pa.ArrowTypeError, KeyError):
-            # Not the declared shape (say, an expandable field left unexpanded): decode as dicts.
+            chunks.append(_build_from_structs(kind, raw))
+        except (msgspec.ValidationError, msgspec.DecodeError):
+            # Not the declared shape (say, an expandable field expanded): decode as dicts.
             chunks.append(build_frame(kind, decode(raw), keep_metadata=False))
         raw.clear()
 

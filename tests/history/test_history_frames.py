@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+import msgspec
 import orjson
 import pandas as pd
 import pyarrow as pa
@@ -13,6 +14,7 @@ import pytest
 from billing_kit.history import dtypes, records_to_frame, schema_table
 from billing_kit.history._frames import (
     _build_from_arrow,
+    _build_from_structs,
     build_frame,
     concat_frames,
     conform,
@@ -475,3 +477,37 @@ def test_pages_the_arrow_reader_cannot_hold_fall_back_to_dicts() -> None:
     pd.testing.assert_frame_equal(framed, _expected_charges())
     single = frame_from_pages("charges", [orjson.dumps(_charge_ok())], keep_metadata=False)
     assert single["id"].tolist() == ["ch_ok"]
+
+
+def test_msgspec_reader_and_dict_path_give_identical_frames() -> None:
+    plain = {**_charge_declined(), "customer": "cus_2"}
+    # A balance transaction left as its id, and parents that are null or missing.
+    bare = {**_charge_ok(), "id": "ch_bare", "balance_transaction": "txn_9", "outcome": None}
+    del bare["payment_method_details"]
+    pages = [_page([_charge_ok(), bare]), _page([plain], pretty=True), _page([])]
+    by_structs = _build_from_structs("charges", pages)
+    pd.testing.assert_frame_equal(
+        by_structs, build_frame("charges", decode(pages), keep_metadata=False)
+    )
+    assert by_structs["balance_transaction"].tolist() == ["txn_1", "txn_9", pd.NA]
+    assert by_structs.loc[1, ["fee_minor", "brand", "outcome_type"]].isna().all()
+    customers = [
+        {"id": "cus_1", "created": 5, "email": "a@example.com", "balance": 0, "currency": "usd"},
+        {"id": "cus_2", "deleted": True},
+    ]
+    pd.testing.assert_frame_equal(
+        _build_from_structs("customers", [_page(customers)]),
+        build_frame("customers", customers, keep_metadata=False),
+    )
+
+
+def test_pages_the_msgspec_reader_cannot_hold_fall_back_to_dicts() -> None:
+    # An expanded customer where an id is declared, and a page that is one object, not a list.
+    with pytest.raises(msgspec.ValidationError, match="customer"):
+        _build_from_structs("charges", [_page([_charge_ok(), _charge_declined()])])
+    with pytest.raises(msgspec.ValidationError, match="not a list page"):
+        _build_from_structs("charges", [orjson.dumps(_charge_ok())])
+    pages = [_page([_charge_ok()]), _page([_charge_declined()])]
+    pd.testing.assert_frame_equal(
+        frame_from_pages("charges", pages, keep_metadata=False), _expected_charges()
+    )
