@@ -16,10 +16,11 @@ from dataclasses import dataclass, field
 
 import stripe
 
-__all__ = ["RetryPolicy", "TokenBucket", "is_retryable"]
+__all__ = ["RetryPolicy", "TokenBucket", "header", "is_retryable"]
 
 
-def _header(headers: object, name: str) -> str | None:
+def header(headers: object, name: str) -> str | None:
+    """Return the value of header ``name`` (lower case) from any mapping-like, or ``None``."""
     if not headers or not hasattr(headers, "items"):
         return None
     for key, value in headers.items():
@@ -44,7 +45,7 @@ def is_retryable(exc: stripe.StripeError) -> bool:
         return exc.should_retry
     if exc.http_status == 429:
         return True
-    advice = _header(exc.headers, "stripe-should-retry")
+    advice = header(exc.headers, "stripe-should-retry")
     if advice == "false":
         return False
     if advice == "true":

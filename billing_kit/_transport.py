@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 import stripe
 
-from billing_kit._retry import RetryPolicy, TokenBucket, is_retryable
+from billing_kit._retry import RetryPolicy, TokenBucket, header, is_retryable
 from billing_kit._stripe_errors import map_stripe_error
 
 __all__ = ["Response", "Transport", "TransportStats"]
@@ -49,15 +49,6 @@ class TransportStats:
         """Increment ``counter`` by one (thread-safe: forms may charge from a worker thread)."""
         with self._lock:
             setattr(self, counter, getattr(self, counter) + 1)
-
-
-def _header(headers: Mapping[str, str] | None, name: str) -> str | None:
-    if not headers:
-        return None
-    for key, value in headers.items():
-        if key.lower() == name:
-            return value
-    return None
 
 
 class Transport:
@@ -149,7 +140,7 @@ class Transport:
                     continue
                 self.stats.add("failures")
                 raise map_stripe_error(exc, idempotency_key=idempotency_key) from exc
-            replayed = _header(response.headers, "idempotent-replayed") == "true"
+            replayed = header(response.headers, "idempotent-replayed") == "true"
             if replayed:
                 self.stats.add("replays")
                 if on_replay is not None:

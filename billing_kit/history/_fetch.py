@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 import stripe
 
-from billing_kit._retry import RetryPolicy, TokenBucket, is_retryable
+from billing_kit._retry import RetryPolicy, TokenBucket, header, is_retryable
 from billing_kit._stripe_errors import map_stripe_error
 
 if TYPE_CHECKING:
@@ -46,15 +46,6 @@ MAX_RATE_LIMITED = 30
 FEW_PAGES = 12
 #: The newest part of a split is sized to hold this many pages (the others double in width).
 MIN_PART_PAGES = 4
-
-
-def _header(headers: object, name: str) -> str | None:
-    if not headers or not hasattr(headers, "items"):
-        return None
-    for key, value in headers.items():
-        if str(key).lower() == name:
-            return str(value)
-    return None
 
 
 class Pacer:
@@ -219,7 +210,7 @@ class Fetcher:
                     limited += 1
                     attempt -= 1
                     self.stats.add(rate_limited=1)
-                    retry_after = _header(exc.headers, "retry-after")
+                    retry_after = header(exc.headers, "retry-after")
                     delay = max(1.0 / self.pacer.slow_down(endpoint), 0.05 * limited)
                     if retry_after is not None and retry_after.replace(".", "", 1).isdigit():
                         delay = max(delay, float(retry_after))
