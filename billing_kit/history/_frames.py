@@ -300,13 +300,11 @@ def _build_from_structs(kind: ObjectKind, pages: Sequence[bytes]) -> pd.DataFram
     columns: dict[str, Any] = {}
     with gc_paused():
         records = _structs.read_pages(kind, pages)
-        cache: _structs.Cache = {}
         for column in schema(kind):
             if column.kind == "major":
                 columns[column.name] = major_units(columns[column.minor], columns[column.currency])
             else:
-                values = _structs.column_values(column, records, cache)
-                columns[column.name] = typed_column(column, values)
+                columns[column.name] = typed_column(column, records.column(column))
     return pd.DataFrame(columns, copy=False)
 
 

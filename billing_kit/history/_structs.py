@@ -38,97 +38,112 @@ _LEAF: dict[Kind, type] = {
     "float": float,
 }
 _ID_TYPES = {str, type(None)}
-#: Column values cached by path while one chunk is framed (a parent is shared by its children).
-Cache = dict[tuple[str, ...], list[Any]]
+#: The Struct class declared at each nested path of a kind (for filling in missing parents).
+Types = dict[tuple[str, ...], type]
 
 
-def _struct_type(name: str, node: dict[str, Any]) -> type[msgspec.Struct]:
+def _struct_type(path: tuple[str, ...], node: dict[str, Any], types: Types) -> type:
     fields: list[tuple[str, Any, None]] = []
     for key, value in node.items():
         if isinstance(value, dict):
-            child = _struct_type(f"{name}_{key}", value)
+            child = _struct_type((*path, key), value, types)
             # A ref with children (balance_transaction) may come as an id or expanded.
             typ: Any = Union[str, child] if "id" in value else child  # noqa: UP007
         else:
             typ = _LEAF[value]
         fields.append((key, Optional[typ], None))  # noqa: UP045 - a runtime type object
     # gc=False: the records hold no cycles, and untracked objects cost nothing to collect.
-    return msgspec.defstruct(name, fields, gc=False)
+    cls = msgspec.defstruct("_".join(("", *path)), fields, gc=False)
+    types[path] = cls
+    return cls
 
 
 @functools.cache
-def _decoder(kind: ObjectKind) -> msgspec.json.Decoder[Any]:
-    record: Any = _struct_type(f"_{kind}", path_tree(paths(kind)))
+def _decoder(kind: ObjectKind) -> tuple[msgspec.json.Decoder[Any], Types]:
+    types: Types = {}
+    record: Any = _struct_type((kind,), path_tree(paths(kind)), types)
     page = msgspec.defstruct(
         f"_{kind}_page", [("object", str, ""), ("data", list[record], [])], gc=False
     )
-    return msgspec.json.Decoder(page)
+    return msgspec.json.Decoder(page), types
 
 
-def read_pages(kind: ObjectKind, pages: Sequence[bytes]) -> list[Any]:
-    """Decode raw list pages into one list of records holding only the declared fields.
+class Records:
+    """Decoded records of one chunk, and the values of each path gathered from them (cached)."""
+
+    def __init__(self, kind: ObjectKind, records: list[Any], types: Types) -> None:
+        self.kind = kind
+        self.records = records
+        self._types = types
+        self._values: dict[tuple[str, ...], list[Any]] = {}
+        self._objects: dict[tuple[str, ...], list[Any]] = {}
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def values(self, path: tuple[str, ...]) -> list[Any]:
+        """The value at ``path`` in each record; ``None`` where a level is missing."""
+        if path not in self._values:
+            parents = self.records if len(path) == 1 else self._parents(path[:-1])
+            # attrgetter over a list runs at C speed: no Python call per record.
+            self._values[path] = list(map(attrgetter(path[-1]), parents))
+        return self._values[path]
+
+    def _parents(self, path: tuple[str, ...]) -> list[Any]:
+        """The objects at ``path``, a missing one replaced by an empty object (all fields None)
+        and a ref sent as a bare id by an object holding just that id."""
+        if path not in self._objects:
+            values = self.values(path)
+            cls = self._types[(self.kind, *path)]
+            if set(map(type, values)) == {cls}:
+                self._objects[path] = values
+            else:
+                empty = cls()
+                self._objects[path] = [
+                    empty if v is None else cls(id=v) if type(v) is str else v for v in values
+                ]
+        return self._objects[path]
+
+    def ids(self, path: tuple[str, ...]) -> list[Any]:
+        """The ids at ``path``, whether a ref came as an id or expanded into an object."""
+        values = self.values(path)
+        if set(map(type, values)) - _ID_TYPES:
+            return self.values((*path, "id"))
+        return values
+
+    def column(self, column: Column) -> Any:
+        """The values of one declared (non-major) column: a list, or an Arrow array if derived."""
+        if column.path:
+            return self.ids(column.path) if column.kind == "ref" else self.values(column.path)
+        if column.name == "decline_code":
+            # Stripe puts the issuer's decline code in outcome.reason; on a successful charge the
+            # same field holds a risk reason, which is not a decline.
+            failed = pc.equal(pa.array(self.values(("status",)), pa.string()), "failed")
+            reasons = pa.array(self.values(("outcome", "reason")), pa.string())
+            return pc.if_else(
+                pc.fill_null(failed, False), reasons, pa.nulls(len(self), pa.string())
+            )
+        if column.name == "deleted":
+            return [v is True for v in self.values(("deleted",))]
+        raise KeyError(column.name)  # pragma: no cover - every derived column is handled above
+
+
+def read_pages(kind: ObjectKind, pages: Sequence[bytes]) -> Records:
+    """Decode raw list pages into the records of a chunk, holding only the declared fields.
 
     Raises
     ------
     msgspec.ValidationError, msgspec.DecodeError
         When a page does not fit the declared shape; the caller then decodes it another way.
     """
-    decode = _decoder(kind).decode
+    decoder, types = _decoder(kind)
     records: list[Any] = []
     for page in pages:
-        body = decode(page)
+        body = decoder.decode(page)
         if body.object not in ("list", "search_result"):
             raise msgspec.ValidationError(f"not a list page: object {body.object!r}")
         records.extend(body.data)
-    return records
+    return Records(kind, records, types)
 
 
-def _field(parent: Any, key: str) -> Any:
-    if parent is None:
-        return None
-    if type(parent) is str:  # a ref sent as a bare id: its id is the string itself
-        return parent if key == "id" else None
-    return getattr(parent, key)
-
-
-def _values(records: Sequence[Any], path: tuple[str, ...], cache: Cache) -> list[Any]:
-    """The value at ``path`` in each record; ``None`` where a level is missing."""
-    if path in cache:
-        return cache[path]
-    key = path[-1]
-    parents = records if len(path) == 1 else _values(records, path[:-1], cache)
-    try:
-        # Fast path, at C speed: every parent is present and expanded.
-        values = list(map(attrgetter(key), parents))
-    except AttributeError:
-        # A parent that is None, or a ref sent as a bare id string.
-        values = [_field(p, key) for p in parents]
-    cache[path] = values
-    return values
-
-
-def _ids(records: Sequence[Any], path: tuple[str, ...], cache: Cache) -> list[Any]:
-    values = _values(records, path, cache)
-    if set(map(type, values)) - _ID_TYPES:  # some refs came expanded: take their ids
-        return _values(records, (*path, "id"), cache)
-    return values
-
-
-def column_values(column: Column, records: Sequence[Any], cache: Cache) -> Any:
-    """The values of one declared (non-major) column: a list, or an Arrow array when derived."""
-    if column.path:
-        if column.kind == "ref":
-            return _ids(records, column.path, cache)
-        return _values(records, column.path, cache)
-    if column.name == "decline_code":
-        # Stripe puts the issuer's decline code in outcome.reason; on a successful charge the same
-        # field holds a risk reason, which is not a decline.
-        failed = pc.equal(pa.array(_values(records, ("status",), cache), pa.string()), "failed")
-        reasons = pa.array(_values(records, ("outcome", "reason"), cache), pa.string())
-        return pc.if_else(pc.fill_null(failed, False), reasons, pa.nulls(len(records), pa.string()))
-    if column.name == "deleted":
-        return [v is True for v in _values(records, ("deleted",), cache)]
-    raise KeyError(column.name)  # pragma: no cover - every derived column is handled above
-
-
-__all__ = ["column_values", "read_pages"]
+__all__ = ["Records", "read_pages"]
