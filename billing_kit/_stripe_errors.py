@@ -8,6 +8,7 @@ not listed here.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -109,6 +110,19 @@ def _error_fields(exc: stripe.StripeError) -> Mapping[str, Any]:
     return {}
 
 
+def _connection_message(stripe_message: str) -> str:
+    # stripe-python's text asks to write to support and buries the cause in a long urllib3 chain:
+    # keep the host and the operating system's reason, which is what the user can act on.
+    host = re.search(r"host='([^']+)', port=(\d+)", stripe_message)
+    reason = re.search(r"\[Errno -?\d+\] ([^\"')]+)", stripe_message)
+    where = f" at {host.group(1)}:{host.group(2)}" if host else ""
+    why = f": {reason.group(1).strip()}" if reason else ""
+    return (
+        f"Could not reach the Stripe API{where}{why}. Check the network connection, and "
+        "STRIPE_API_BASE or connect(api_base=...) if you set one."
+    )
+
+
 def map_stripe_error(
     exc: stripe.StripeError, *, idempotency_key: str | None = None
 ) -> StripeRequestError:
@@ -130,6 +144,8 @@ def map_stripe_error(
     code = exc.code or fields.get("code")
     param = fields.get("param") if isinstance(fields.get("param"), str) else None
     message = exc.user_message or str(exc) or type(exc).__name__
+    if isinstance(exc, stripe.APIConnectionError):
+        message = _connection_message(message)
     details: dict[str, Any] = {
         "http_status": exc.http_status,
         "code": code,

@@ -21,10 +21,23 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line and return its exit status."""
+    """Run the command line and return its exit status.
+
+    Errors billing_kit raises (a refused live key, Stripe unreachable after retries, ...) are
+    printed as one line naming the problem and the fix, not as a traceback: exit status 1.
+    """
+    from billing_kit._exceptions import BillingKitError
+
     parser = build_parser()
     args = parser.parse_args(argv)
-    status: int = args.func(args)
+    try:
+        status: int = args.func(args)
+    except BillingKitError as exc:
+        print(f"{parser.prog} {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"{parser.prog} {args.command}: interrupted", file=sys.stderr)
+        return 130
     return status
 
 

@@ -1,0 +1,41 @@
+"""The top-level command line: errors billing_kit raises are one clear line, never a traceback."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+import stripe
+
+from billing_kit._stripe_errors import map_stripe_error
+from billing_kit.cli import main
+
+
+def test_a_refused_live_key_is_one_masked_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    live = "sk_live_" + "Zq" * 12
+    monkeypatch.setenv("STRIPE_API_KEY", live)
+    status = main(["pull", "charges", "--out", str(tmp_path / "charges.csv"), "--quiet"])
+    err = capsys.readouterr().err
+    assert status == 1
+    assert err.startswith("billing-kit pull: error: Refusing to use the live key sk_live_…ZqZq")
+    assert live not in err and "Traceback" not in err
+
+
+def test_an_unreachable_api_names_the_host_and_the_reason() -> None:
+    with socket.socket() as probe:  # a loopback port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    client = stripe.StripeClient(
+        "sk_test_" + "x" * 4, base_addresses={"api": f"http://127.0.0.1:{port}"},
+        max_network_retries=0,
+    )  # fmt: skip
+    with pytest.raises(stripe.APIConnectionError) as caught:
+        client.v1.charges.list()
+    mapped = map_stripe_error(caught.value)
+    assert str(mapped).startswith(
+        f"Could not reach the Stripe API at 127.0.0.1:{port}: Connection refused. "
+    )
+    assert "support@stripe.com" not in str(mapped)
