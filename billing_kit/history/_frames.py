@@ -29,6 +29,7 @@ import pyarrow as pa
 from billing_kit._money import currency_exponent
 from billing_kit.history import _arrow as _arrow_reader
 from billing_kit.history import _structs
+from billing_kit.history._buffers import GrowingArray
 from billing_kit.history._schema import (
     MAJOR_DTYPE,
     MAJOR_SCALE,
@@ -184,18 +185,23 @@ def _timestamps(values: Any) -> Any:
     return pd.DatetimeIndex(nanos).tz_localize("UTC").array
 
 
-def _scale_factors(currencies: pd.Categorical) -> Any:
-    """Per row, ``10 ** (MAJOR_SCALE - exponent)``; 0 where the currency is missing."""
-    factors = np.zeros(len(currencies.categories) + 1, dtype=np.int64)  # last slot: code -1
-    for i, code in enumerate(currencies.categories):
-        exponent = currency_exponent(str(code))
+def _scale_factors(categories: Iterable[Any]) -> Any:
+    """Per currency category, ``10 ** (MAJOR_SCALE - exponent)``; a last 0 for a missing one."""
+    codes = [str(code) for code in categories]
+    factors = np.zeros(len(codes) + 1, dtype=np.int64)  # last slot: code -1
+    for i, code in enumerate(codes):
+        exponent = currency_exponent(code)
         if not 0 <= exponent <= MAJOR_SCALE:
             raise ValueError(
                 f"currency {code!r} has {exponent} decimals; history frames hold at most "
                 f"{MAJOR_SCALE}: raise MAJOR_SCALE in billing_kit/history/_schema.py"
             )
         factors[i] = 10 ** (MAJOR_SCALE - exponent)
-    return factors[currencies.codes]
+    return factors
+
+
+#: Rows converted at a time by :func:`major_units`: bounds its temporary arrays.
+_MAJOR_BLOCK = 1 << 16
 
 
 def major_units(
@@ -211,14 +217,21 @@ def major_units(
     [Decimal('500.000'), Decimal('12.340'), Decimal('1.230'), <NA>]
     """
     n = len(minor)
-    factors = _scale_factors(currencies)
-    values = minor.to_numpy(dtype=np.int64, na_value=0)
-    valid = ~minor.isna() & (currencies.codes >= 0)
+    table = _scale_factors(currencies.categories)
+    codes = currencies.codes
     # decimal128 stores each value as a little-endian 128-bit integer: the low word is the scaled
-    # amount, the high word its sign extension.
+    # amount, the high word its sign extension. Filled a block at a time, so that a million rows
+    # need no million-row temporaries.
     words = np.empty((n, 2), dtype=np.int64)
-    words[:, 0] = values * factors
-    words[:, 1] = np.where(words[:, 0] < 0, -1, 0)
+    valid = np.empty(n, dtype=np.bool_)
+    for start in range(0, n, _MAJOR_BLOCK):
+        stop = min(start + _MAJOR_BLOCK, n)
+        part = minor[start:stop]
+        block_codes = codes[start:stop]
+        low = words[start:stop, 0]
+        np.multiply(part.to_numpy(dtype=np.int64, na_value=0), table[block_codes], out=low)
+        words[start:stop, 1] = np.where(low < 0, -1, 0)
+        np.logical_and(~part.isna(), block_codes >= 0, out=valid[start:stop])
     validity = pa.array(valid).buffers()[1] if n else None
     array = pa.Array.from_buffers(
         MAJOR_DTYPE.pyarrow_dtype,
@@ -345,6 +358,85 @@ def _null_blobs(n: int) -> pd.api.extensions.ExtensionArray:
     return pd.arrays.ArrowExtensionArray(pa.nulls(n, pa.binary()))
 
 
+class _Joiner:
+    """Joins framed chunks as they come: numeric columns are appended to growing buffers (the
+    chunk's arrays are freed at once), the others are kept as pieces and joined at the end."""
+
+    def __init__(self, kind: ObjectKind) -> None:
+        self.kind = kind
+        self.first: pd.DataFrame | None = None
+        self.numbers: dict[str, tuple[GrowingArray, GrowingArray | None]] = {}
+        self.pieces: dict[str, list[Any]] = {}
+        self.lengths: list[int] = []
+        self.majors = {column.name for column in schema(kind) if column.kind == "major"}
+
+    def add(self, chunk: pd.DataFrame) -> None:
+        if self.first is None and not self.lengths:
+            self.first = chunk  # while there is one chunk only, it is kept as it is
+            return
+        if self.first is not None:
+            first, self.first = self.first, None
+            self._append(first)
+        self._append(chunk)
+
+    def _append(self, chunk: pd.DataFrame) -> None:
+        n = len(chunk)
+        for name in chunk.columns:
+            array: Any = chunk[name].array
+            if name in self.majors:
+                continue  # computed once from the joined columns: no pieces to keep
+            if isinstance(array, pd.arrays.IntegerArray | pd.arrays.DatetimeArray):
+                self._append_numbers(name, array)
+            else:
+                pieces = self.pieces.setdefault(name, [])
+                if len(pieces) < len(self.lengths):  # column absent from earlier chunks
+                    pieces.extend(_null_blobs(k) for k in self.lengths[len(pieces) :])
+                pieces.append(array)
+        self.lengths.append(n)
+
+    def _append_numbers(self, name: str, array: Any) -> None:
+        if name not in self.numbers:
+            if self.lengths:  # pragma: no cover - every chunk has the declared columns
+                raise ValueError(f"column {name!r} is missing from earlier chunks")
+            if isinstance(array, pd.arrays.DatetimeArray):
+                self.numbers[name] = (GrowingArray(np.int64), None)
+            else:
+                self.numbers[name] = (GrowingArray(array.dtype.numpy_dtype), GrowingArray(np.bool_))
+        data, mask = self.numbers[name]
+        if mask is None:
+            data.extend(array.asi8)
+        else:
+            data.extend(array.to_numpy(dtype=array.dtype.numpy_dtype, na_value=0))
+            mask.extend(array.isna())
+
+    def frame(self) -> pd.DataFrame:
+        if self.first is not None:
+            return self.first
+        if not self.lengths:
+            return build_frame(self.kind, [])
+        declared = {column.name: column for column in schema(self.kind)}
+        names = [c.name for c in schema(self.kind)]
+        if METADATA_JSON in self.pieces:
+            names.append(METADATA_JSON)
+        columns: dict[str, Any] = {}
+        for name in names:
+            column = declared.get(name)
+            if column is not None and column.kind == "major":
+                columns[name] = major_units(columns[column.minor], columns[column.currency])
+            elif name in self.numbers:
+                data, mask = self.numbers.pop(name)
+                if mask is None:
+                    nanos = data.finish().view("datetime64[ns]")
+                    columns[name] = pd.DatetimeIndex(nanos).tz_localize("UTC").array
+                else:
+                    columns[name] = pd.arrays.IntegerArray(data.finish(), mask.finish())
+            else:
+                pieces = self.pieces.pop(name)
+                pieces.extend(_null_blobs(k) for k in self.lengths[len(pieces) :])
+                columns[name] = _concat_pieces(column, pieces)
+        return pd.DataFrame(columns, copy=False)
+
+
 def frame_from_pages(
     kind: ObjectKind,
     pages: Iterable[bytes | str | Record],
@@ -354,20 +446,21 @@ def frame_from_pages(
 ) -> pd.DataFrame:
     """Decode and frame many pages in chunks of ``chunk_rows`` records, then join the chunks.
 
-    Only one chunk of decoded dicts is alive at a time, and the chunks are joined one column at a
-    time, so a million charges need little more than the memory of the finished frame.
+    Only one chunk of decoded records is alive at a time, and numeric columns are appended to
+    their final buffers as each chunk is framed (:mod:`._buffers`), so a million charges need
+    little more than the memory of the finished frame.
     """
-    chunks: list[pd.DataFrame] = []
+    joiner = _Joiner(kind)
     batch: list[Record] = []
     raw: list[bytes] = []
     raw_rows = chunk_rows // 100 or 1
 
     def flush_raw() -> None:
         try:
-            chunks.append(_build_from_structs(kind, raw))
+            joiner.add(_build_from_structs(kind, raw))
         except (msgspec.ValidationError, msgspec.DecodeError):
             # Not the declared shape (say, an expandable field expanded): decode as dicts.
-            chunks.append(build_frame(kind, decode(raw), keep_metadata=False))
+            joiner.add(build_frame(kind, decode(raw), keep_metadata=False))
         raw.clear()
 
     with gc_paused():
@@ -379,13 +472,13 @@ def frame_from_pages(
                 continue
             batch.extend(decode([page]))
             if len(batch) >= chunk_rows:
-                chunks.append(build_frame(kind, batch, keep_metadata=keep_metadata))
+                joiner.add(build_frame(kind, batch, keep_metadata=keep_metadata))
                 batch = []
         if raw:
             flush_raw()
-        if batch or not chunks:
-            chunks.append(build_frame(kind, batch, keep_metadata=keep_metadata))
-    return chunks[0] if len(chunks) == 1 else concat_frames(kind, chunks, consume=True)
+        if batch or (joiner.first is None and not joiner.lengths):
+            joiner.add(build_frame(kind, batch, keep_metadata=keep_metadata))
+    return joiner.frame()
 
 
 def records_to_frame(
@@ -440,6 +533,14 @@ def conform(kind: ObjectKind, frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(columns, copy=False)
 
 
+def _concat_pieces(column: Column | None, pieces: list[Any]) -> Any:
+    """One column from the arrays of several chunks, categories unified in canonical order."""
+    if column is not None and column.kind == "category":
+        order = _category_order(column, {str(c) for p in pieces for c in p.categories})
+        pieces = [p.set_categories(order) for p in pieces]
+    return type(pieces[0])._concat_same_type(pieces)
+
+
 def concat_frames(
     kind: ObjectKind, frames: Sequence[pd.DataFrame], *, consume: bool = False
 ) -> pd.DataFrame:
@@ -468,11 +569,7 @@ def concat_frames(
                 pieces.append(frame[name].array)
             else:
                 pieces.append(_null_blobs(len(frame)))
-        column = declared.get(name)
-        if column is not None and column.kind == "category":
-            order = _category_order(column, {str(c) for p in pieces for c in p.categories})
-            pieces = [p.set_categories(order) for p in pieces]
-        columns[name] = type(pieces[0])._concat_same_type(pieces)
+        columns[name] = _concat_pieces(declared.get(name), pieces)
         if consume:
             for frame in parts:
                 if name in frame.columns:
