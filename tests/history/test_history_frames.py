@@ -511,3 +511,21 @@ def test_pages_the_msgspec_reader_cannot_hold_fall_back_to_dicts() -> None:
     pd.testing.assert_frame_equal(
         frame_from_pages("charges", pages, keep_metadata=False), _expected_charges()
     )
+
+
+def test_chunks_joined_as_framed_equal_one_frame_of_every_record() -> None:
+    # Rows from many small chunks (categories differing between chunks, nulls, both decoders)
+    # are joined into the same frame as one build over every record.
+    records = []
+    for i in range(23):
+        charge = _charge_ok() if i % 3 else {**_charge_declined(), "customer": f"cus_{i}"}
+        charge = {**charge, "id": f"ch_{i}", "currency": ["usd", "jpy", "kwd", "eur"][i % 4]}
+        records.append(charge)
+    records.append({**_charge_ok(), "id": "ch_null", "amount": None, "created": None})
+    pages = [_page(records[i : i + 2]) for i in range(0, len(records), 2)]
+    expected = build_frame("charges", records, keep_metadata=False)
+    joined = frame_from_pages("charges", pages, keep_metadata=False, chunk_rows=300)
+    pd.testing.assert_frame_equal(joined, expected)
+    with_metadata = frame_from_pages("charges", records, keep_metadata=True, chunk_rows=5)
+    pd.testing.assert_frame_equal(with_metadata, build_frame("charges", records))
+    assert with_metadata["amount"].isna().sum() == 1
