@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 
 #: Rows of a new buffer; it doubles when full.
 FIRST_CAPACITY = 1 << 16
@@ -36,6 +37,16 @@ class GrowingArray:
     def __len__(self) -> int:
         return self._size
 
+    @property
+    def dtype(self) -> Any:
+        return self._data.dtype
+
+    def astype(self, dtype: Any) -> GrowingArray:
+        """A buffer of ``dtype`` holding the values appended so far; this one is spent."""
+        wider = GrowingArray(dtype)
+        wider.extend(self.finish())
+        return wider
+
     def extend(self, values: Any) -> None:
         """Append ``values`` (a numpy array of the buffer's dtype or castable to it)."""
         end = self._size + len(values)
@@ -57,4 +68,74 @@ class GrowingArray:
         return data
 
 
-__all__ = ["GrowingArray"]
+#: Bytes of text in one Arrow string chunk: its 32-bit offsets must stay below 2**31.
+MAX_CHUNK_BYTES = 1 << 30
+
+
+class GrowingStrings:
+    """Arrow string arrays appended into one offsets buffer and one data buffer.
+
+    Examples
+    --------
+    >>> import pyarrow as pa
+    >>> text = GrowingStrings()
+    >>> text.extend(pa.array(["a", None])); text.extend(pa.array(["bc"]).slice(0))
+    >>> text.finish().to_pylist()
+    ['a', None, 'bc']
+    """
+
+    def __init__(self) -> None:
+        self._sealed: list[pa.Array] = []
+        self._start()
+
+    def _start(self) -> None:
+        self._offsets = GrowingArray(np.int32)
+        self._offsets.extend(np.zeros(1, dtype=np.int32))
+        self._data = GrowingArray(np.uint8)
+        self._valid = GrowingArray(np.bool_)
+
+    def extend(self, values: pa.Array | pa.ChunkedArray) -> None:
+        """Append the strings of ``values`` (``pa.string()``, any offset, chunked or not)."""
+        chunks = values.chunks if isinstance(values, pa.ChunkedArray) else [values]
+        for chunk in chunks:
+            n = len(chunk)
+            if not n:
+                continue
+            _, offsets_buffer, data_buffer = chunk.buffers()
+            offsets = np.frombuffer(offsets_buffer, dtype=np.int32)[chunk.offset :][: n + 1]
+            first, last = int(offsets[0]), int(offsets[-1])
+            if len(self._data) + last - first >= MAX_CHUNK_BYTES:
+                self._seal()
+            base = len(self._data)
+            self._offsets.extend(offsets[1:] - first + base)
+            if data_buffer is not None:
+                self._data.extend(np.frombuffer(data_buffer, dtype=np.uint8)[first:last])
+            self._valid.extend(chunk.is_valid().to_numpy(zero_copy_only=False))
+
+    def _seal(self) -> None:
+        n = len(self._valid)
+        if n:
+            valid = self._valid.finish()
+            nulls = int(n - valid.sum())
+            self._sealed.append(
+                pa.Array.from_buffers(
+                    pa.string(),
+                    n,
+                    [
+                        pa.array(valid).buffers()[1] if nulls else None,
+                        pa.py_buffer(self._offsets.finish()),
+                        pa.py_buffer(self._data.finish()),
+                    ],
+                    null_count=nulls,
+                )
+            )
+        self._start()
+
+    def finish(self) -> pa.ChunkedArray:
+        """Everything appended, as one chunk per 1 GiB of text; the buffer is spent."""
+        self._seal()
+        sealed, self._sealed = self._sealed, []
+        return pa.chunked_array(sealed, pa.string())
+
+
+__all__ = ["GrowingArray", "GrowingStrings"]

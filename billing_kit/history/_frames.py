@@ -29,12 +29,13 @@ import pyarrow as pa
 from billing_kit._money import currency_exponent
 from billing_kit.history import _arrow as _arrow_reader
 from billing_kit.history import _structs
-from billing_kit.history._buffers import GrowingArray
+from billing_kit.history._buffers import GrowingArray, GrowingStrings
 from billing_kit.history._schema import (
     MAJOR_DTYPE,
     MAJOR_SCALE,
     METADATA_PREFIX,
     SMALL_INT_DTYPES,
+    STRING_DTYPE,
     Column,
     ObjectKind,
     schema,
@@ -359,13 +360,17 @@ def _null_blobs(n: int) -> pd.api.extensions.ExtensionArray:
 
 
 class _Joiner:
-    """Joins framed chunks as they come: numeric columns are appended to growing buffers (the
-    chunk's arrays are freed at once), the others are kept as pieces and joined at the end."""
+    """Joins framed chunks as they come: numeric and text columns are appended to growing
+    buffers (the chunk's arrays are freed at once), categoricals as codes against one category
+    list, decimals are computed once at the end; the others (flags, metadata) are kept as pieces
+    and joined at the end."""
 
     def __init__(self, kind: ObjectKind) -> None:
         self.kind = kind
         self.first: pd.DataFrame | None = None
         self.numbers: dict[str, tuple[GrowingArray, GrowingArray | None]] = {}
+        self.texts: dict[str, GrowingStrings] = {}
+        self.codes: dict[str, tuple[dict[str, int], GrowingArray]] = {}
         self.pieces: dict[str, list[Any]] = {}
         self.lengths: list[int] = []
         self.majors = {column.name for column in schema(kind) if column.kind == "major"}
@@ -387,6 +392,13 @@ class _Joiner:
                 continue  # computed once from the joined columns: no pieces to keep
             if isinstance(array, pd.arrays.IntegerArray | pd.arrays.DatetimeArray):
                 self._append_numbers(name, array)
+            elif isinstance(array, pd.Categorical):
+                self._append_codes(name, array)
+            elif array.dtype == STRING_DTYPE:
+                if name not in self.texts:
+                    self._check_first(name)
+                    self.texts[name] = GrowingStrings()
+                self.texts[name].extend(array.__arrow_array__())
             else:
                 pieces = self.pieces.setdefault(name, [])
                 if len(pieces) < len(self.lengths):  # column absent from earlier chunks
@@ -394,10 +406,37 @@ class _Joiner:
                 pieces.append(array)
         self.lengths.append(n)
 
+    def _check_first(self, name: str) -> None:
+        if self.lengths:  # pragma: no cover - every chunk has the declared columns
+            raise ValueError(f"column {name!r} is missing from earlier chunks")
+
+    def _append_codes(self, name: str, array: pd.Categorical) -> None:
+        # Codes are kept against one category list per column (in order seen), so no chunk's
+        # Categorical stays alive; the canonical order is applied once at the end.
+        if name not in self.codes:
+            self._check_first(name)
+            self.codes[name] = ({}, GrowingArray(np.int16))
+        seen, codes = self.codes[name]
+        remap = [seen.setdefault(str(value), len(seen)) for value in array.categories]
+        if len(seen) > np.iinfo(codes.dtype).max:  # more categories than int16 codes can hold
+            codes = codes.astype(np.int32)
+            self.codes[name] = (seen, codes)
+        table = np.array([*remap, -1], dtype=codes.dtype)  # code -1 (missing) stays -1
+        codes.extend(table[array.codes])
+
+    def _finish_codes(self, column: Column) -> pd.Categorical:
+        seen, codes = self.codes.pop(column.name)
+        order = _category_order(column, seen)
+        position = {value: i for i, value in enumerate(order)}
+        table = np.array([position[value] for value in seen] + [-1], dtype=codes.dtype)
+        categorical: pd.Categorical = pd.Categorical.from_codes(
+            table[codes.finish()], categories=cast(Any, order), validate=False
+        )
+        return categorical
+
     def _append_numbers(self, name: str, array: Any) -> None:
         if name not in self.numbers:
-            if self.lengths:  # pragma: no cover - every chunk has the declared columns
-                raise ValueError(f"column {name!r} is missing from earlier chunks")
+            self._check_first(name)
             if isinstance(array, pd.arrays.DatetimeArray):
                 self.numbers[name] = (GrowingArray(np.int64), None)
             else:
@@ -419,7 +458,8 @@ class _Joiner:
         if METADATA_JSON in self.pieces:
             names.append(METADATA_JSON)
         columns: dict[str, Any] = {}
-        for name in names:
+        # Decimals last: the other columns have shrunk to their final size by then.
+        for name in sorted(names, key=lambda n: n in self.majors):
             column = declared.get(name)
             if column is not None and column.kind == "major":
                 columns[name] = major_units(columns[column.minor], columns[column.currency])
@@ -430,11 +470,17 @@ class _Joiner:
                     columns[name] = pd.DatetimeIndex(nanos).tz_localize("UTC").array
                 else:
                     columns[name] = pd.arrays.IntegerArray(data.finish(), mask.finish())
+            elif name in self.codes:
+                assert column is not None  # only declared columns are categorical
+                columns[name] = self._finish_codes(column)
+            elif name in self.texts:
+                text = self.texts.pop(name).finish()
+                columns[name] = pd.arrays.ArrowExtensionArray(text)
             else:
                 pieces = self.pieces.pop(name)
                 pieces.extend(_null_blobs(k) for k in self.lengths[len(pieces) :])
                 columns[name] = _concat_pieces(column, pieces)
-        return pd.DataFrame(columns, copy=False)
+        return pd.DataFrame({name: columns[name] for name in names}, copy=False)
 
 
 def frame_from_pages(
@@ -446,9 +492,9 @@ def frame_from_pages(
 ) -> pd.DataFrame:
     """Decode and frame many pages in chunks of ``chunk_rows`` records, then join the chunks.
 
-    Only one chunk of decoded records is alive at a time, and numeric columns are appended to
-    their final buffers as each chunk is framed (:mod:`._buffers`), so a million charges need
-    little more than the memory of the finished frame.
+    Only one chunk of decoded records is alive at a time, and numeric, text and category columns
+    are appended to their final buffers as each chunk is framed (:mod:`._buffers`), so a million
+    charges need little more than the memory of the finished frame.
     """
     joiner = _Joiner(kind)
     batch: list[Record] = []

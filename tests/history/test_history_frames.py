@@ -529,3 +529,14 @@ def test_chunks_joined_as_framed_equal_one_frame_of_every_record() -> None:
     with_metadata = frame_from_pages("charges", records, keep_metadata=True, chunk_rows=5)
     pd.testing.assert_frame_equal(with_metadata, build_frame("charges", records))
     assert with_metadata["amount"].isna().sum() == 1
+
+
+def test_joined_chunks_keep_more_categories_than_int16_codes_hold() -> None:
+    rows = [
+        {"id": f"re_{i}", "created": i, "currency": "usd", "amount": 1, "reason": f"r{i}"}
+        for i in range(33_000)
+    ]
+    frame = frame_from_pages("refunds", rows, keep_metadata=False, chunk_rows=11_000)
+    assert frame["reason"].cat.categories.size == 33_000
+    assert frame["reason"].astype(str).tolist() == [row["reason"] for row in rows]
+    pd.testing.assert_frame_equal(frame, build_frame("refunds", rows, keep_metadata=False))
