@@ -151,7 +151,9 @@ def _categorical(values: Any, fixed: tuple[str, ...] | None) -> pd.Categorical:
         # A value Stripe added after this schema was written is kept (appended), never NaN.
         categories = list(fixed) + sorted(set(seen).difference(fixed))
     position = {value: i for i, value in enumerate(categories)}
-    remap = np.array([position[value] for value in seen] + [-1], dtype=np.int16)
+    # int16 codes unless there are more categories than they can number.
+    width = np.int16 if len(categories) <= np.iinfo(np.int16).max else np.int32
+    remap = np.array([position[value] for value in seen] + [-1], dtype=width)
     indices = encoded.indices.fill_null(len(seen)).to_numpy(zero_copy_only=False)
     codes: Any = remap[indices]
     result: pd.Categorical = pd.Categorical.from_codes(
