@@ -40,12 +40,8 @@ import stripe
 
 import billing_kit
 from billing_kit import history
-from billing_kit.history._frames import (
-    _build_from_arrow,
-    _build_from_structs,
-    frame_from_pages,
-    gc_paused,
-)
+from billing_kit.history._frames import _build_from_arrow, _build_from_structs, gc_paused
+from billing_kit.history._join import frame_from_pages
 from billing_kit.sandbox import seed
 
 # Built at run time so no committed line looks like a real key.
@@ -173,7 +169,7 @@ def decode_cost(pages: list[bytes], charges: int) -> tuple[float, float, float, 
 MEMORY_SCRIPT = textwrap.dedent(
     """
     import gc, sys, threading, time
-    from billing_kit.history._frames import frame_from_pages
+    from billing_kit.history._join import frame_from_pages
 
     def rss():
         with open("/proc/self/statm") as f:

@@ -17,7 +17,7 @@ from billing_kit.history._api import (
     payouts_frame,
     refunds_frame,
 )
-from billing_kit.history._frames import records_to_frame
+from billing_kit.history._join import records_to_frame
 from billing_kit.history._options import InvalidOption
 from billing_kit.history._progress import ProgressUpdate
 from billing_kit.history._schema import OBJECT_KINDS, dtypes, schema_table

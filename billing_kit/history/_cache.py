@@ -27,7 +27,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from billing_kit.history._frames import METADATA_JSON, build_frame, concat_frames, conform
+from billing_kit.history._frames import METADATA_JSON, build_frame
+from billing_kit.history._join import concat_frames, conform
 from billing_kit.history._schema import ObjectKind
 
 STATE_VERSION = 1

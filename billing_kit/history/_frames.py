@@ -3,7 +3,9 @@
 No IO here. Pages arrive as raw JSON (bytes) or as already-decoded dicts; :func:`decode` parses raw
 pages with orjson, and :func:`build_frame` builds each declared column directly (one Python list per
 column, then one typed array) instead of going through ``pd.json_normalize``: several times
-faster (figures in ``benchmarks/bench_history.py``). The cyclic garbage collector is paused while
+faster (figures in ``benchmarks/bench_history.py``). Raw pages can also be read straight into
+columns by msgspec (:mod:`._structs`, the faster route) or Arrow's JSON reader (:mod:`._arrow`);
+chunks are joined into one frame by :mod:`._join`. The cyclic garbage collector is paused while
 pages are decoded: the records hold no cycles, and its passes over millions of fresh dicts would
 otherwise cost more than the decoding itself.
 
@@ -20,7 +22,6 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from operator import itemgetter
 from typing import Any, cast
 
-import msgspec
 import numpy as np
 import orjson
 import pandas as pd
@@ -29,13 +30,11 @@ import pyarrow as pa
 from billing_kit._money import currency_exponent
 from billing_kit.history import _arrow as _arrow_reader
 from billing_kit.history import _structs
-from billing_kit.history._buffers import GrowingArray, GrowingStrings
 from billing_kit.history._schema import (
     MAJOR_DTYPE,
     MAJOR_SCALE,
     METADATA_PREFIX,
     SMALL_INT_DTYPES,
-    STRING_DTYPE,
     Column,
     ObjectKind,
     schema,
@@ -355,271 +354,3 @@ def finish_frame(
         for key in metadata:
             out[METADATA_PREFIX + key] = _strings([None] * len(out))
     return out
-
-
-def _null_blobs(n: int) -> pd.api.extensions.ExtensionArray:
-    return pd.arrays.ArrowExtensionArray(pa.nulls(n, pa.binary()))
-
-
-class _Joiner:
-    """Joins framed chunks as they come: numeric and text columns are appended to growing
-    buffers (the chunk's arrays are freed at once), categoricals as codes against one category
-    list, decimals are computed once at the end; the others (flags, metadata) are kept as pieces
-    and joined at the end."""
-
-    def __init__(self, kind: ObjectKind) -> None:
-        self.kind = kind
-        self.first: pd.DataFrame | None = None
-        self.numbers: dict[str, tuple[GrowingArray, GrowingArray | None]] = {}
-        self.texts: dict[str, GrowingStrings] = {}
-        self.codes: dict[str, tuple[dict[str, int], GrowingArray]] = {}
-        self.pieces: dict[str, list[Any]] = {}
-        self.lengths: list[int] = []
-        self.majors = {column.name for column in schema(kind) if column.kind == "major"}
-
-    def add(self, chunk: pd.DataFrame) -> None:
-        if self.first is None and not self.lengths:
-            self.first = chunk  # while there is one chunk only, it is kept as it is
-            return
-        if self.first is not None:
-            first, self.first = self.first, None
-            self._append(first)
-        self._append(chunk)
-
-    def _append(self, chunk: pd.DataFrame) -> None:
-        n = len(chunk)
-        for name in chunk.columns:
-            array: Any = chunk[name].array
-            if name in self.majors:
-                continue  # computed once from the joined columns: no pieces to keep
-            if isinstance(array, pd.arrays.IntegerArray | pd.arrays.DatetimeArray):
-                self._append_numbers(name, array)
-            elif isinstance(array, pd.Categorical):
-                self._append_codes(name, array)
-            elif array.dtype == STRING_DTYPE:
-                if name not in self.texts:
-                    self._check_first(name)
-                    self.texts[name] = GrowingStrings()
-                self.texts[name].extend(array.__arrow_array__())
-            else:
-                pieces = self.pieces.setdefault(name, [])
-                if len(pieces) < len(self.lengths):  # column absent from earlier chunks
-                    pieces.extend(_null_blobs(k) for k in self.lengths[len(pieces) :])
-                pieces.append(array)
-        self.lengths.append(n)
-
-    def _check_first(self, name: str) -> None:
-        if self.lengths:  # pragma: no cover - every chunk has the declared columns
-            raise ValueError(f"column {name!r} is missing from earlier chunks")
-
-    def _append_codes(self, name: str, array: pd.Categorical) -> None:
-        # Codes are kept against one category list per column (in order seen), so no chunk's
-        # Categorical stays alive; the canonical order is applied once at the end.
-        if name not in self.codes:
-            self._check_first(name)
-            self.codes[name] = ({}, GrowingArray(np.int16))
-        seen, codes = self.codes[name]
-        remap = [seen.setdefault(str(value), len(seen)) for value in array.categories]
-        if len(seen) > np.iinfo(codes.dtype).max:  # more categories than int16 codes can hold
-            codes = codes.astype(np.int32)
-            self.codes[name] = (seen, codes)
-        table = np.array([*remap, -1], dtype=codes.dtype)  # code -1 (missing) stays -1
-        codes.extend(table[array.codes])
-
-    def _finish_codes(self, column: Column) -> pd.Categorical:
-        seen, codes = self.codes.pop(column.name)
-        order = _category_order(column, seen)
-        position = {value: i for i, value in enumerate(order)}
-        table = np.array([position[value] for value in seen] + [-1], dtype=codes.dtype)
-        categorical: pd.Categorical = pd.Categorical.from_codes(
-            table[codes.finish()], categories=cast(Any, order), validate=False
-        )
-        return categorical
-
-    def _append_numbers(self, name: str, array: Any) -> None:
-        if name not in self.numbers:
-            self._check_first(name)
-            if isinstance(array, pd.arrays.DatetimeArray):
-                self.numbers[name] = (GrowingArray(np.int64), None)
-            else:
-                self.numbers[name] = (GrowingArray(array.dtype.numpy_dtype), GrowingArray(np.bool_))
-        data, mask = self.numbers[name]
-        if mask is None:
-            data.extend(array.asi8)
-        else:
-            data.extend(array.to_numpy(dtype=array.dtype.numpy_dtype, na_value=0))
-            mask.extend(array.isna())
-
-    def frame(self) -> pd.DataFrame:
-        if self.first is not None:
-            return self.first
-        if not self.lengths:
-            return build_frame(self.kind, [])
-        declared = {column.name: column for column in schema(self.kind)}
-        names = [c.name for c in schema(self.kind)]
-        if METADATA_JSON in self.pieces:
-            names.append(METADATA_JSON)
-        columns: dict[str, Any] = {}
-        # Decimals last: the other columns have shrunk to their final size by then.
-        for name in sorted(names, key=lambda n: n in self.majors):
-            column = declared.get(name)
-            if column is not None and column.kind == "major":
-                columns[name] = major_units(columns[column.minor], columns[column.currency])
-            elif name in self.numbers:
-                data, mask = self.numbers.pop(name)
-                if mask is None:
-                    nanos = data.finish().view("datetime64[ns]")
-                    columns[name] = pd.DatetimeIndex(nanos).tz_localize("UTC").array
-                else:
-                    columns[name] = pd.arrays.IntegerArray(data.finish(), mask.finish())
-            elif name in self.codes:
-                assert column is not None  # only declared columns are categorical
-                columns[name] = self._finish_codes(column)
-            elif name in self.texts:
-                text = self.texts.pop(name).finish()
-                columns[name] = pd.arrays.ArrowExtensionArray(text)
-            else:
-                pieces = self.pieces.pop(name)
-                pieces.extend(_null_blobs(k) for k in self.lengths[len(pieces) :])
-                columns[name] = _concat_pieces(column, pieces)
-        return pd.DataFrame({name: columns[name] for name in names}, copy=False)
-
-
-def frame_from_pages(
-    kind: ObjectKind,
-    pages: Iterable[bytes | str | Record],
-    *,
-    keep_metadata: bool = True,
-    chunk_rows: int = CHUNK_ROWS,
-) -> pd.DataFrame:
-    """Decode and frame many pages in chunks of ``chunk_rows`` records, then join the chunks.
-
-    Only one chunk of decoded records is alive at a time, and numeric, text and category columns
-    are appended to their final buffers as each chunk is framed (:mod:`._buffers`), so a million
-    charges need little more than the memory of the finished frame.
-    """
-    joiner = _Joiner(kind)
-    batch: list[Record] = []
-    raw: list[bytes] = []
-    raw_rows = chunk_rows // 100 or 1
-
-    def flush_raw() -> None:
-        try:
-            joiner.add(_build_from_structs(kind, raw))
-        except (msgspec.ValidationError, msgspec.DecodeError):
-            # Not the declared shape (say, an expandable field expanded): decode as dicts.
-            joiner.add(build_frame(kind, decode(raw), keep_metadata=False))
-        raw.clear()
-
-    with gc_paused():
-        for page in pages:
-            if not keep_metadata and isinstance(page, bytes):
-                raw.append(page)
-                if len(raw) >= raw_rows:
-                    flush_raw()
-                continue
-            batch.extend(decode([page]))
-            if len(batch) >= chunk_rows:
-                joiner.add(build_frame(kind, batch, keep_metadata=keep_metadata))
-                batch = []
-        if raw:
-            flush_raw()
-        if batch or (joiner.first is None and not joiner.lengths):
-            joiner.add(build_frame(kind, batch, keep_metadata=keep_metadata))
-    return joiner.frame()
-
-
-def records_to_frame(
-    kind: ObjectKind,
-    records: Iterable[Record | bytes | str],
-    *,
-    tz: str | None = None,
-    metadata: bool | Sequence[str] | None = None,
-) -> pd.DataFrame:
-    """Typed frame of ``kind`` from API objects or raw pages: :func:`decode`, build, finish.
-
-    Examples
-    --------
-    >>> frame = records_to_frame("refunds", [{"id": "re_1", "amount": 500, "currency": "jpy",
-    ...                                         "created": 0, "status": "succeeded"}])
-    >>> frame.loc[0, "amount"], str(frame.loc[0, "created"])
-    (Decimal('500.000'), '1970-01-01 00:00:00+00:00')
-    """
-    frame = frame_from_pages(kind, records, keep_metadata=bool(metadata))
-    return finish_frame(frame, kind, tz=tz, metadata=metadata)
-
-
-def _category_order(column: Column, seen: Iterable[str]) -> list[str]:
-    values = set(seen)
-    if column.categories is None:
-        return sorted(values)
-    return list(column.categories) + sorted(values.difference(column.categories))
-
-
-def conform(kind: ObjectKind, frame: pd.DataFrame) -> pd.DataFrame:
-    """Return ``frame`` with the declared columns, order and dtypes of ``kind`` (after parquet IO).
-
-    Categories are put in their canonical order (fixed ones first, the rest sorted); the internal
-    ``_metadata`` column is kept when present.
-    """
-    columns: dict[str, Any] = {}
-    for column in schema(kind):
-        series = frame[column.name]
-        if column.kind == "category":
-            if not isinstance(series.dtype, pd.CategoricalDtype):
-                series = series.astype("category")
-            order = _category_order(column, (str(c) for c in series.cat.categories))
-            series = series.cat.set_categories(order)
-        elif series.dtype != column.dtype:
-            series = series.astype(column.dtype)  # type: ignore[call-overload]
-        columns[column.name] = series.array
-    if METADATA_JSON in frame.columns:
-        blobs = frame[METADATA_JSON]
-        if blobs.dtype != _METADATA_DTYPE:
-            blobs = blobs.astype(_METADATA_DTYPE)
-        columns[METADATA_JSON] = blobs.array
-    return pd.DataFrame(columns, copy=False)
-
-
-def _concat_pieces(column: Column | None, pieces: list[Any]) -> Any:
-    """One column from the arrays of several chunks, categories unified in canonical order."""
-    if column is not None and column.kind == "category":
-        order = _category_order(column, {str(c) for p in pieces for c in p.categories})
-        pieces = [p.set_categories(order) for p in pieces]
-    return type(pieces[0])._concat_same_type(pieces)
-
-
-def concat_frames(
-    kind: ObjectKind, frames: Sequence[pd.DataFrame], *, consume: bool = False
-) -> pd.DataFrame:
-    """Concatenate frames of one kind without losing a dtype.
-
-    ``pd.concat`` turns categoricals with different categories into ``object``; here each category
-    column first gets the union of the categories, in canonical order. Columns are joined one at a
-    time; with ``consume`` the caller's list is emptied as it goes, so memory peaks at the frames
-    plus one column rather than twice the frames.
-    """
-    if not frames:
-        return build_frame(kind, [])
-    parts = list(frames)
-    if consume and isinstance(frames, list):
-        frames.clear()
-    keep_metadata = any(METADATA_JSON in f.columns for f in parts)
-    names = [column.name for column in schema(kind)]
-    if keep_metadata:
-        names.append(METADATA_JSON)
-    declared = {column.name: column for column in schema(kind)}
-    columns: dict[str, Any] = {}
-    for name in names:
-        pieces: list[Any] = []
-        for frame in parts:
-            if name in frame.columns:
-                pieces.append(frame[name].array)
-            else:
-                pieces.append(_null_blobs(len(frame)))
-        columns[name] = _concat_pieces(declared.get(name), pieces)
-        if consume:
-            for frame in parts:
-                if name in frame.columns:
-                    del frame[name]
-    return pd.DataFrame(columns, copy=False)

@@ -16,11 +16,9 @@ from billing_kit.history._frames import (
     _build_from_arrow,
     _build_from_structs,
     build_frame,
-    concat_frames,
-    conform,
     decode,
-    frame_from_pages,
 )
+from billing_kit.history._join import concat_frames, conform, frame_from_pages
 from billing_kit.history._schema import OBJECT_KINDS, SCHEMAS
 
 DEC = pd.ArrowDtype(pa.decimal128(18, 3))
