@@ -389,14 +389,7 @@ class ChargeForm(Form):
             f"— charge {charge.id} ({charge.status}).",
             ok=True,
         )
-        self.session.add(
-            customer=intent.customer_label,
-            amount=intent.amount_text,
-            paying_with=intent.payment_label,
-            charge_id=charge.id,
-            status=charge.status,
-        )
-        self.table.value = self.session.html()
+        self._record(intent, charge.id, charge.status)
         self.amount.value = self.retype.value = ""
         self._handler(self.refresh_customers)()  # a new customer shows up in the picker
 
@@ -408,13 +401,19 @@ class ChargeForm(Form):
             f"({exc.decline_code or 'no decline code'}).",
             ok=False,
         )
+        self._record(intent, charge_id, "declined", detail=exc.reason)
+
+    def _record(
+        self, intent: ChargeIntent, charge_id: str, status: str, *, detail: str = ""
+    ) -> None:
+        """Add one outcome to this session's table and redraw it."""
         self.session.add(
             customer=intent.customer_label,
             amount=intent.amount_text,
             paying_with=intent.payment_label,
             charge_id=charge_id,
-            status="declined",
-            detail=exc.reason,
+            status=status,
+            detail=detail,
         )
         self.table.value = self.session.html()
 

@@ -135,8 +135,9 @@ def test_refund_by_payment_intent(client: stripe.StripeClient) -> None:
     assert client.v1.refunds.list({"payment_intent": intent.id}).data[0].id == refund.id
 
 
-def test_manual_capture_partial(client: stripe.StripeClient) -> None:
-    intent = client.v1.payment_intents.create(
+def _authorise_4000(client: stripe.StripeClient) -> stripe.PaymentIntent:
+    """A confirmed PaymentIntent for $40.00 held for later capture."""
+    return client.v1.payment_intents.create(
         {
             "amount": 4000,
             "currency": "usd",
@@ -146,6 +147,10 @@ def test_manual_capture_partial(client: stripe.StripeClient) -> None:
             "payment_method_types": ["card"],
         }
     )
+
+
+def test_manual_capture_partial(client: stripe.StripeClient) -> None:
+    intent = _authorise_4000(client)
     assert (intent.status, intent.amount_capturable) == ("requires_capture", 4000)
     held = client.v1.charges.retrieve(intent.latest_charge)
     assert (held.captured, held.balance_transaction, held.amount_captured) == (False, None, 0)
@@ -166,16 +171,7 @@ def test_manual_capture_partial(client: stripe.StripeClient) -> None:
 
 
 def test_cancel_releases_authorisation(client: stripe.StripeClient) -> None:
-    intent = client.v1.payment_intents.create(
-        {
-            "amount": 4000,
-            "currency": "usd",
-            "payment_method": "pm_card_visa",
-            "confirm": True,
-            "capture_method": "manual",
-            "payment_method_types": ["card"],
-        }
-    )
+    intent = _authorise_4000(client)
     canceled = client.v1.payment_intents.cancel(intent.id, {"cancellation_reason": "abandoned"})
     assert (canceled.status, canceled.cancellation_reason) == ("canceled", "abandoned")
     released = client.v1.charges.retrieve(intent.latest_charge)
