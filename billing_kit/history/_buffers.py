@@ -112,6 +112,17 @@ class GrowingStrings:
                 self._data.extend(np.frombuffer(data_buffer, dtype=np.uint8)[first:last])
             self._valid.extend(chunk.is_valid().to_numpy(zero_copy_only=False))
 
+    def extend_raw(self, offsets: Any, data: bytes, valid: Any) -> None:
+        """Append strings given as Arrow buffers: ``offsets`` (int32, one more than the values,
+        starting at 0), UTF-8 ``data`` and a boolean ``valid`` per value."""
+        if not len(valid):
+            return
+        if len(self._data) + len(data) >= MAX_CHUNK_BYTES:
+            self._seal()
+        self._offsets.extend(offsets[1:] + len(self._data))
+        self._data.extend(np.frombuffer(data, dtype=np.uint8))
+        self._valid.extend(valid)
+
     def _seal(self) -> None:
         n = len(self._valid)
         if n:

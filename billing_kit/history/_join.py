@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from billing_kit.history import _columns, _structs
 from billing_kit.history._buffers import GrowingArray, GrowingStrings
 from billing_kit.history._frames import (
     _METADATA_DTYPE,
@@ -29,7 +30,7 @@ from billing_kit.history._frames import (
     gc_paused,
     major_units,
 )
-from billing_kit.history._schema import STRING_DTYPE, Column, ObjectKind, schema
+from billing_kit.history._schema import SMALL_INT_DTYPES, STRING_DTYPE, Column, ObjectKind, schema
 
 
 def _null_blobs(n: int) -> pd.api.extensions.ExtensionArray:
@@ -61,6 +62,56 @@ class _Joiner:
             self._append(first)
         self._append(chunk)
 
+    def add_gathered(self, chunks: dict[str, _columns.Chunk], n: int) -> None:
+        """Append the raw buffers of one chunk of ``n`` rows (from :func:`._columns.gather`)."""
+        if self.first is not None:
+            first, self.first = self.first, None
+            self._append(first)
+        declared = {column.name: column for column in schema(self.kind)}
+        for name, chunk in chunks.items():
+            column = declared[name]
+            if isinstance(chunk, _columns.Codes):
+                seen, codes = self.codes[name]
+                if len(seen) > np.iinfo(codes.dtype).max:  # more than int16 codes can number
+                    codes = codes.astype(np.int32)
+                    self.codes[name] = (seen, codes)
+                codes.extend(chunk.codes)
+            elif isinstance(chunk, _columns.Text):
+                if name not in self.texts:
+                    self._check_first(name)
+                    self.texts[name] = GrowingStrings()
+                self.texts[name].extend_raw(chunk.offsets, chunk.data, chunk.valid)
+            elif isinstance(chunk, _columns.Numbers) and column.kind == "timestamp":
+                if name not in self.numbers:
+                    self._check_first(name)
+                    self.numbers[name] = (GrowingArray(np.int64), None)
+                nanos = chunk.data * 1_000_000_000
+                nanos[~chunk.valid] = np.iinfo(np.int64).min  # NaT
+                self.numbers[name][0].extend(nanos)
+            elif isinstance(chunk, _columns.Numbers):
+                integers = pd.arrays.IntegerArray(chunk.data, ~chunk.valid)
+                self._append_numbers(name, integers.astype(SMALL_INT_DTYPES[column.bits]))
+            elif isinstance(chunk, _columns.Floats):
+                self._append_piece(name, pd.arrays.FloatingArray(chunk.data, ~chunk.valid))
+            else:
+                flags = pa.array(chunk.data, pa.bool_(), mask=~chunk.valid)
+                self._append_piece(name, pd.arrays.ArrowExtensionArray(flags))
+        self.lengths.append(n)
+
+    def seen(self) -> dict[str, dict[str, int]]:
+        """The value -> code table of each category column, for :func:`._columns.gather`."""
+        for column in schema(self.kind):
+            if column.kind == "category" and column.name not in self.codes:
+                self._check_first(column.name)
+                self.codes[column.name] = ({}, GrowingArray(np.int16))
+        return {name: seen for name, (seen, _) in self.codes.items()}
+
+    def _append_piece(self, name: str, array: Any) -> None:
+        pieces = self.pieces.setdefault(name, [])
+        if len(pieces) < len(self.lengths):  # column absent from earlier chunks
+            pieces.extend(_null_blobs(k) for k in self.lengths[len(pieces) :])
+        pieces.append(array)
+
     def _append(self, chunk: pd.DataFrame) -> None:
         n = len(chunk)
         for name in chunk.columns:
@@ -77,10 +128,7 @@ class _Joiner:
                     self.texts[name] = GrowingStrings()
                 self.texts[name].extend(array.__arrow_array__())
             else:
-                pieces = self.pieces.setdefault(name, [])
-                if len(pieces) < len(self.lengths):  # column absent from earlier chunks
-                    pieces.extend(_null_blobs(k) for k in self.lengths[len(pieces) :])
-                pieces.append(array)
+                self._append_piece(name, array)
         self.lengths.append(n)
 
     def _check_first(self, name: str) -> None:
@@ -180,7 +228,12 @@ def frame_from_pages(
 
     def flush_raw() -> None:
         try:
-            joiner.add(_build_from_structs(kind, raw))
+            if _columns.AVAILABLE:
+                records = _structs.read_pages(kind, raw).records
+                if records:
+                    joiner.add_gathered(_columns.gather(kind, records, joiner.seen()), len(records))
+            else:
+                joiner.add(_build_from_structs(kind, raw))
         except (msgspec.ValidationError, msgspec.DecodeError):
             # Not the declared shape (say, an expandable field expanded): decode as dicts.
             joiner.add(build_frame(kind, decode(raw), keep_metadata=False))

@@ -59,7 +59,7 @@ def _struct_type(path: tuple[str, ...], node: dict[str, Any], types: Types) -> t
 
 
 @functools.cache
-def _decoder(kind: ObjectKind) -> tuple[msgspec.json.Decoder[Any], Types]:
+def decoder(kind: ObjectKind) -> tuple[msgspec.json.Decoder[Any], Types]:
     types: Types = {}
     record: Any = _struct_type((kind,), path_tree(paths(kind)), types)
     page = msgspec.defstruct(
@@ -136,14 +136,14 @@ def read_pages(kind: ObjectKind, pages: Sequence[bytes]) -> Records:
     msgspec.ValidationError, msgspec.DecodeError
         When a page does not fit the declared shape; the caller then decodes it another way.
     """
-    decoder, types = _decoder(kind)
+    decode, types = decoder(kind)
     records: list[Any] = []
     for page in pages:
-        body = decoder.decode(page)
+        body = decode.decode(page)
         if body.object not in ("list", "search_result"):
             raise msgspec.ValidationError(f"not a list page: object {body.object!r}")
         records.extend(body.data)
     return Records(kind, records, types)
 
 
-__all__ = ["Records", "read_pages"]
+__all__ = ["Records", "decoder", "paths", "read_pages"]

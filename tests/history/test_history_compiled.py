@@ -1,0 +1,180 @@
+"""The compiled route (msgspec records -> slots read in C) gives the dict route's frames."""
+
+from __future__ import annotations
+
+import os
+import random
+from typing import Any
+
+import msgspec
+import numpy as np
+import orjson
+import pandas as pd
+import pytest
+
+from billing_kit.history import _columns, _structs
+from billing_kit.history._frames import build_frame, decode
+from billing_kit.history._join import frame_from_pages
+
+pytestmark = pytest.mark.skipif(
+    not _columns.AVAILABLE and not os.environ.get("BILLING_KIT_REQUIRE_ALL"),
+    reason="billing_kit.history._gather was not compiled (no C compiler at install)",
+)
+
+
+def test_the_compiled_module_is_built() -> None:
+    # CI installs with a compiler: there, a missing module is a failure, not a quiet slow route.
+    assert _columns.AVAILABLE, "billing_kit/history/_gather.pyx was not compiled by pip install"
+
+
+def _maybe(rng: random.Random, value: Any, absent: float = 0.15) -> Any:
+    return None if rng.random() < absent else value
+
+
+def _charge(rng: random.Random, i: int) -> dict[str, Any]:
+    """A charge with every declared field present, null or missing at random, at every level."""
+    # Texts that share their size and first and last 8 bytes, differing only in the middle:
+    # the compiled category memo must compare them whole.
+    lookalike = f"The bank said {'ABCDEFGHIJ'[i % 10]} about this card."
+    status = rng.choice(["succeeded", "failed", "pending", "requires_review_new"])
+    fee = rng.randrange(0, 500)
+    balance: Any = rng.choice(
+        [
+            None,
+            f"txn_{i}",
+            {"id": f"txn_{i}", "currency": rng.choice(["usd", "eur", None]), "fee": fee},
+            {"id": f"txn_{i}", "fee": fee, "net": -fee},
+        ]
+    )
+    card: Any = {
+        "brand": _maybe(rng, rng.choice(["visa", "mastercard", "amex"])),
+        "last4": f"{rng.randrange(10_000):04d}",
+        "country": _maybe(rng, rng.choice(["US", "DE", "JP", "ÅL"])),
+        "exp_month": _maybe(rng, rng.randrange(1, 13)),
+        "exp_year": rng.randrange(2024, 2040),
+        "funding": rng.choice(["credit", "debit"]),
+    }
+    details: Any = rng.choice([None, {"card": None}, {"card": card}, {"card": card}, {}])
+    outcome: Any = _maybe(
+        rng,
+        {
+            "type": rng.choice(["authorized", "issuer_declined", "blocked"]),
+            "reason": _maybe(rng, rng.choice(["expired_card", "do_not_honor", "highest_risk"])),
+            "network_status": "approved_by_network",
+            "risk_level": rng.choice(["normal", "elevated"]),
+            "risk_score": _maybe(rng, rng.randrange(100)),
+            "seller_message": lookalike,
+        },
+    )
+    charge: dict[str, Any] = {
+        "id": f"ch_{i:06d}",
+        "object": "charge",
+        "created": _maybe(rng, 1_700_000_000 + rng.randrange(10**7), 0.05),
+        "status": status,
+        "currency": rng.choice(["usd", "jpy", "kwd", "eur"]),
+        "amount": _maybe(rng, rng.randrange(-(2**40), 2**40)),
+        "amount_captured": rng.randrange(10**6),
+        "amount_refunded": 0,
+        "captured": _maybe(rng, rng.random() < 0.5),
+        "paid": rng.random() < 0.5,
+        "refunded": False,
+        "disputed": _maybe(rng, True),
+        "balance_transaction": balance,
+        "customer": _maybe(rng, f"cus_{rng.randrange(50)}"),
+        "payment_intent": _maybe(rng, f"pi_{i}", 0.5),
+        "payment_method": f"pm_{i}",
+        "description": _maybe(rng, rng.choice(["Order 7", "Café crème ☕", "", "x" * 300])),
+        "failure_code": _maybe(rng, "card_declined", 0.7),
+        "failure_message": _maybe(rng, lookalike, 0.7),
+        "metadata": {},
+        "outcome": outcome,
+        "payment_method_details": details,
+    }
+    for key in rng.sample(sorted(charge), 2):
+        if key not in ("id", "object"):
+            del charge[key]  # a field missing altogether
+    return charge
+
+
+def _pages(records: list[dict[str, Any]], size: int) -> list[bytes]:
+    return [
+        orjson.dumps({"object": "list", "has_more": False, "data": records[i : i + size]})
+        for i in range(0, len(records), size)
+    ]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_compiled_route_gives_the_dict_route_frame(seed: int) -> None:
+    rng = random.Random(seed)
+    records = [_charge(rng, i) for i in range(1_500)]
+    pages = _pages(records, 100)
+    expected = build_frame("charges", decode(pages), keep_metadata=False)
+    # Chunks of 3 pages: categories first seen in later chunks, codes numbered across chunks.
+    framed = frame_from_pages("charges", pages, keep_metadata=False, chunk_rows=300)
+    pd.testing.assert_frame_equal(framed, expected)
+    # The decline code is the outcome reason of failed charges only.
+    failed = framed["status"] == "failed"
+    assert framed.loc[~failed, "decline_code"].isna().all()
+    assert framed.loc[failed, "decline_code"].notna().any()
+    assert set(framed["seller_message"].dropna().unique()) == {
+        r["outcome"]["seller_message"] for r in records if r.get("outcome")
+    }
+
+
+def test_compiled_and_dict_chunks_join_into_one_frame() -> None:
+    # A page msgspec cannot hold (a customer expanded into an object) is framed from dicts
+    # between compiled chunks; the joined frame is the same as one dict build of every record.
+    rng = random.Random(7)
+    records = [_charge(rng, i) for i in range(600)]
+    pages = _pages(records, 100)
+    odd = {**_charge(rng, 999), "customer": {"id": "cus_x", "object": "customer"}}
+    pages.insert(3, _pages([odd], 1)[0])
+    with pytest.raises(msgspec.ValidationError):
+        _structs.read_pages("charges", [pages[3]])
+    framed = frame_from_pages("charges", pages, keep_metadata=False, chunk_rows=100)
+    expected = build_frame("charges", decode(pages), keep_metadata=False)
+    pd.testing.assert_frame_equal(framed, expected)
+    assert (framed["customer"] == "cus_x").sum() == 1
+
+
+def test_compiled_codes_past_int16_keep_every_category() -> None:
+    rows = [
+        {"id": f"re_{i}", "created": i, "currency": "usd", "amount": 1, "reason": f"r{i}"}
+        for i in range(33_000)
+    ]
+    framed = frame_from_pages("refunds", _pages(rows, 100), keep_metadata=False, chunk_rows=9_900)
+    assert framed["reason"].cat.categories.size == 33_000
+    assert framed["reason"].astype(str).tolist() == [row["reason"] for row in rows]
+    pd.testing.assert_frame_equal(framed, build_frame("refunds", rows, keep_metadata=False))
+
+
+def test_every_kind_frames_alike_by_both_routes() -> None:
+    customers = [
+        {"id": "cus_1", "created": 5, "email": "a@example.com", "balance": -20, "currency": "usd"},
+        {"id": "cus_2", "deleted": True},
+        {"id": "cus_3", "created": None, "email": None, "currency": None, "deleted": False},
+    ]
+    refunds = [
+        {"id": "re_1", "created": 9, "amount": 500, "currency": "jpy", "status": "succeeded"},
+        {"id": "re_2", "charge": "ch_1", "amount": None, "currency": "kwd", "reason": None},
+    ]
+    for kind, records in (("customers", customers), ("refunds", refunds)):
+        pages = _pages(records, 2)
+        pd.testing.assert_frame_equal(
+            frame_from_pages(kind, pages, keep_metadata=False),  # type: ignore[arg-type]
+            build_frame(kind, records, keep_metadata=False),  # type: ignore[arg-type]
+        )
+
+
+def test_gather_refuses_buffers_of_the_wrong_size_and_reads_other_types_as_missing() -> None:
+    from billing_kit.history import _gather
+
+    records = _structs.read_pages("refunds", _pages([{"id": "re_1", "amount": 7}], 1)).records
+    plan = _columns._plan("refunds")
+    levels = plan[("amount",)].levels
+    with pytest.raises(ValueError, match="buffers of 2 and 1 entries for 1 values"):
+        _gather.integers(records, levels, np.empty(2, np.int64), np.empty(1, np.uint8))
+    # An object of another class where a record is expected reads as missing, not as memory.
+    data, valid = np.empty(3, np.int64), np.empty(3, np.uint8)
+    _gather.integers([records[0], "re_2", None], levels, data, valid)
+    assert data.tolist() == [7, 0, 0] and valid.tolist() == [1, 0, 0]
