@@ -29,8 +29,8 @@ lab: $(STAMP)
 	  $$( [ "$$(id -u)" = 0 ] && echo --allow-root )
 
 lint: $(STAMP)
-	$(BIN)/ruff check billing_kit tests benchmarks
-	$(BIN)/ruff format --check billing_kit tests benchmarks
+	$(BIN)/ruff check billing_kit tests benchmarks setup.py
+	$(BIN)/ruff format --check billing_kit tests benchmarks setup.py
 
 types: $(STAMP)
 	$(BIN)/mypy
@@ -44,4 +44,5 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) .venv-localstripe .mypy_cache .pytest_cache .ruff_cache build *.egg-info
+	rm -rf $(VENV) .venv-localstripe .mypy_cache .pytest_cache .ruff_cache build *.egg-info \
+	  billing_kit/history/_gather.c billing_kit/history/_gather.*.so

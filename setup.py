@@ -1,4 +1,4 @@
-"""Build the one compiled module, billing_kit/history/_gather (everything else is in pyproject.toml).
+"""Build the one compiled module, billing_kit/history/_gather (the rest is in pyproject.toml).
 
 It is optional: where no C compiler is available the install still succeeds and history frames
 are built by the pure-Python route (about half as fast; see docs/history.md).
