@@ -5,9 +5,10 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: lab test lint types pytest bench system-deps clean
+.PHONY: lab test lint types pytest bench system-deps compiler clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml setup.py billing_kit/history/_gather.pyx
+	$(MAKE) --no-print-directory compiler
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
@@ -15,11 +16,18 @@ $(STAMP): pyproject.toml
 
 # Debian's chromium drives the JupyterLab browser test (Playwright's own browser download cannot work here).
 system-deps:
-	@if [ ! -x /usr/bin/chromium ]; then \
+	@$(call apt,/usr/bin/chromium,chromium,the browser test)
+
+# The C compiler builds billing_kit/history/_gather (fast history frames) at install.
+compiler:
+	@$(call apt,$$(command -v cc || echo /usr/bin/cc),gcc,the compiled history module) || true
+
+# $(call apt,FILE,PACKAGE,WHY): install the Debian PACKAGE when FILE is missing (as root), else say how.
+apt = if [ ! -x $(1) ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(2); \
 	  else \
-	    echo "chromium is missing: run 'sudo apt-get install chromium' (needed by the browser test)"; exit 1; \
+	    echo "$(2) is missing: run 'sudo apt-get install $(2)' (needed by $(3))"; exit 1; \
 	  fi; \
 	fi
 
