@@ -32,6 +32,9 @@ from billing_kit.history._frames import (
 )
 from billing_kit.history._schema import SMALL_INT_DTYPES, STRING_DTYPE, Column, ObjectKind, schema
 
+#: Rows of raw pages decoded at a time (the compiled route needs no larger chunks to be fast).
+RAW_CHUNK_ROWS = 1_000
+
 
 def _null_blobs(n: int) -> pd.api.extensions.ExtensionArray:
     return pd.arrays.ArrowExtensionArray(pa.nulls(n, pa.binary()))
@@ -71,11 +74,7 @@ class _Joiner:
         for name, chunk in chunks.items():
             column = declared[name]
             if isinstance(chunk, _columns.Codes):
-                seen, codes = self.codes[name]
-                if len(seen) > np.iinfo(codes.dtype).max:  # more than int16 codes can number
-                    codes = codes.astype(np.int32)
-                    self.codes[name] = (seen, codes)
-                codes.extend(chunk.codes)
+                self._codes_fitting(name).extend(chunk.codes)
             elif isinstance(chunk, _columns.Text):
                 if name not in self.texts:
                     self._check_first(name)
@@ -103,7 +102,7 @@ class _Joiner:
         for column in schema(self.kind):
             if column.kind == "category" and column.name not in self.codes:
                 self._check_first(column.name)
-                self.codes[column.name] = ({}, GrowingArray(np.int16))
+                self.codes[column.name] = ({}, GrowingArray(np.int8))
         return {name: seen for name, (seen, _) in self.codes.items()}
 
     def _append_piece(self, name: str, array: Any) -> None:
@@ -140,14 +139,23 @@ class _Joiner:
         # Categorical stays alive; the canonical order is applied once at the end.
         if name not in self.codes:
             self._check_first(name)
-            self.codes[name] = ({}, GrowingArray(np.int16))
-        seen, codes = self.codes[name]
+            self.codes[name] = ({}, GrowingArray(np.int8))
+        seen = self.codes[name][0]
         remap = [seen.setdefault(str(value), len(seen)) for value in array.categories]
-        if len(seen) > np.iinfo(codes.dtype).max:  # more categories than int16 codes can hold
-            codes = codes.astype(np.int32)
-            self.codes[name] = (seen, codes)
+        codes = self._codes_fitting(name)
         table = np.array([*remap, -1], dtype=codes.dtype)  # code -1 (missing) stays -1
         codes.extend(table[array.codes])
+
+    def _codes_fitting(self, name: str) -> GrowingArray:
+        """The codes buffer of ``name``, widened if its table has outgrown the codes' width.
+
+        Codes start as int8, as pandas keeps them for up to 127 categories: a wider buffer
+        would cost a second copy when the frame is finished."""
+        seen, codes = self.codes[name]
+        if len(seen) > np.iinfo(codes.dtype).max:
+            codes = codes.astype(np.int16 if len(seen) <= np.iinfo(np.int16).max else np.int32)
+            self.codes[name] = (seen, codes)
+        return codes
 
     def _finish_codes(self, column: Column) -> pd.Categorical:
         seen, codes = self.codes.pop(column.name)
@@ -191,8 +199,8 @@ class _Joiner:
             elif name in self.numbers:
                 data, mask = self.numbers.pop(name)
                 if mask is None:
-                    nanos = data.finish().view("datetime64[ns]")
-                    columns[name] = pd.DatetimeIndex(nanos).tz_localize("UTC").array
+                    # Localizing copies; the naive buffer goes at once, not at the end.
+                    columns[name] = _utc(data.finish())
                 else:
                     columns[name] = pd.arrays.IntegerArray(data.finish(), mask.finish())
             elif name in self.codes:
@@ -206,6 +214,10 @@ class _Joiner:
                 pieces.extend(_null_blobs(k) for k in self.lengths[len(pieces) :])
                 columns[name] = _concat_pieces(column, pieces)
         return pd.DataFrame({name: columns[name] for name in names}, copy=False)
+
+
+def _utc(nanos: Any) -> Any:
+    return pd.DatetimeIndex(nanos.view("datetime64[ns]")).tz_localize("UTC").array
 
 
 def frame_from_pages(
@@ -224,7 +236,9 @@ def frame_from_pages(
     joiner = _Joiner(kind)
     batch: list[Record] = []
     raw: list[bytes] = []
-    raw_rows = chunk_rows // 100 or 1
+    # Raw pages are decoded ten at a time: the decoded records of a chunk are the only memory
+    # held besides the frame's own buffers.
+    raw_rows = min(chunk_rows, RAW_CHUNK_ROWS) // 100 or 1
 
     def flush_raw() -> None:
         try:
