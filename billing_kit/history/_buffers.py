@@ -105,7 +105,7 @@ MAX_CHUNK_BYTES = 1 << 30
 
 
 class GrowingStrings:
-    """Arrow string arrays appended into one offsets buffer and one data buffer.
+    """Arrow string (or binary) arrays appended into one offsets buffer and one data buffer.
 
     Examples
     --------
@@ -116,7 +116,8 @@ class GrowingStrings:
     ['a', None, 'bc']
     """
 
-    def __init__(self) -> None:
+    def __init__(self, type_: pa.DataType | None = None) -> None:
+        self.type = type_ or pa.string()  # string or binary: the same buffers
         self._sealed: list[pa.Array] = []
         self._start()
 
@@ -127,7 +128,7 @@ class GrowingStrings:
         self._valid = GrowingArray(np.bool_)
 
     def extend(self, values: pa.Array | pa.ChunkedArray) -> None:
-        """Append the strings of ``values`` (``pa.string()``, any offset, chunked or not)."""
+        """Append the values of ``values`` (of this type, any offset, chunked or not)."""
         chunks = values.chunks if isinstance(values, pa.ChunkedArray) else [values]
         for chunk in chunks:
             n = len(chunk)
@@ -162,7 +163,7 @@ class GrowingStrings:
             nulls = int(n - valid.sum())
             self._sealed.append(
                 pa.Array.from_buffers(
-                    pa.string(),
+                    self.type,
                     n,
                     [
                         pa.array(valid).buffers()[1] if nulls else None,
@@ -178,7 +179,7 @@ class GrowingStrings:
         """Everything appended, as one chunk per 1 GiB of text; the buffer is spent."""
         self._seal()
         sealed, self._sealed = self._sealed, []
-        return pa.chunked_array(sealed, pa.string())
+        return pa.chunked_array(sealed, self.type)
 
 
 __all__ = ["GrowingArray", "GrowingStrings"]

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from billing_kit.history import _structs
+from billing_kit.history._frames import METADATA_JSON
 from billing_kit.history._schema import Column, ObjectKind, schema
 
 _gather: ModuleType | None
@@ -95,26 +96,47 @@ def _leaf(kind: ObjectKind, path: tuple[str, ...], types: _structs.Types) -> _Le
 
 
 @functools.cache
-def _plan(kind: ObjectKind) -> dict[tuple[str, ...], _Leaf]:
-    _, types = _structs.decoder(kind)
-    return {path: _leaf(kind, path, types) for path, _ in _structs.paths(kind)}
+def _plan(kind: ObjectKind, metadata: bool = False) -> dict[tuple[str, ...], _Leaf]:
+    _, types = _structs.decoder(kind, metadata=metadata)
+    plan = {path: _leaf(kind, path, types) for path, _ in _structs.paths(kind)}
+    if metadata:
+        plan[("metadata",)] = _leaf(kind, ("metadata",), types)
+    return plan
 
 
 def gather(
-    kind: ObjectKind, records: list[Any], seen: dict[str, dict[str, int]]
+    kind: ObjectKind,
+    records: list[Any],
+    seen: dict[str, dict[str, int]],
+    *,
+    metadata: bool = False,
 ) -> dict[str, Chunk]:
-    """The raw buffers of every declared non-major column of ``records`` (from
-    :func:`._structs.read_pages`); ``seen`` holds each category column's value -> code table
-    and gains the new values."""
+    """The raw buffers of every declared non-major column of ``records``, decoded by
+    :func:`._structs.read_pages` with the same ``metadata``; ``seen`` holds each category
+    column's value -> code table and gains the new values. With ``metadata`` the chunk also
+    holds the internal ``_metadata`` column (raw JSON, missing where empty)."""
     assert _gather is not None
-    plan = _plan(kind)
+    plan = _plan(kind, metadata)
+    root = plan[("id",)].levels[0][0]
+    if records and type(records[0]) is not root:
+        # Records of another decoder would all read as missing: refuse rather than lose them.
+        raise TypeError(
+            f"records of {type(records[0]).__name__} cannot be gathered as {kind} "
+            f"with metadata={metadata}: decode them with _structs.decoder({kind!r}, "
+            f"metadata={metadata})"
+        )
     n = len(records)
     chunks: dict[str, Chunk] = {}
+    if metadata:
+        offsets = np.empty(n + 1, np.int32)
+        valid = np.empty(n, np.bool_)
+        blobs = _gather.blobs(records, plan[("metadata",)].levels, offsets, valid.view(np.uint8))
+        chunks[METADATA_JSON] = Text(offsets, blobs, valid)
     for column in schema(kind):
         if column.kind == "major":
             continue
         if not column.path:
-            chunks[column.name] = _derived(column, kind, records, seen)
+            chunks[column.name] = _derived(column, plan, records, seen)
             continue
         leaf = plan[column.path]
         if column.kind in ("minor", "int", "timestamp"):
@@ -156,10 +178,12 @@ def _codes(records: list[Any], leaf: _Leaf, seen: dict[str, int]) -> Codes:
 
 
 def _derived(
-    column: Column, kind: ObjectKind, records: list[Any], seen: dict[str, dict[str, int]]
+    column: Column,
+    plan: dict[tuple[str, ...], _Leaf],
+    records: list[Any],
+    seen: dict[str, dict[str, int]],
 ) -> Chunk:
     """The derived columns of ``_frames._DERIVED``, from the gathered fields they read."""
-    plan = _plan(kind)
     if column.name == "deleted":
         # Stripe sends "deleted": true only on deleted objects; every other row is not deleted.
         flags = _flags(records, plan[("deleted",)])

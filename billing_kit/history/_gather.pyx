@@ -15,6 +15,7 @@ offsets go into ``out``). A path is ``(types, offsets)``: the declared class and
 of each level, from :func:`slot_offset`.
 """
 
+from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_Release, PyObject_GetBuffer
 from cpython.bytes cimport PyBytes_FromStringAndSize
 from cpython.dict cimport PyDict_GetItem, PyDict_SetItem
 from cpython.list cimport PyList_GET_ITEM, PyList_GET_SIZE
@@ -187,6 +188,63 @@ def strings(
                 valid[i] = 1
             if used > 0x7FFFFFFF:
                 raise OverflowError("more than 2 GiB of text in one chunk")
+            out[i + 1] = <int32_t>used
+        return PyBytes_FromStringAndSize(data, used)
+    finally:
+        free(data)
+
+
+cdef inline bint _empty_json(const unsigned char* text, Py_ssize_t size) noexcept:
+    """Whether raw JSON is nothing, ``null`` or an empty object (whitespace aside)."""
+    cdef Py_ssize_t start = 0, end = size
+    while start < end and text[start] in b" \t\r\n":
+        start += 1
+    while end > start and text[end - 1] in b" \t\r\n":
+        end -= 1
+    if end == start:
+        return True
+    if end - start == 4 and memcmp(text + start, b"null", 4) == 0:
+        return True
+    if text[start] != b"{" or text[end - 1] != b"}":
+        return False
+    start += 1
+    while start < end - 1 and text[start] in b" \t\r\n":
+        start += 1
+    return start == end - 1
+
+
+def blobs(list records, tuple levels, int32_t[::1] out, unsigned char[::1] valid):
+    """Raw JSON leaves (``msgspec.Raw``, or anything with a byte buffer) as Arrow binary
+    buffers, like :func:`strings`; nothing, ``null`` and ``{}`` count as missing."""
+    cdef Path path = _path(levels, None)
+    cdef Py_ssize_t i, used = 0, capacity = 0, n = PyList_GET_SIZE(records)
+    cdef char* data = NULL
+    cdef char* grown
+    cdef PyObject* value
+    cdef Py_buffer view
+    _check(n + 1, out.shape[0], valid.shape[0] + 1)
+    out[0] = 0
+    try:
+        for i in range(n):
+            value = _leaf(<PyObject*>PyList_GET_ITEM(records, i), &path)
+            valid[i] = 0
+            if value != NULL:
+                PyObject_GetBuffer(<object>value, &view, PyBUF_SIMPLE)
+                try:
+                    if not _empty_json(<const unsigned char*>view.buf, view.len):
+                        if used + view.len > capacity:
+                            capacity = max(2 * capacity, used + view.len, 4096)
+                            grown = <char*>realloc(data, capacity)
+                            if grown == NULL:
+                                raise MemoryError()
+                            data = grown
+                        memcpy(data + used, view.buf, view.len)
+                        used += view.len
+                        valid[i] = 1
+                finally:
+                    PyBuffer_Release(&view)
+            if used > 0x7FFFFFFF:
+                raise OverflowError("more than 2 GiB of raw JSON in one chunk")
             out[i + 1] = <int32_t>used
         return PyBytes_FromStringAndSize(data, used)
     finally:

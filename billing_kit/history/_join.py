@@ -36,6 +36,10 @@ from billing_kit.history._schema import SMALL_INT_DTYPES, STRING_DTYPE, Column, 
 RAW_CHUNK_ROWS = 1_000
 
 
+#: Stands for the internal metadata column where a declared column is looked up.
+_METADATA_COLUMN = Column(METADATA_JSON, "string", "metadata of the row as JSON (internal)")
+
+
 def _null_blobs(n: int) -> pd.api.extensions.ExtensionArray:
     return pd.arrays.ArrowExtensionArray(pa.nulls(n, pa.binary()))
 
@@ -71,15 +75,20 @@ class _Joiner:
             first, self.first = self.first, None
             self._append(first)
         declared = {column.name: column for column in schema(self.kind)}
+        # Narrow integers first: a value out of range fails here, before any column has grown.
+        narrowed = {
+            name: pd.arrays.IntegerArray(chunk.data, ~chunk.valid).astype(
+                SMALL_INT_DTYPES[declared[name].bits]
+            )
+            for name, chunk in chunks.items()
+            if isinstance(chunk, _columns.Numbers) and declared[name].bits != 64
+        }
         for name, chunk in chunks.items():
-            column = declared[name]
+            column = declared.get(name, _METADATA_COLUMN)
             if isinstance(chunk, _columns.Codes):
                 self._codes_fitting(name).extend(chunk.codes)
             elif isinstance(chunk, _columns.Text):
-                if name not in self.texts:
-                    self._check_first(name)
-                    self.texts[name] = GrowingStrings()
-                self.texts[name].extend_raw(chunk.offsets, chunk.data, chunk.valid)
+                self._text(name).extend_raw(chunk.offsets, chunk.data, chunk.valid)
             elif isinstance(chunk, _columns.Numbers) and column.kind == "timestamp":
                 if name not in self.numbers:
                     self._check_first(name)
@@ -88,14 +97,22 @@ class _Joiner:
                 nanos[~chunk.valid] = np.iinfo(np.int64).min  # NaT
                 self.numbers[name][0].extend(nanos)
             elif isinstance(chunk, _columns.Numbers):
-                integers = pd.arrays.IntegerArray(chunk.data, ~chunk.valid)
-                self._append_numbers(name, integers.astype(SMALL_INT_DTYPES[column.bits]))
+                if name not in narrowed:
+                    narrowed[name] = pd.arrays.IntegerArray(chunk.data, ~chunk.valid)
+                self._append_numbers(name, narrowed[name])
             elif isinstance(chunk, _columns.Floats):
                 self._append_piece(name, pd.arrays.FloatingArray(chunk.data, ~chunk.valid))
             else:
                 flags = pa.array(chunk.data, pa.bool_(), mask=~chunk.valid)
                 self._append_piece(name, pd.arrays.ArrowExtensionArray(flags))
         self.lengths.append(n)
+
+    def _text(self, name: str) -> GrowingStrings:
+        if name not in self.texts:
+            self._check_first(name)
+            binary = name == METADATA_JSON
+            self.texts[name] = GrowingStrings(pa.binary() if binary else pa.string())
+        return self.texts[name]
 
     def seen(self) -> dict[str, dict[str, int]]:
         """The value -> code table of each category column, for :func:`._columns.gather`."""
@@ -121,11 +138,8 @@ class _Joiner:
                 self._append_numbers(name, array)
             elif isinstance(array, pd.Categorical):
                 self._append_codes(name, array)
-            elif array.dtype == STRING_DTYPE:
-                if name not in self.texts:
-                    self._check_first(name)
-                    self.texts[name] = GrowingStrings()
-                self.texts[name].extend(array.__arrow_array__())
+            elif array.dtype in (STRING_DTYPE, _METADATA_DTYPE):
+                self._text(name).extend(array.__arrow_array__())
             else:
                 self._append_piece(name, array)
         self.lengths.append(n)
@@ -188,7 +202,7 @@ class _Joiner:
             return build_frame(self.kind, [])
         declared = {column.name: column for column in schema(self.kind)}
         names = [c.name for c in schema(self.kind)]
-        if METADATA_JSON in self.pieces:
+        if METADATA_JSON in self.pieces or METADATA_JSON in self.texts:
             names.append(METADATA_JSON)
         columns: dict[str, Any] = {}
         # Decimals last: the other columns have shrunk to their final size by then.
@@ -243,19 +257,20 @@ def frame_from_pages(
     def flush_raw() -> None:
         try:
             if _columns.AVAILABLE:
-                records = _structs.read_pages(kind, raw).records
-                if records:
-                    joiner.add_gathered(_columns.gather(kind, records, joiner.seen()), len(records))
-            else:
+                records = _structs.read_pages(kind, raw, metadata=keep_metadata).records
+                _add_records(joiner, records, metadata=keep_metadata)
+            elif not keep_metadata:
                 joiner.add(_build_from_structs(kind, raw))
+            else:
+                joiner.add(build_frame(kind, decode(raw)))
         except (msgspec.ValidationError, msgspec.DecodeError):
             # Not the declared shape (say, an expandable field expanded): decode as dicts.
-            joiner.add(build_frame(kind, decode(raw), keep_metadata=False))
+            joiner.add(build_frame(kind, decode(raw), keep_metadata=keep_metadata))
         raw.clear()
 
     with gc_paused():
         for page in pages:
-            if not keep_metadata and isinstance(page, bytes):
+            if isinstance(page, bytes):
                 raw.append(page)
                 if len(raw) >= raw_rows:
                     flush_raw()
@@ -268,6 +283,31 @@ def frame_from_pages(
             flush_raw()
         if batch or (joiner.first is None and not joiner.lengths):
             joiner.add(build_frame(kind, batch, keep_metadata=keep_metadata))
+    return joiner.frame()
+
+
+def _add_records(joiner: _Joiner, records: list[Any], *, metadata: bool) -> None:
+    for start in range(0, len(records), RAW_CHUNK_ROWS):
+        part = records[start : start + RAW_CHUNK_ROWS]
+        chunks = _columns.gather(joiner.kind, part, joiner.seen(), metadata=metadata)
+        joiner.add_gathered(chunks, len(part))
+
+
+def frame_records(kind: ObjectKind, records: Sequence[Any]) -> pd.DataFrame:
+    """The frame (with its internal ``_metadata`` column) of records as a pull holds them:
+    msgspec records from :func:`._structs.decoder` with ``metadata=True`` go through the
+    compiled route, dicts (pages that did not fit the declared shape) through the dict route.
+    """
+    joiner = _Joiner(kind)
+    structs = [r for r in records if type(r) is not dict]
+    dicts = [r for r in records if type(r) is dict]
+    with gc_paused():
+        if structs:
+            _add_records(joiner, structs, metadata=True)
+        for start in range(0, len(dicts), CHUNK_ROWS):
+            joiner.add(build_frame(kind, dicts[start : start + CHUNK_ROWS]))
+        if joiner.first is None and not joiner.lengths:
+            joiner.add(build_frame(kind, []))
     return joiner.frame()
 
 

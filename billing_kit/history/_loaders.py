@@ -22,8 +22,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import msgspec
 import pandas as pd
 
+from billing_kit.history import _columns, _structs
 from billing_kit.history._cache import (
     CacheState,
     HistoryCache,
@@ -32,8 +34,16 @@ from billing_kit.history._cache import (
     subtract,
     upsert,
 )
-from billing_kit.history._fetch import PAGE_SIZE, Fetcher, Record
+from billing_kit.history._fetch import (
+    DICT_PAGES,
+    PAGE_SIZE,
+    Fetcher,
+    FetchStats,
+    PageReader,
+    Record,
+)
 from billing_kit.history._frames import build_frame, finish_frame
+from billing_kit.history._join import frame_records
 from billing_kit.history._options import (
     DateLike,
     check_customer,
@@ -113,6 +123,36 @@ ENDPOINTS: dict[ObjectKind, Endpoint] = {
 CHANGE_FEED_TYPES = ("refund", "payment_refund", "adjustment")
 
 
+def page_reader(kind: ObjectKind, stats: FetchStats) -> PageReader:
+    """Pages of ``kind`` decoded by msgspec into the records the compiled framing reads
+    (declared fields and raw metadata only); a page that does not fit the declared shape, or
+    any page where the compiled module is missing, is parsed into dicts instead and counted in
+    ``stats.dict_pages``."""
+    if not _columns.AVAILABLE:
+        return DICT_PAGES
+    decode, _ = _structs.decoder(kind, metadata=True)
+
+    def read(body: str | bytes) -> tuple[list[Any], bool]:
+        try:
+            page = decode.decode(body)
+            if page.object in ("list", "search_result"):
+                return page.data, page.has_more
+        except (msgspec.ValidationError, msgspec.DecodeError):
+            pass
+        stats.add(dict_pages=1)
+        return DICT_PAGES.read(body)
+
+    return PageReader(read, _created, _ident)
+
+
+def _created(record: Any) -> int:
+    return int(record["created"] if type(record) is dict else record.created)
+
+
+def _ident(record: Any) -> str:
+    return str(record["id"] if type(record) is dict else record.id)
+
+
 def _expand(names: Sequence[str], *, listing: bool) -> dict[str, Any]:
     if not names:
         return {}
@@ -167,6 +207,7 @@ def load(
         "rows": stats.rows,
         "retries": stats.retries,
         "rate_limited": stats.rate_limited,
+        "dict_pages": stats.dict_pages,
         "seconds": round(time.monotonic() - stats.started, 3),
     }
     return out
@@ -226,18 +267,24 @@ class _Sync:
         return merged
 
     def _direct(self, ranges: list[tuple[int, int]], customer: str) -> pd.DataFrame:
-        records: list[Record] = []
+        records: list[Any] = []
         lock = threading.Lock()
 
-        def keep(lo: int, hi: int, rows: list[Record]) -> None:
+        def keep(lo: int, hi: int, rows: list[Any]) -> None:
             with lock:
                 records.extend(rows)
             self.progress.advance(hi - lo)
 
         self.progress.plan(sum(hi - lo for lo, hi in ranges))
         params = {"customer": customer, **_expand(self.endpoint.expand, listing=True)}
-        self.fetcher.pull_range(self.endpoint.path, params, ranges, keep)
-        return upsert(self.kind, [build_frame(self.kind, records)])
+        self.fetcher.pull_range(
+            self.endpoint.path,
+            params,
+            ranges,
+            keep,
+            reader=page_reader(self.kind, self.fetcher.stats),
+        )
+        return upsert(self.kind, [frame_records(self.kind, records)])
 
     def _short(self, base: pd.DataFrame, ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
         """Ranges the cache's own density says hold a few pages at most (a typical refresh)."""
@@ -254,24 +301,24 @@ class _Sync:
         assert state.pull is not None
         remaining = state.pull.remaining()
         self.progress.plan(sum(hi - lo for lo, hi in remaining))
-        buffer: list[Record] = []
+        buffer: list[Any] = []
         ranges: list[tuple[int, int]] = []
         lock = threading.Lock()
         writing = threading.Lock()
 
-        def take() -> tuple[list[Record], list[tuple[int, int]]]:
+        def take() -> tuple[list[Any], list[tuple[int, int]]]:
             taken = (list(buffer), list(ranges))
             buffer.clear()
             ranges.clear()
             return taken
 
-        def write(rows: list[Record], spans: list[tuple[int, int]]) -> None:
+        def write(rows: list[Any], spans: list[tuple[int, int]]) -> None:
             # Outside the buffer lock: the other workers keep pulling while one writes a part.
             if spans:
                 with writing:
-                    self.cache.add_part(state, spans, build_frame(self.kind, rows))
+                    self.cache.add_part(state, spans, frame_records(self.kind, rows))
 
-        def finished(lo: int, hi: int, rows: list[Record]) -> None:
+        def finished(lo: int, hi: int, rows: list[Any]) -> None:
             with lock:
                 buffer.extend(rows)
                 ranges.append((lo, hi))
@@ -281,7 +328,14 @@ class _Sync:
 
         params = _expand(self.endpoint.expand, listing=True)
         try:
-            self.fetcher.pull_range(self.endpoint.path, params, remaining, finished, few=few)
+            self.fetcher.pull_range(
+                self.endpoint.path,
+                params,
+                remaining,
+                finished,
+                few=few,
+                reader=page_reader(self.kind, self.fetcher.stats),
+            )
         finally:
             # Interrupted or failed: what finished is journalled, so the next call resumes there.
             with lock:

@@ -42,8 +42,14 @@ _ID_TYPES = {str, type(None)}
 Types = dict[tuple[str, ...], type]
 
 
-def _struct_type(path: tuple[str, ...], node: dict[str, Any], types: Types) -> type:
-    fields: list[tuple[str, Any, None]] = []
+def _struct_type(
+    path: tuple[str, ...], node: dict[str, Any], types: Types, *, metadata: bool = False
+) -> type:
+    fields: list[tuple[str, Any, Any]] = []
+    if metadata:
+        # The metadata object as its raw JSON (b"" when absent), kept as it is for the frame's
+        # internal _metadata column. msgspec.Raw cannot be part of a union, hence no Optional.
+        fields.append(("metadata", msgspec.Raw, msgspec.Raw()))
     for key, value in node.items():
         if isinstance(value, dict):
             child = _struct_type((*path, key), value, types)
@@ -59,11 +65,15 @@ def _struct_type(path: tuple[str, ...], node: dict[str, Any], types: Types) -> t
 
 
 @functools.cache
-def decoder(kind: ObjectKind) -> tuple[msgspec.json.Decoder[Any], Types]:
+def decoder(kind: ObjectKind, *, metadata: bool = False) -> tuple[msgspec.json.Decoder[Any], Types]:
+    """The page decoder of ``kind`` and the Struct class of each nested path; with
+    ``metadata`` the records also keep their metadata as raw JSON."""
     types: Types = {}
-    record: Any = _struct_type((kind,), path_tree(paths(kind)), types)
+    record: Any = _struct_type((kind,), path_tree(paths(kind)), types, metadata=metadata)
     page = msgspec.defstruct(
-        f"_{kind}_page", [("object", str, ""), ("data", list[record], [])], gc=False
+        f"_{kind}_page",
+        [("object", str, ""), ("data", list[record], []), ("has_more", bool, False)],
+        gc=False,
     )
     return msgspec.json.Decoder(page), types
 
@@ -128,15 +138,16 @@ class Records:
         raise KeyError(column.name)  # pragma: no cover - every derived column is handled above
 
 
-def read_pages(kind: ObjectKind, pages: Sequence[bytes]) -> Records:
-    """Decode raw list pages into the records of a chunk, holding only the declared fields.
+def read_pages(kind: ObjectKind, pages: Sequence[bytes], *, metadata: bool = False) -> Records:
+    """Decode raw list pages into the records of a chunk, holding only the declared fields
+    (and, with ``metadata``, each record's metadata as raw JSON).
 
     Raises
     ------
     msgspec.ValidationError, msgspec.DecodeError
         When a page does not fit the declared shape; the caller then decodes it another way.
     """
-    decode, types = decoder(kind)
+    decode, types = decoder(kind, metadata=metadata)
     records: list[Any] = []
     for page in pages:
         body = decode.decode(page)

@@ -12,9 +12,13 @@ import orjson
 import pandas as pd
 import pytest
 
+import billing_kit
+from billing_kit import history
 from billing_kit.history import _columns, _structs
-from billing_kit.history._frames import build_frame, decode
+from billing_kit.history._frames import build_frame, decode, finish_frame
 from billing_kit.history._join import frame_from_pages
+from billing_kit.history._loaders import load
+from tests.support import TEST_KEY
 
 pytestmark = pytest.mark.skipif(
     not _columns.AVAILABLE and not os.environ.get("BILLING_KIT_REQUIRE_ALL"),
@@ -86,7 +90,7 @@ def _charge(rng: random.Random, i: int) -> dict[str, Any]:
         "description": _maybe(rng, rng.choice(["Order 7", "Café crème ☕", "", "x" * 300])),
         "failure_code": _maybe(rng, "card_declined", 0.7),
         "failure_message": _maybe(rng, lookalike, 0.7),
-        "metadata": {},
+        "metadata": rng.choice([{}, {}, {"order": str(i)}, {"note": "ß ☕", "order": "x"}]),
         "outcome": outcome,
         "payment_method_details": details,
     }
@@ -96,9 +100,12 @@ def _charge(rng: random.Random, i: int) -> dict[str, Any]:
     return charge
 
 
-def _pages(records: list[dict[str, Any]], size: int) -> list[bytes]:
+def _pages(records: list[dict[str, Any]], size: int, *, pretty: bool = False) -> list[bytes]:
+    option = orjson.OPT_INDENT_2 if pretty else 0  # Stripe itself sends indented JSON
     return [
-        orjson.dumps({"object": "list", "has_more": False, "data": records[i : i + size]})
+        orjson.dumps(
+            {"object": "list", "has_more": False, "data": records[i : i + size]}, option=option
+        )
         for i in range(0, len(records), size)
     ]
 
@@ -112,6 +119,13 @@ def test_compiled_route_gives_the_dict_route_frame(seed: int) -> None:
     # Chunks of 3 pages: categories first seen in later chunks, codes numbered across chunks.
     framed = frame_from_pages("charges", pages, keep_metadata=False, chunk_rows=300)
     pd.testing.assert_frame_equal(framed, expected)
+    # Metadata kept as raw JSON (indented, as Stripe sends it) gives the same metadata columns.
+    pretty = _pages(records, 100, pretty=True)
+    with_metadata = frame_from_pages("charges", pretty, keep_metadata=True, chunk_rows=300)
+    pd.testing.assert_frame_equal(
+        finish_frame(with_metadata, "charges", metadata=True),
+        finish_frame(build_frame("charges", decode(pretty)), "charges", metadata=True),
+    )
     # The decline code is the outcome reason of failed charges only.
     failed = framed["status"] == "failed"
     assert framed.loc[~failed, "decline_code"].isna().all()
@@ -178,3 +192,46 @@ def test_gather_refuses_buffers_of_the_wrong_size_and_reads_other_types_as_missi
     data, valid = np.empty(3, np.int64), np.empty(3, np.uint8)
     _gather.integers([records[0], "re_2", None], levels, data, valid)
     assert data.tolist() == [7, 0, 0] and valid.tolist() == [1, 0, 0]
+
+
+@pytest.fixture
+def client(sandbox: Any) -> Any:
+    with billing_kit.connect(TEST_KEY, api_base=sandbox.url) as connected:
+        yield connected
+
+
+def test_pulls_go_through_the_compiled_route_and_keep_metadata(client: Any) -> None:
+    # Every kind the sandbox can hold is pulled, decoded by msgspec and framed in C: no page
+    # falls back to dicts, and each frame equals the dict route's frame of the official list.
+    hal = client.find_or_create_customer("hal@example.com", name="Hal Ünver")
+    notes = {"order_id": "A-7", "note": "crème brûlée ☕", "empty": ""}
+    ok = client.charge(hal, "12.34", "eur", payment_method="pm_card_visa", metadata=notes)
+    client.charge(hal, "500", "jpy", payment_method="pm_card_visa", description="Café")
+    client.refund(ok, "2.00")
+    client.charge(hal, "8.00", "usd", payment_method="pm_card_createDispute")
+    with pytest.raises(billing_kit.CardDeclined):
+        client.charge(hal, "9.00", "usd", payment_method="pm_card_chargeDeclined")
+    paths = {
+        "charges": ("/v1/charges", ["data.balance_transaction"]),
+        "refunds": ("/v1/refunds", []),
+        "balance_transactions": ("/v1/balance_transactions", []),
+        "disputes": ("/v1/disputes", []),
+        "customers": ("/v1/customers", []),
+    }
+    for kind, (path, expand) in paths.items():
+        frame = load(client, kind, metadata=True, progress=False)  # type: ignore[arg-type]
+        assert frame.attrs["pull"]["dict_pages"] == 0, kind
+        assert frame.attrs["pull"]["rows"] == len(frame) > 0, kind
+        body = client.stripe.raw_request("get", path, limit=100, expand=expand).body
+        expected = finish_frame(
+            build_frame(kind, decode([body])),  # type: ignore[arg-type]
+            kind,  # type: ignore[arg-type]
+            metadata=True,
+        )
+        # Rows come newest first, ties by id descending (Stripe orders ties its own way).
+        expected = expected.sort_values(["created", "id"], ascending=False, kind="stable")
+        pd.testing.assert_frame_equal(frame, expected.reset_index(drop=True), obj=kind)
+    charges = history.charges_frame(client, metadata=["note", "empty"], progress=False)
+    row = charges.set_index("id").loc[ok.id]
+    assert row["metadata.note"] == "crème brûlée ☕"
+    assert pd.isna(row["metadata.empty"])  # Stripe: metadata[k]= (empty) unsets the key
