@@ -225,21 +225,25 @@ def major_units(
     # amount, the high word its sign extension. Filled a block at a time, so that a million rows
     # need no million-row temporaries.
     words = np.empty((n, 2), dtype=np.int64)
-    valid = np.empty(n, dtype=np.bool_)
+    # The validity bitmap (Arrow's: bit i of byte i // 8, least significant first), packed a
+    # block at a time; blocks are a multiple of 8 rows, so each fills whole bytes.
+    bitmap = np.empty((n + 7) // 8, dtype=np.uint8)
+    nulls = 0
     for start in range(0, n, _MAJOR_BLOCK):
         stop = min(start + _MAJOR_BLOCK, n)
         part = minor[start:stop]
         block_codes = codes[start:stop]
         low = words[start:stop, 0]
         np.multiply(part.to_numpy(dtype=np.int64, na_value=0), table[block_codes], out=low)
-        words[start:stop, 1] = np.where(low < 0, -1, 0)
-        np.logical_and(~part.isna(), block_codes >= 0, out=valid[start:stop])
-    validity = pa.array(valid).buffers()[1] if n else None
+        np.right_shift(low, 63, out=words[start:stop, 1])  # sign extension: -1 or 0
+        valid = ~part.isna() & (block_codes >= 0)
+        nulls += len(valid) - int(np.count_nonzero(valid))
+        bitmap[start // 8 : (stop + 7) // 8] = np.packbits(valid, bitorder="little")
     array = pa.Array.from_buffers(
         MAJOR_DTYPE.pyarrow_dtype,
         n,
-        [validity, pa.py_buffer(words)],
-        null_count=int(n - valid.sum()),
+        [pa.py_buffer(bitmap) if nulls else None, pa.py_buffer(words)],
+        null_count=nulls,
     )
     return pd.arrays.ArrowExtensionArray(array)
 

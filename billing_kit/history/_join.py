@@ -30,7 +30,14 @@ from billing_kit.history._frames import (
     gc_paused,
     major_units,
 )
-from billing_kit.history._schema import SMALL_INT_DTYPES, STRING_DTYPE, Column, ObjectKind, schema
+from billing_kit.history._schema import (
+    BOOL_DTYPE,
+    SMALL_INT_DTYPES,
+    STRING_DTYPE,
+    Column,
+    ObjectKind,
+    schema,
+)
 
 #: Rows of raw pages decoded at a time (the compiled route needs no larger chunks to be fast).
 RAW_CHUNK_ROWS = 1_000
@@ -57,6 +64,7 @@ class _Joiner:
         self.texts: dict[str, GrowingStrings] = {}
         self.codes: dict[str, tuple[dict[str, int], GrowingArray]] = {}
         self.pieces: dict[str, list[Any]] = {}
+        self.flags: dict[str, tuple[GrowingArray, GrowingArray]] = {}
         self.lengths: list[int] = []
         self.majors = {column.name for column in schema(kind) if column.kind == "major"}
 
@@ -103,9 +111,15 @@ class _Joiner:
             elif isinstance(chunk, _columns.Floats):
                 self._append_piece(name, pd.arrays.FloatingArray(chunk.data, ~chunk.valid))
             else:
-                flags = pa.array(chunk.data, pa.bool_(), mask=~chunk.valid)
-                self._append_piece(name, pd.arrays.ArrowExtensionArray(flags))
+                self._append_flags(name, chunk.data, chunk.valid)
         self.lengths.append(n)
+
+    def _append_flags(self, name: str, data: Any, valid: Any) -> None:
+        if name not in self.flags:
+            self._check_first(name)
+            self.flags[name] = (GrowingArray(np.bool_), GrowingArray(np.bool_))
+        self.flags[name][0].extend(data)
+        self.flags[name][1].extend(valid)
 
     def _text(self, name: str) -> GrowingStrings:
         if name not in self.texts:
@@ -140,6 +154,9 @@ class _Joiner:
                 self._append_codes(name, array)
             elif array.dtype in (STRING_DTYPE, _METADATA_DTYPE):
                 self._text(name).extend(array.__arrow_array__())
+            elif array.dtype == BOOL_DTYPE:
+                valid = ~array.isna()
+                self._append_flags(name, array.to_numpy(dtype=np.bool_, na_value=False), valid)
             else:
                 self._append_piece(name, array)
         self.lengths.append(n)
@@ -223,11 +240,30 @@ class _Joiner:
             elif name in self.texts:
                 text = self.texts.pop(name).finish()
                 columns[name] = pd.arrays.ArrowExtensionArray(text)
+            elif name in self.flags:
+                data, valid = (buffer.finish() for buffer in self.flags.pop(name))
+                columns[name] = _flags(data, valid)
             else:
                 pieces = self.pieces.pop(name)
                 pieces.extend(_null_blobs(k) for k in self.lengths[len(pieces) :])
                 columns[name] = _concat_pieces(column, pieces)
         return pd.DataFrame({name: columns[name] for name in names}, copy=False)
+
+
+def _flags(data: Any, valid: Any) -> pd.api.extensions.ExtensionArray:
+    """Arrow booleans from numpy values and validity, packed straight into bitmaps."""
+    nulls = len(valid) - int(np.count_nonzero(valid))
+    bits = [
+        np.packbits(valid, bitorder="little") if nulls else None,
+        np.packbits(data, bitorder="little"),
+    ]
+    array = pa.Array.from_buffers(
+        pa.bool_(),
+        len(data),
+        [None if b is None else pa.py_buffer(b) for b in bits],
+        null_count=nulls,
+    )
+    return pd.arrays.ArrowExtensionArray(array)
 
 
 def _utc(nanos: Any) -> Any:
