@@ -179,8 +179,7 @@ def decode_cost(pages: list[bytes], charges: int) -> dict[str, float]:
 MEMORY_SCRIPT = textwrap.dedent(
     """
     import gc, sys, threading, time
-    from billing_kit.history._columns import AVAILABLE
-from billing_kit.history._join import frame_from_pages
+    from billing_kit.history._join import frame_from_pages
 
     def rss():
         with open("/proc/self/statm") as f:

@@ -33,6 +33,9 @@ cdef extern from "Python.h":
     const char* PyUnicode_AsUTF8AndSize(object text, Py_ssize_t* size) except NULL
     long long PyLong_AsLongLong(object value) except? -1
     double PyFloat_AsDouble(object value) except? -1.0
+    bint PyUnicode_IS_COMPACT_ASCII(PyObject* text)
+    Py_ssize_t PyUnicode_GET_LENGTH(PyObject* text)
+    void* PyUnicode_DATA(PyObject* text)
     PyObject* Py_None
     PyObject* Py_True
 
@@ -174,9 +177,7 @@ def strings(
             else:
                 if not PyUnicode_Check(value):
                     raise TypeError(f"expected text, found {type(<object>value).__name__}")
-                # For ASCII text (ids, codes) this is the string's own buffer: no copy, no
-                # allocation.
-                text = PyUnicode_AsUTF8AndSize(<object>value, &size)
+                text = _utf8(value, &size)
                 if used + size > capacity:
                     capacity = max(2 * capacity, used + size, 4096)
                     grown = <char*>realloc(data, capacity)
@@ -192,6 +193,14 @@ def strings(
         return PyBytes_FromStringAndSize(data, used)
     finally:
         free(data)
+
+
+cdef inline const char* _utf8(PyObject* text, Py_ssize_t* size) except NULL:
+    """The UTF-8 bytes of ``text``: for ASCII text (ids, codes) its own buffer, read in place."""
+    if PyUnicode_IS_COMPACT_ASCII(text):
+        size[0] = PyUnicode_GET_LENGTH(text)
+        return <const char*>PyUnicode_DATA(text)
+    return PyUnicode_AsUTF8AndSize(<object>text, size)
 
 
 cdef inline bint _empty_json(const unsigned char* text, Py_ssize_t size) noexcept:
@@ -266,9 +275,13 @@ cdef inline Py_ssize_t _memo_slot(const char* text, Py_ssize_t size) noexcept:
     """A slot for ``text`` from its size and its first and last 8 bytes (not a full hash: a
     slot only spares the dictionary lookup when the whole text compares equal)."""
     cdef uint64_t head = 0, tail = 0
-    memcpy(&head, text, min(size, 8))
-    if size > 8:
+    cdef Py_ssize_t k
+    if size >= 8:
+        memcpy(&head, text, 8)
         memcpy(&tail, text + size - 8, 8)
+    else:
+        for k in range(size):
+            head |= (<uint64_t>(<unsigned char>text[k])) << (8 * k)
     return <Py_ssize_t>(((head * 31 + tail) * 0x9E3779B97F4A7C15ULL + <uint64_t>size) >> 56)
 
 
@@ -299,7 +312,7 @@ def codes(
                 continue
             if not PyUnicode_Check(value):
                 raise TypeError(f"expected text, found {type(<object>value).__name__}")
-            text = PyUnicode_AsUTF8AndSize(<object>value, &size)
+            text = _utf8(value, &size)
             slot = _memo_slot(text, size)
             if memo[slot].text != NULL and memo[slot].size == size and memcmp(
                 memo[slot].utf8, text, size

@@ -83,14 +83,10 @@ class _Joiner:
             first, self.first = self.first, None
             self._append(first)
         declared = {column.name: column for column in schema(self.kind)}
-        # Narrow integers first: a value out of range fails here, before any column has grown.
-        narrowed = {
-            name: pd.arrays.IntegerArray(chunk.data, ~chunk.valid).astype(
-                SMALL_INT_DTYPES[declared[name].bits]
-            )
-            for name, chunk in chunks.items()
-            if isinstance(chunk, _columns.Numbers) and declared[name].bits != 64
-        }
+        # Check narrow integers first: a value out of range fails here, before any column grew.
+        for name, chunk in chunks.items():
+            if isinstance(chunk, _columns.Numbers) and declared[name].bits != 64:
+                _check_fits(name, chunk, np.dtype(SMALL_INT_DTYPES[declared[name].bits].type))
         for name, chunk in chunks.items():
             column = declared.get(name, _METADATA_COLUMN)
             if isinstance(chunk, _columns.Codes):
@@ -105,9 +101,14 @@ class _Joiner:
                 nanos[~chunk.valid] = np.iinfo(np.int64).min  # NaT
                 self.numbers[name][0].extend(nanos)
             elif isinstance(chunk, _columns.Numbers):
-                if name not in narrowed:
-                    narrowed[name] = pd.arrays.IntegerArray(chunk.data, ~chunk.valid)
-                self._append_numbers(name, narrowed[name])
+                if name not in self.numbers:
+                    self._check_first(name)
+                    width = np.dtype(SMALL_INT_DTYPES[column.bits].type)
+                    self.numbers[name] = (GrowingArray(width), GrowingArray(np.bool_))
+                data, mask = self.numbers[name]
+                assert mask is not None  # only timestamps have none
+                data.extend(chunk.data)
+                mask.extend(~chunk.valid)
             elif isinstance(chunk, _columns.Floats):
                 self._append_piece(name, pd.arrays.FloatingArray(chunk.data, ~chunk.valid))
             else:
@@ -248,6 +249,18 @@ class _Joiner:
                 pieces.extend(_null_blobs(k) for k in self.lengths[len(pieces) :])
                 columns[name] = _concat_pieces(column, pieces)
         return pd.DataFrame({name: columns[name] for name in names}, copy=False)
+
+
+def _check_fits(name: str, chunk: _columns.Numbers, width: np.dtype[Any]) -> None:
+    """Refuse integers that the column's narrow type cannot hold (instead of wrapping them)."""
+    values = chunk.data[chunk.valid]
+    limits = np.iinfo(width)
+    if values.size and (values.min() < limits.min or values.max() > limits.max):
+        bad = values[(values < limits.min) | (values > limits.max)][0]
+        raise ValueError(
+            f"column {name!r} holds {int(bad)}, outside {width.name}: widen it in "
+            "billing_kit/history/_schema.py (bits=64)"
+        )
 
 
 def _flags(data: Any, valid: Any) -> pd.api.extensions.ExtensionArray:
