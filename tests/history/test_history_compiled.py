@@ -235,3 +235,9 @@ def test_pulls_go_through_the_compiled_route_and_keep_metadata(client: Any) -> N
     row = charges.set_index("id").loc[ok.id]
     assert row["metadata.note"] == "crème brûlée ☕"
     assert pd.isna(row["metadata.empty"])  # Stripe: metadata[k]= (empty) unsets the key
+
+
+def test_a_value_too_wide_for_a_narrow_column_is_refused_not_wrapped() -> None:
+    charge = {"id": "ch_1", "payment_method_details": {"card": {"exp_month": 300}}}
+    with pytest.raises(ValueError, match=r"column 'exp_month' holds 300, outside int8"):
+        frame_from_pages("charges", _pages([charge], 1), keep_metadata=False)
