@@ -15,6 +15,7 @@ same frame, and the tests hold them to that.
 from __future__ import annotations
 
 import functools
+import os
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
@@ -31,8 +32,9 @@ try:
 except ImportError:  # pragma: no cover - exercised only where no C compiler was available
     _gather = None
 
-#: Whether the compiled module is importable (tests in CI require it).
-AVAILABLE = _gather is not None
+#: Whether frames go through the compiled module: it is importable (CI requires it) and
+#: ``BILLING_KIT_PURE_PYTHON=1`` does not ask for the pure-Python route (to compare the two).
+AVAILABLE = _gather is not None and os.environ.get("BILLING_KIT_PURE_PYTHON") != "1"
 
 
 @dataclass(frozen=True)

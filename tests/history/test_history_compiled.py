@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import pickle
 import random
+import subprocess
+import sys
 from typing import Any
 
 import msgspec
@@ -15,9 +18,10 @@ import pytest
 import billing_kit
 from billing_kit import history
 from billing_kit.history import _columns, _structs
+from billing_kit.history._fetch import FetchStats
 from billing_kit.history._frames import build_frame, decode, finish_frame
-from billing_kit.history._join import frame_from_pages
-from billing_kit.history._loaders import load
+from billing_kit.history._join import frame_from_pages, frame_records
+from billing_kit.history._loaders import load, page_reader
 from tests.support import TEST_KEY
 
 pytestmark = pytest.mark.skipif(
@@ -241,3 +245,52 @@ def test_a_value_too_wide_for_a_narrow_column_is_refused_not_wrapped() -> None:
     charge = {"id": "ch_1", "payment_method_details": {"card": {"exp_month": 300}}}
     with pytest.raises(ValueError, match=r"column 'exp_month' holds 300, outside int8"):
         frame_from_pages("charges", _pages([charge], 1), keep_metadata=False)
+
+
+PURE_SCRIPT = """
+import pickle, sys
+from billing_kit.history import _columns
+from billing_kit.history._join import frame_from_pages, frame_records
+from billing_kit.history._loaders import page_reader
+from billing_kit.history._fetch import FetchStats
+assert not _columns.AVAILABLE
+pages = pickle.load(open(sys.argv[1], "rb"))
+stats = FetchStats()
+reader = page_reader("charges", stats)
+records = [r for page in pages for r in reader.read(page)[0]]
+frames = [
+    frame_from_pages("charges", pages, keep_metadata=False, chunk_rows=300),
+    frame_from_pages("charges", pages, keep_metadata=True, chunk_rows=300),
+    frame_records("charges", records),
+]
+pickle.dump(frames, open(sys.argv[2], "wb"))
+"""
+
+
+def test_the_pure_python_route_gives_the_same_frames(tmp_path: Any) -> None:
+    # BILLING_KIT_PURE_PYTHON=1 takes the route of an install without a compiler, in a process
+    # of its own (the choice is made at import): its frames equal the compiled route's.
+    rng = random.Random(11)
+    records = [_charge(rng, i) for i in range(700)]
+    pages = _pages(records, 100)
+    (tmp_path / "pages.pickle").write_bytes(pickle.dumps(pages))
+    env = {**os.environ, "BILLING_KIT_PURE_PYTHON": "1"}
+    subprocess.run(
+        [sys.executable, "-c", PURE_SCRIPT, tmp_path / "pages.pickle", tmp_path / "out.pickle"],
+        check=True,
+        env=env,
+    )
+    pure = pickle.loads((tmp_path / "out.pickle").read_bytes())
+    reader = page_reader("charges", FetchStats())
+    pulled = [r for page in pages for r in reader.read(page)[0]]
+    compiled = [
+        frame_from_pages("charges", pages, keep_metadata=False, chunk_rows=300),
+        frame_from_pages("charges", pages, keep_metadata=True, chunk_rows=300),
+        frame_records("charges", pulled),
+    ]
+    assert type(pulled[0]) is not dict  # the compiled route's records, not dicts
+    for ours, theirs in zip(compiled, pure, strict=True):
+        pd.testing.assert_frame_equal(
+            finish_frame(ours, "charges", metadata=True),
+            finish_frame(theirs, "charges", metadata=True),
+        )
