@@ -38,27 +38,23 @@ AVAILABLE = _gather is not None and os.environ.get("BILLING_KIT_PURE_PYTHON") !=
 
 
 @dataclass(frozen=True)
-class Numbers:
-    """Integer (or Unix-seconds) values and their validity."""
+class Values:
+    """The values of one column of a chunk (numpy) and whether each is present."""
 
     data: Any
     valid: Any
 
 
-@dataclass(frozen=True)
-class Floats:
-    """Float values and their validity."""
-
-    data: Any
-    valid: Any
+class Numbers(Values):
+    """Integers (or Unix seconds), 0 where missing."""
 
 
-@dataclass(frozen=True)
-class Flags:
-    """Boolean values (as ``bool``) and their validity."""
+class Floats(Values):
+    """Floats, 0.0 where missing."""
 
-    data: Any
-    valid: Any
+
+class Flags(Values):
+    """Booleans, False where missing."""
 
 
 @dataclass(frozen=True)

@@ -111,36 +111,40 @@ cdef inline PyObject* _leaf(PyObject* obj, Path* path) noexcept:
     return obj
 
 
-def integers(list records, tuple levels, int64_t[::1] out, unsigned char[::1] valid):
-    """Integer leaves into ``out`` (0 where missing) and ``valid``."""
-    cdef Path path = _path(levels, None)
+ctypedef fused Number:
+    int64_t
+    double
+
+
+cdef void _numbers(
+    list records, Path* path, Number[::1] out, unsigned char[::1] valid
+) except *:
     cdef Py_ssize_t i, n = PyList_GET_SIZE(records)
     cdef PyObject* value
     _check(n, out.shape[0], valid.shape[0])
     for i in range(n):
-        value = _leaf(<PyObject*>PyList_GET_ITEM(records, i), &path)
+        value = _leaf(<PyObject*>PyList_GET_ITEM(records, i), path)
         if value == NULL:
             out[i] = 0
             valid[i] = 0
         else:
-            out[i] = PyLong_AsLongLong(<object>value)
+            if Number is int64_t:
+                out[i] = PyLong_AsLongLong(<object>value)
+            else:
+                out[i] = PyFloat_AsDouble(<object>value)
             valid[i] = 1
+
+
+def integers(list records, tuple levels, int64_t[::1] out, unsigned char[::1] valid):
+    """Integer leaves into ``out`` (0 where missing) and ``valid``."""
+    cdef Path path = _path(levels, None)
+    _numbers(records, &path, out, valid)
 
 
 def floats(list records, tuple levels, double[::1] out, unsigned char[::1] valid):
     """Number leaves into ``out`` (0.0 where missing) and ``valid``."""
     cdef Path path = _path(levels, None)
-    cdef Py_ssize_t i, n = PyList_GET_SIZE(records)
-    cdef PyObject* value
-    _check(n, out.shape[0], valid.shape[0])
-    for i in range(n):
-        value = _leaf(<PyObject*>PyList_GET_ITEM(records, i), &path)
-        if value == NULL:
-            out[i] = 0.0
-            valid[i] = 0
-        else:
-            out[i] = PyFloat_AsDouble(<object>value)
-            valid[i] = 1
+    _numbers(records, &path, out, valid)
 
 
 def booleans(list records, tuple levels, unsigned char[::1] out, unsigned char[::1] valid):
@@ -155,44 +159,52 @@ def booleans(list records, tuple levels, unsigned char[::1] out, unsigned char[:
         valid[i] = value != NULL
 
 
+ctypedef struct Bytes:
+    char* data
+    Py_ssize_t used
+    Py_ssize_t capacity
+
+
+cdef int _append(Bytes* out, const char* text, Py_ssize_t size) except -1:
+    """Append ``size`` bytes to ``out``, which doubles when full; Arrow's 32-bit offsets cap a
+    chunk at 2 GiB."""
+    cdef char* grown
+    if out.used + size > 0x7FFFFFFF:
+        raise OverflowError("more than 2 GiB of text in one chunk")
+    if out.used + size > out.capacity:
+        out.capacity = max(2 * out.capacity, out.used + size, 4096)
+        grown = <char*>realloc(out.data, out.capacity)
+        if grown == NULL:
+            raise MemoryError()
+        out.data = grown
+    memcpy(out.data + out.used, text, size)
+    out.used += size
+    return 0
+
+
 def strings(
     list records, tuple levels, object ref, int32_t[::1] out, unsigned char[::1] valid
 ):
     """Text leaves as Arrow string buffers: offsets into ``out`` (one more than the records),
     validity into ``valid``; returns the UTF-8 data."""
     cdef Path path = _path(levels, ref)
-    cdef Py_ssize_t i, n = PyList_GET_SIZE(records)
-    cdef Py_ssize_t size, used = 0, capacity = 0
-    cdef const char* text
-    cdef char* data = NULL
-    cdef char* grown
+    cdef Py_ssize_t i, size, n = PyList_GET_SIZE(records)
+    cdef Bytes data = Bytes(NULL, 0, 0)
     cdef PyObject* value
     _check(n + 1, out.shape[0], valid.shape[0] + 1)
     out[0] = 0
     try:
         for i in range(n):
             value = _leaf(<PyObject*>PyList_GET_ITEM(records, i), &path)
-            if value == NULL:
-                valid[i] = 0
-            else:
+            valid[i] = value != NULL
+            if value != NULL:
                 if not PyUnicode_Check(value):
                     raise TypeError(f"expected text, found {type(<object>value).__name__}")
-                text = _utf8(value, &size)
-                if used + size > capacity:
-                    capacity = max(2 * capacity, used + size, 4096)
-                    grown = <char*>realloc(data, capacity)
-                    if grown == NULL:
-                        raise MemoryError()
-                    data = grown
-                memcpy(data + used, text, size)
-                used += size
-                valid[i] = 1
-            if used > 0x7FFFFFFF:
-                raise OverflowError("more than 2 GiB of text in one chunk")
-            out[i + 1] = <int32_t>used
-        return PyBytes_FromStringAndSize(data, used)
+                _append(&data, _utf8(value, &size), size)
+            out[i + 1] = <int32_t>data.used
+        return PyBytes_FromStringAndSize(data.data, data.used)
     finally:
-        free(data)
+        free(data.data)
 
 
 cdef inline const char* _utf8(PyObject* text, Py_ssize_t* size) except NULL:
@@ -226,9 +238,8 @@ def blobs(list records, tuple levels, int32_t[::1] out, unsigned char[::1] valid
     """Raw JSON leaves (``msgspec.Raw``, or anything with a byte buffer) as Arrow binary
     buffers, like :func:`strings`; nothing, ``null`` and ``{}`` count as missing."""
     cdef Path path = _path(levels, None)
-    cdef Py_ssize_t i, used = 0, capacity = 0, n = PyList_GET_SIZE(records)
-    cdef char* data = NULL
-    cdef char* grown
+    cdef Py_ssize_t i, n = PyList_GET_SIZE(records)
+    cdef Bytes data = Bytes(NULL, 0, 0)
     cdef PyObject* value
     cdef Py_buffer view
     _check(n + 1, out.shape[0], valid.shape[0] + 1)
@@ -241,23 +252,14 @@ def blobs(list records, tuple levels, int32_t[::1] out, unsigned char[::1] valid
                 PyObject_GetBuffer(<object>value, &view, PyBUF_SIMPLE)
                 try:
                     if not _empty_json(<const unsigned char*>view.buf, view.len):
-                        if used + view.len > capacity:
-                            capacity = max(2 * capacity, used + view.len, 4096)
-                            grown = <char*>realloc(data, capacity)
-                            if grown == NULL:
-                                raise MemoryError()
-                            data = grown
-                        memcpy(data + used, view.buf, view.len)
-                        used += view.len
+                        _append(&data, <const char*>view.buf, view.len)
                         valid[i] = 1
                 finally:
                     PyBuffer_Release(&view)
-            if used > 0x7FFFFFFF:
-                raise OverflowError("more than 2 GiB of raw JSON in one chunk")
-            out[i + 1] = <int32_t>used
-        return PyBytes_FromStringAndSize(data, used)
+            out[i + 1] = <int32_t>data.used
+        return PyBytes_FromStringAndSize(data.data, data.used)
     finally:
-        free(data)
+        free(data.data)
 
 
 cdef enum:
