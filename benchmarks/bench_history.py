@@ -42,7 +42,7 @@ import stripe
 import billing_kit
 from billing_kit import history
 from billing_kit.history._columns import AVAILABLE
-from billing_kit.history._frames import _build_from_arrow, _build_from_structs, gc_paused
+from billing_kit.history._frames import _build_from_structs, gc_paused
 from billing_kit.history._join import frame_from_pages
 from billing_kit.sandbox import seed
 
@@ -154,7 +154,6 @@ def decode_cost(pages: list[bytes], charges: int) -> dict[str, float]:
     - ``indented``: the same pages indented by two spaces, as Stripe's API sends them (about 1.5x
       the bytes of the sandbox's compact JSON);
     - ``python``: the same msgspec records gathered in Python, 1,000-row chunks not joined;
-    - ``arrow``: Arrow's JSON reader with an explicit schema, chunks not joined;
     - ``baseline``: ``json.loads`` + ``pd.json_normalize`` (once).
     """
     repeat = [pages[i % len(pages)] for i in range(charges // 100)]
@@ -173,7 +172,6 @@ def decode_cost(pages: list[bytes], charges: int) -> dict[str, float]:
         "indented": _best_of(3, lambda: frame_from_pages("charges", spaced, keep_metadata=False)),
         "with_metadata": _best_of(3, lambda: frame_from_pages("charges", repeat)),
         "python": _best_of(3, lambda: chunks(_build_from_structs)),
-        "arrow": _best_of(3, lambda: chunks(_build_from_arrow)),
     }
     started = time.process_time()
     records = [r for page in repeat for r in json.loads(page)["data"]]
@@ -331,8 +329,7 @@ def run(quick: bool) -> None:
         )
         print(
             f"  same records gathered in Python {framed / costs['python']:,.0f}/s "
-            f"(compiled {costs['python'] / ours:.1f}x as fast), Arrow JSON reader "
-            f"{framed / costs['arrow']:,.0f}/s; compiled module built: {AVAILABLE}"
+            f"(compiled {costs['python'] / ours:.1f}x as fast); compiled module built: {AVAILABLE}"
         )
         rows, frame_bytes, peak = peak_memory(pages, big, folder)
         print(

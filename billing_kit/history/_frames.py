@@ -3,9 +3,10 @@
 No IO here. Pages arrive as raw JSON (bytes) or as already-decoded dicts; :func:`decode` parses raw
 pages with orjson, and :func:`build_frame` builds each declared column directly (one Python list per
 column, then one typed array) instead of going through ``pd.json_normalize``: several times
-faster (figures in ``benchmarks/bench_history.py``). Raw pages can also be read straight into
-columns by msgspec (:mod:`._structs`, the faster route) or Arrow's JSON reader (:mod:`._arrow`);
-chunks are joined into one frame by :mod:`._join`. The cyclic garbage collector is paused while
+faster (figures in ``benchmarks/bench_history.py``). Raw pages are usually decoded by msgspec
+instead (:mod:`._structs`) and gathered by compiled code (:mod:`._columns`); this module is the
+route for dicts, and for those records where no compiler was available. Chunks are joined into
+one frame by :mod:`._join`. The cyclic garbage collector is paused while
 pages are decoded: the records hold no cycles, and its passes over millions of fresh dicts would
 otherwise cost more than the decoding itself.
 
@@ -28,7 +29,6 @@ import pandas as pd
 import pyarrow as pa
 
 from billing_kit._money import currency_exponent
-from billing_kit.history import _arrow as _arrow_reader
 from billing_kit.history import _structs
 from billing_kit.history._schema import (
     MAJOR_DTYPE,
@@ -123,7 +123,7 @@ _DERIVED: dict[str, Callable[[Sequence[Record], dict[tuple[str, ...], list[Any]]
 
 
 def _arrow(values: Any, type_: pa.DataType) -> pa.Array:
-    """Values as an Arrow array of ``type_`` (a Python list, or an Arrow array from ``_arrow``)."""
+    """Values as an Arrow array of ``type_`` (a Python list, or an Arrow array)."""
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
     if isinstance(values, pa.Array):
@@ -300,19 +300,6 @@ def typed_column(column: Column, values: Any) -> Any:
     if column.kind == "timestamp":
         return _timestamps(values)
     return _floats(values)
-
-
-def _build_from_arrow(kind: ObjectKind, pages: Sequence[bytes]) -> pd.DataFrame:
-    records = _arrow_reader.read_pages(kind, pages)
-    columns: dict[str, Any] = {}
-    for column in schema(kind):
-        if column.kind == "major":
-            columns[column.name] = major_units(columns[column.minor], columns[column.currency])
-        else:
-            columns[column.name] = typed_column(
-                column, _arrow_reader.column_values(column, records)
-            )
-    return pd.DataFrame(columns, copy=False)
 
 
 def _build_from_structs(kind: ObjectKind, pages: Sequence[bytes]) -> pd.DataFrame:

@@ -3,9 +3,10 @@
 A Stripe charge is about 2.6 KB of JSON of which a frame needs a tenth. msgspec, given typed
 ``Struct`` classes that declare just the paths of :mod:`._schema`, skips every other field
 without building a Python object for it, and decodes a page faster than Arrow's JSON reader or
-orjson do (figures in ``benchmarks/bench_history.py``). The values of each declared path are then
-gathered into one list per column and go through the same typed conversions as the other paths
-(:func:`._frames.typed_column`), so every path gives an identical frame; the tests hold them to
+orjson did (figures in ``docs/history.md``). The records are gathered into columns by compiled
+code (:mod:`._columns`); where it is not available, :class:`Records` gathers the values of each
+path into one list per column for the same typed conversions as the dict route
+(:func:`._frames.typed_column`). Every route gives an identical frame; the tests hold them to
 that.
 
 Anything the declared types cannot hold (a field of another type, a ref expanded into an object
@@ -24,8 +25,7 @@ import msgspec
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from billing_kit.history._arrow import path_tree, paths
-from billing_kit.history._schema import Column, Kind, ObjectKind
+from billing_kit.history._schema import Column, Kind, ObjectKind, schema
 
 _LEAF: dict[Kind, type] = {
     "string": str,
@@ -40,6 +40,45 @@ _LEAF: dict[Kind, type] = {
 _ID_TYPES = {str, type(None)}
 #: The Struct class declared at each nested path of a kind (for filling in missing parents).
 Types = dict[tuple[str, ...], type]
+
+
+#: Fields the derived columns read (see ``_frames._DERIVED``).
+_DERIVED_PATHS: dict[str, tuple[tuple[tuple[str, ...], Kind], ...]] = {
+    "decline_code": ((("status",), "category"), (("outcome", "reason"), "category")),
+    "deleted": ((("deleted",), "bool"),),
+}
+
+
+def paths(kind: ObjectKind) -> list[tuple[tuple[str, ...], Kind]]:
+    """Every API path a frame of ``kind`` reads, with the kind of its value."""
+    found: list[tuple[tuple[str, ...], Kind]] = []
+    for column in schema(kind):
+        if column.kind == "major":
+            continue
+        if column.path:
+            found.append((column.path, column.kind))
+        else:
+            found.extend(_DERIVED_PATHS[column.name])
+    return found
+
+
+def path_tree(leaves: Sequence[tuple[tuple[str, ...], Kind]]) -> dict[str, Any]:
+    """Nested dict of the paths, leaves holding their kind; a ref that also has children (an
+    expanded ``balance_transaction``) becomes a node with an ``id`` leaf."""
+    tree: dict[str, Any] = {}
+    for path, kind in leaves:
+        node = tree
+        for key in path[:-1]:
+            child = node.setdefault(key, {})
+            if not isinstance(child, dict):  # a ref seen first as a leaf: make it an object
+                child = node[key] = {"id": child}
+            node = child
+        leaf = path[-1]
+        if isinstance(node.get(leaf), dict):
+            node[leaf].setdefault("id", kind)
+        else:
+            node.setdefault(leaf, kind)
+    return tree
 
 
 def _struct_type(
