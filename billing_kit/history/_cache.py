@@ -97,6 +97,8 @@ class HistoryCache:
         self.frame_path = folder / f"{kind}.parquet"
         self.state_path = folder / f"{kind}.state.json"
         self.parts_dir = folder / f"{kind}.parts"
+        #: Parts this process wrote, by name: read back from memory, not from disk.
+        self._written: dict[str, pd.DataFrame] = {}
 
     @contextlib.contextmanager
     def locked(self) -> Iterator[None]:
@@ -160,6 +162,7 @@ class HistoryCache:
         os.close(handle)
         frame.to_parquet(tmp, index=False)
         os.replace(tmp, self.parts_dir / name)
+        self._written[name] = frame
         state.pull.parts.append(name)
         state.pull.finished = merge([*state.pull.finished, *ranges])
         self.save_state(state)
@@ -169,12 +172,15 @@ class HistoryCache:
         frames = []
         for name in journal.parts:
             path = self.parts_dir / name
-            if path.exists():
+            if name in self._written and path.exists():
+                frames.append(self._written[name])  # framed by this pull: already conformed
+            elif path.exists():
                 frames.append(conform(self.kind, _read(path)))
         return frames
 
     def clear_parts(self) -> None:
         """Delete the journal's part files once their rows are in the main frame."""
+        self._written.clear()
         if self.parts_dir.exists():
             for path in self.parts_dir.iterdir():
                 path.unlink(missing_ok=True)
