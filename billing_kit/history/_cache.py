@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import orjson
 import pandas as pd
 import pyarrow as pa
@@ -187,15 +188,28 @@ class HistoryCache:
             self.parts_dir.rmdir()
 
 
-def upsert(kind: ObjectKind, frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
+def upsert(
+    kind: ObjectKind, frames: Sequence[pd.DataFrame], *, consume: bool = False
+) -> pd.DataFrame:
     """Concatenate frames and keep one row per id, the one from the latest frame (newest wins).
 
-    Rows come out newest first (``created`` descending, then ``id``), as Stripe lists them.
+    Rows come out newest first (``created`` descending, then ``id``), as Stripe lists them. Each
+    column is gathered once, straight into its final order. With ``consume`` the frames given
+    are emptied column by column as they are joined and the joined columns are freed as they
+    are reordered, so a million rows need about one frame of memory, not three.
     """
-    combined = concat_frames(kind, frames)
-    combined = combined.drop_duplicates(subset="id", keep="last")
-    combined = combined.sort_values(["created", "id"], ascending=False, kind="stable")
-    return combined.reset_index(drop=True)
+    combined = concat_frames(kind, frames, consume=consume)
+    latest = np.flatnonzero(~combined["id"].duplicated(keep="last").to_numpy())
+    keys = combined[["created", "id"]].take(latest)
+    order = keys.sort_values(["created", "id"], ascending=False, kind="stable").index.to_numpy()
+    del keys
+    columns: dict[str, Any] = {}
+    for name in list(combined.columns):
+        columns[name] = combined[name].array.take(order)
+        if consume:
+            del combined[name]
+    return pd.DataFrame(columns, copy=False)
+
 
 
 def merge(ranges: Sequence[Range]) -> list[Range]:

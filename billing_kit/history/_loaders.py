@@ -255,7 +255,8 @@ class _Sync:
         if refresh and covered:
             fresh_ids = {i for p in parts for i in p["id"]}
             changed = self._changes(state, now, base, fresh_ids)
-        merged = upsert(self.kind, [base, *parts, *changed])
+        # The base, the parts and the changes are consumed: one frame's worth of memory.
+        merged = upsert(self.kind, [base, *parts, *changed], consume=True)
         state.covered = merge([*covered, *plan])
         state.pull = None
         if refresh or state.bt_cursor is None:

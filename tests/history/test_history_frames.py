@@ -12,6 +12,7 @@ import pyarrow as pa
 import pytest
 
 from billing_kit.history import dtypes, records_to_frame, schema_table
+from billing_kit.history._cache import upsert
 from billing_kit.history._frames import (
     _build_from_structs,
     build_frame,
@@ -532,3 +533,36 @@ def test_joined_chunks_keep_more_categories_than_int16_codes_hold() -> None:
     assert frame["reason"].cat.categories.size == 33_000
     assert frame["reason"].astype(str).tolist() == [row["reason"] for row in rows]
     pd.testing.assert_frame_equal(frame, build_frame("refunds", rows, keep_metadata=False))
+
+
+def test_upsert_keeps_the_latest_row_per_id_newest_first_and_can_consume_its_input() -> None:
+    def frame(rows: list[tuple[str, int | None, int]]) -> pd.DataFrame:
+        records = [
+            {"id": i, "created": c, "amount": a, "currency": "usd", "status": "succeeded"}
+            for i, c, a in rows
+        ]
+        return build_frame("refunds", records)
+
+    def parts() -> list[pd.DataFrame]:
+        return [
+            frame([("re_a", 10, 1), ("re_b", 10, 2), ("re_c", None, 3), ("re_d", 5, 4)]),
+            frame([("re_b", 12, 20), ("re_e", 10, 5)]),
+            frame([("re_a", 10, 100), ("re_f", 10, 6)]),
+        ]
+
+    # The same rows the long way: the last occurrence of each id, newest first, ties by id
+    # descending, a missing time last.
+    expected = (
+        pd.concat(parts(), ignore_index=True)
+        .drop_duplicates(subset="id", keep="last")
+        .sort_values(["created", "id"], ascending=False, kind="stable", na_position="last")
+        .reset_index(drop=True)
+    )
+    assert expected["id"].tolist() == ["re_b", "re_f", "re_e", "re_a", "re_d", "re_c"]
+    assert expected["amount_minor"].tolist() == [20, 6, 5, 100, 4, 3]
+    kept = upsert("refunds", parts())
+    pd.testing.assert_frame_equal(kept, expected, check_categorical=False)
+    given = parts()
+    consumed = upsert("refunds", given, consume=True)
+    pd.testing.assert_frame_equal(consumed, kept)
+    assert given == []  # the list was emptied as its frames were joined
