@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from decimal import Decimal
 from typing import Any
 
@@ -566,3 +567,27 @@ def test_upsert_keeps_the_latest_row_per_id_newest_first_and_can_consume_its_inp
     consumed = upsert("refunds", given, consume=True)
     pd.testing.assert_frame_equal(consumed, kept)
     assert given == []  # the list was emptied as its frames were joined
+
+
+def test_upsert_matches_drop_duplicates_and_sort_on_random_frames() -> None:
+    rng = random.Random(5)
+    frames = []
+    for part in range(4):
+        rows = [
+            {
+                "id": f"re_{rng.randrange(300):03d}",
+                "created": rng.choice([None, *range(50)]),  # ids may even disagree on created
+                "amount": part * 1000 + i,
+                "currency": "usd",
+                "status": "succeeded",
+            }
+            for i in range(250)
+        ]
+        frames.append(build_frame("refunds", rows))
+    expected = (
+        pd.concat(frames, ignore_index=True)
+        .drop_duplicates(subset="id", keep="last")
+        .sort_values(["created", "id"], ascending=False, kind="stable", na_position="last")
+        .reset_index(drop=True)
+    )
+    pd.testing.assert_frame_equal(upsert("refunds", frames), expected, check_categorical=False)
