@@ -2,9 +2,9 @@
 
 :mod:`._structs` decodes pages into records holding only the declared fields; the compiled
 module :mod:`._gather` reads each field straight from its slot into numpy buffers. Together they
-frame about twice as many charges per second as gathering the same records through Python
-(figures in ``benchmarks/bench_history.py``). The chunks are appended to the final column
-buffers by :class:`._join._Joiner`; category codes are numbered against the joiner's one
+frame about three times as many charges per second as gathering the same records through Python
+(figures in ``docs/history.md``). The chunks are appended to the final column buffers by
+:class:`._joiner.Joiner`; category codes are numbered against the joiner's one
 value -> code table per column, so no chunk needs remapping.
 
 The compiled module is built by ``pip install`` (see ``setup.py``). Where it could not be built,
