@@ -34,7 +34,6 @@ from billing_kit.history._schema import (
     MAJOR_DTYPE,
     MAJOR_SCALE,
     METADATA_PREFIX,
-    SMALL_INT_DTYPES,
     Column,
     ObjectKind,
     schema,
@@ -161,11 +160,9 @@ def _categorical(values: Any, fixed: tuple[str, ...] | None) -> pd.Categorical:
     return result
 
 
-def _integers(values: Any) -> pd.arrays.IntegerArray:
-    array = _arrow(values, pa.int64())
-    data = array.fill_null(0).to_numpy(zero_copy_only=False, writable=True)
-    mask = array.is_null().to_numpy(zero_copy_only=False)
-    return pd.arrays.IntegerArray(data, mask)
+def _integers(values: Any, bits: int) -> pd.api.extensions.ExtensionArray:
+    # A safe cast: a value too wide for a narrow column raises instead of wrapping.
+    return pd.arrays.ArrowExtensionArray(_arrow(values, pa.int64()).cast(f"int{bits}"))
 
 
 def _booleans(values: Any) -> pd.api.extensions.ExtensionArray:
@@ -206,15 +203,43 @@ def _scale_factors(categories: Iterable[Any]) -> Any:
 _MAJOR_BLOCK = 1 << 16
 
 
+def _int64_view(minor: Any) -> tuple[Any, Callable[[int, int], Any]]:
+    """The int64 values of a minor-unit column, read in place where they are int64 already, and
+    a function giving the presence of rows ``[start, stop)`` as numpy bools (unpacked from the
+    validity bitmap, so no Arrow allocation is made: its pool would keep the memory)."""
+    array: Any = minor
+    if isinstance(minor, pd.arrays.ArrowExtensionArray):
+        array = minor.__arrow_array__()
+        if isinstance(array, pa.ChunkedArray):
+            array = array.chunk(0) if array.num_chunks == 1 else array.combine_chunks()
+    if isinstance(array, pa.Array) and array.type == pa.int64() and len(array):
+        first, n = array.offset, len(array)
+        bitmap, data = array.buffers()
+        values = np.frombuffer(data, dtype=np.int64)[first : first + n]
+        if bitmap is None or array.null_count == 0:
+            return values, lambda start, stop: np.ones(stop - start, dtype=np.bool_)
+        bits = np.frombuffer(bitmap, dtype=np.uint8)
+
+        def present(start: int, stop: int) -> Any:
+            lo, hi = first + start, first + stop
+            unpacked = np.unpackbits(bits[lo // 8 : (hi + 7) // 8], bitorder="little")
+            return unpacked[lo % 8 : lo % 8 + hi - lo].astype(np.bool_)
+
+        return values, present
+    values = np.asarray(pd.array(minor, dtype="Int64").to_numpy(dtype=np.int64, na_value=0))
+    missing = np.asarray(pd.isna(minor))
+    return values, lambda start, stop: ~missing[start:stop]
+
+
 def major_units(
-    minor: pd.arrays.IntegerArray, currencies: pd.Categorical
+    minor: pd.api.extensions.ExtensionArray, currencies: pd.Categorical
 ) -> pd.api.extensions.ExtensionArray:
     """Exact major-unit decimals from minor-unit integers and each row's currency.
 
     Examples
     --------
     >>> import pandas as pd
-    >>> minor = pd.array([500, 1234, 1230, None], dtype="Int64")
+    >>> minor = pd.array([500, 1234, 1230, None], dtype="int64[pyarrow]")
     >>> list(major_units(minor, pd.Categorical(["jpy", "usd", "kwd", "usd"])))
     [Decimal('500.000'), Decimal('12.340'), Decimal('1.230'), <NA>]
     """
@@ -229,14 +254,15 @@ def major_units(
     # block at a time; blocks are a multiple of 8 rows, so each fills whole bytes.
     bitmap = np.empty((n + 7) // 8, dtype=np.uint8)
     nulls = 0
+    amounts, present = _int64_view(minor)
     for start in range(0, n, _MAJOR_BLOCK):
         stop = min(start + _MAJOR_BLOCK, n)
-        part = minor[start:stop]
         block_codes = codes[start:stop]
         low = words[start:stop, 0]
-        np.multiply(part.to_numpy(dtype=np.int64, na_value=0), table[block_codes], out=low)
+        # Values under a null are whatever the buffer holds: the validity below hides them.
+        np.multiply(amounts[start:stop], table[block_codes], out=low)
         np.right_shift(low, 63, out=words[start:stop, 1])  # sign extension: -1 or 0
-        valid = ~part.isna() & (block_codes >= 0)
+        valid = present(start, stop) & (block_codes >= 0)
         nulls += len(valid) - int(np.count_nonzero(valid))
         bitmap[start // 8 : (stop + 7) // 8] = np.packbits(valid, bitorder="little")
     array = pa.Array.from_buffers(
@@ -293,8 +319,7 @@ def typed_column(column: Column, values: Any) -> Any:
     if column.kind == "category":
         return _categorical(values, column.categories)
     if column.kind in ("minor", "int"):
-        integers = _integers(values)
-        return integers if column.bits == 64 else integers.astype(SMALL_INT_DTYPES[column.bits])
+        return _integers(values, column.bits)
     if column.kind == "bool":
         return _booleans(values)
     if column.kind == "timestamp":

@@ -22,7 +22,7 @@ from billing_kit.history._buffers import GrowingArray, GrowingStrings
 from billing_kit.history._frames import _METADATA_DTYPE, METADATA_JSON, build_frame, major_units
 from billing_kit.history._schema import (
     BOOL_DTYPE,
-    SMALL_INT_DTYPES,
+    INT_DTYPES,
     STRING_DTYPE,
     Column,
     ObjectKind,
@@ -72,7 +72,7 @@ class Joiner:
         # Check narrow integers first: a value out of range fails here, before any column grew.
         for name, chunk in chunks.items():
             if isinstance(chunk, _columns.Numbers) and declared[name].bits != 64:
-                _check_fits(name, chunk, np.dtype(SMALL_INT_DTYPES[declared[name].bits].type))
+                _check_fits(name, chunk, _numpy_width(declared[name].bits))
         for name, chunk in chunks.items():
             column = declared.get(name, _METADATA_COLUMN)
             if isinstance(chunk, _columns.Codes):
@@ -89,12 +89,12 @@ class Joiner:
             elif isinstance(chunk, _columns.Numbers):
                 if name not in self.numbers:
                     self._check_first(name)
-                    width = np.dtype(SMALL_INT_DTYPES[column.bits].type)
+                    width = _numpy_width(column.bits)
                     self.numbers[name] = (GrowingArray(width), GrowingArray(np.bool_))
-                data, mask = self.numbers[name]
-                assert mask is not None  # only timestamps have none
+                data, valid = self.numbers[name]
+                assert valid is not None  # only timestamps have none
                 data.extend(chunk.data)
-                mask.extend(~chunk.valid)
+                valid.extend(chunk.valid)
             elif isinstance(chunk, _columns.Floats):
                 self._append_piece(name, pd.arrays.FloatingArray(chunk.data, ~chunk.valid))
             else:
@@ -135,7 +135,7 @@ class Joiner:
             array: Any = chunk[name].array
             if name in self.majors:
                 continue  # computed once from the joined columns: no pieces to keep
-            if isinstance(array, pd.arrays.IntegerArray | pd.arrays.DatetimeArray):
+            if isinstance(array, pd.arrays.DatetimeArray) or _is_integer(array):
                 self._append_numbers(name, array)
             elif isinstance(array, pd.Categorical):
                 self._append_codes(name, array)
@@ -192,12 +192,12 @@ class Joiner:
                 self.numbers[name] = (GrowingArray(np.int64), None)
             else:
                 self.numbers[name] = (GrowingArray(array.dtype.numpy_dtype), GrowingArray(np.bool_))
-        data, mask = self.numbers[name]
-        if mask is None:
+        data, valid = self.numbers[name]
+        if valid is None:
             data.extend(array.asi8)
         else:
             data.extend(array.to_numpy(dtype=array.dtype.numpy_dtype, na_value=0))
-            mask.extend(array.isna())
+            valid.extend(~array.isna())
 
     def frame(self) -> pd.DataFrame:
         if self.first is not None:
@@ -215,12 +215,14 @@ class Joiner:
             if column is not None and column.kind == "major":
                 columns[name] = major_units(columns[column.minor], columns[column.currency])
             elif name in self.numbers:
-                data, mask = self.numbers.pop(name)
-                if mask is None:
+                data, valid = self.numbers.pop(name)
+                if valid is None:
                     # Localizing copies; the naive buffer goes at once, not at the end.
                     columns[name] = _utc(data.finish())
                 else:
-                    columns[name] = pd.arrays.IntegerArray(data.finish(), mask.finish())
+                    assert column is not None  # only declared columns are integers
+                    type_ = INT_DTYPES[column.bits].pyarrow_dtype
+                    columns[name] = _arrow_column(type_, data.finish(), valid.finish())
             elif name in self.codes:
                 assert column is not None  # only declared columns are categorical
                 columns[name] = self._finish_codes(column)
@@ -229,7 +231,8 @@ class Joiner:
                 columns[name] = pd.arrays.ArrowExtensionArray(text)
             elif name in self.flags:
                 data, valid = (buffer.finish() for buffer in self.flags.pop(name))
-                columns[name] = _flags(data, valid)
+                bits = np.packbits(data, bitorder="little")
+                columns[name] = _arrow_column(pa.bool_(), bits, valid)
             else:
                 pieces = self.pieces.pop(name)
                 pieces.extend(null_blobs(k) for k in self.lengths[len(pieces) :])
@@ -249,20 +252,23 @@ def _check_fits(name: str, chunk: _columns.Numbers, width: np.dtype[Any]) -> Non
         )
 
 
-def _flags(data: Any, valid: Any) -> pd.api.extensions.ExtensionArray:
-    """Arrow booleans from numpy values and validity, packed straight into bitmaps."""
+def _arrow_column(type_: pa.DataType, data: Any, valid: Any) -> pd.api.extensions.ExtensionArray:
+    """An Arrow column of ``type_`` over the numpy ``data`` (integers, or booleans packed into
+    bits), without a copy; ``valid`` (one bool per value) becomes its validity bitmap."""
     nulls = len(valid) - int(np.count_nonzero(valid))
-    bits = [
-        np.packbits(valid, bitorder="little") if nulls else None,
-        np.packbits(data, bitorder="little"),
-    ]
-    array = pa.Array.from_buffers(
-        pa.bool_(),
-        len(data),
-        [None if b is None else pa.py_buffer(b) for b in bits],
-        null_count=nulls,
-    )
+    bitmap = pa.py_buffer(np.packbits(valid, bitorder="little")) if nulls else None
+    array = pa.Array.from_buffers(type_, len(valid), [bitmap, pa.py_buffer(data)], null_count=nulls)
     return pd.arrays.ArrowExtensionArray(array)
+
+
+def _numpy_width(bits: int) -> np.dtype[Any]:
+    width: np.dtype[Any] = np.dtype(f"int{bits}")
+    return width
+
+
+def _is_integer(array: Any) -> bool:
+    dtype = getattr(array, "dtype", None)
+    return isinstance(dtype, pd.ArrowDtype) and pa.types.is_integer(dtype.pyarrow_dtype)
 
 
 def _utc(nanos: Any) -> Any:

@@ -18,6 +18,7 @@ from billing_kit.history._frames import (
     _build_from_structs,
     build_frame,
     decode,
+    major_units,
 )
 from billing_kit.history._join import concat_frames, conform, frame_from_pages
 from billing_kit.history._schema import OBJECT_KINDS, SCHEMAS
@@ -135,20 +136,20 @@ def _expected_charges() -> pd.DataFrame:
             "created": ts,
             "status": _cat(["succeeded", "failed"], ["succeeded", "pending", "failed"]),
             "currency": _cat(["usd", "jpy"], ["jpy", "usd"]),
-            "amount_minor": pd.array([1234, 500], dtype="Int64"),
+            "amount_minor": pd.array([1234, 500], dtype="int64[pyarrow]"),
             "amount": pd.array([Decimal("12.34"), Decimal("500")], dtype=DEC),
-            "amount_captured_minor": pd.array([1234, 0], dtype="Int64"),
+            "amount_captured_minor": pd.array([1234, 0], dtype="int64[pyarrow]"),
             "amount_captured": pd.array([Decimal("12.34"), Decimal("0")], dtype=DEC),
-            "amount_refunded_minor": pd.array([234, 0], dtype="Int64"),
+            "amount_refunded_minor": pd.array([234, 0], dtype="int64[pyarrow]"),
             "amount_refunded": pd.array([Decimal("2.34"), Decimal("0")], dtype=DEC),
             "captured": pd.array([True, False], dtype=BOOL),
             "paid": pd.array([True, False], dtype=BOOL),
             "refunded": pd.array([False, False], dtype=BOOL),
             "disputed": pd.array([False, False], dtype=BOOL),
             "settlement_currency": _cat(["usd", None], ["usd"]),
-            "fee_minor": pd.array([66, None], dtype="Int64"),
+            "fee_minor": pd.array([66, None], dtype="int64[pyarrow]"),
             "fee": pd.array([Decimal("0.66"), None], dtype=DEC),
-            "net_minor": pd.array([1168, None], dtype="Int64"),
+            "net_minor": pd.array([1168, None], dtype="int64[pyarrow]"),
             "net": pd.array([Decimal("11.68"), None], dtype=DEC),
             "customer": pd.array(["cus_1", "cus_2"], dtype=STR),
             "payment_intent": pd.array(["pi_1", None], dtype=STR),
@@ -158,8 +159,8 @@ def _expected_charges() -> pd.DataFrame:
             "brand": _cat(["visa", "mastercard"], ["mastercard", "visa"]),
             "last4": _cat(["4242", "9995"], ["4242", "9995"]),
             "card_country": _cat(["US", "JP"], ["JP", "US"]),
-            "exp_month": pd.array([12, 1], dtype="Int8"),
-            "exp_year": pd.array([2030, 2031], dtype="Int16"),
+            "exp_month": pd.array([12, 1], dtype="int8[pyarrow]"),
+            "exp_year": pd.array([2030, 2031], dtype="int16[pyarrow]"),
             "funding": _cat(["credit", "debit"], ["credit", "debit"]),
             "failure_code": _cat([None, "card_declined"], ["card_declined"]),
             "failure_message": _cat(
@@ -178,7 +179,7 @@ def _expected_charges() -> pd.DataFrame:
             "risk_level": _cat(
                 ["normal", "normal"], ["normal", "elevated", "highest", "not_assessed", "unknown"]
             ),
-            "risk_score": pd.array([12, 40], dtype="Int8"),
+            "risk_score": pd.array([12, 40], dtype="int8[pyarrow]"),
             "seller_message": _cat(
                 ["Payment complete.", "The bank returned the decline code."],
                 ["Payment complete.", "The bank returned the decline code."],
@@ -242,7 +243,7 @@ def test_refunds_frame_matches_hand_built_frame() -> None:
                 ["pending", "requires_action", "succeeded", "failed", "canceled"],
             ),
             "currency": _cat(["kwd", "krw"], ["krw", "kwd"]),
-            "amount_minor": pd.array([1230, 5000], dtype="Int64"),
+            "amount_minor": pd.array([1230, 5000], dtype="int64[pyarrow]"),
             "amount": pd.array([Decimal("1.230"), Decimal("5000")], dtype=DEC),
             "charge": pd.array(["ch_1", "ch_2"], dtype=STR),
             "payment_intent": pd.array([None, "pi_2"], dtype=STR),
@@ -591,3 +592,28 @@ def test_upsert_matches_drop_duplicates_and_sort_on_random_frames() -> None:
         .reset_index(drop=True)
     )
     pd.testing.assert_frame_equal(upsert("refunds", frames), expected, check_categorical=False)
+
+
+@pytest.mark.parametrize("layout", ["arrow", "sliced", "chunked", "numpy"])
+def test_major_units_are_exact_for_every_column_layout(layout: str) -> None:
+    rng = random.Random(3)
+    amounts = [None if rng.random() < 0.2 else rng.randrange(-(10**12), 10**12) for _ in range(300)]
+    currencies = [rng.choice(["usd", "jpy", "kwd", None]) for _ in amounts]
+    minor: Any = pd.array(amounts, dtype="int64[pyarrow]")
+    if layout == "sliced":  # an Arrow slice: its values and bits start mid-buffer
+        minor, currencies = minor[13:250], currencies[13:250]
+        amounts = amounts[13:250]
+    elif layout == "chunked":
+        chunks = pa.chunked_array([pa.array(amounts[:100]), pa.array(amounts[100:])])
+        minor = pd.arrays.ArrowExtensionArray(chunks)
+    elif layout == "numpy":
+        minor = pd.array(amounts, dtype="Int64")
+    exponent = {"usd": 2, "jpy": 0, "kwd": 3}
+    expected = [
+        None
+        if a is None or c is None
+        else Decimal(a).scaleb(-exponent[c]).quantize(Decimal("0.001"))
+        for a, c in zip(amounts, currencies, strict=True)
+    ]
+    got = major_units(minor, pd.Categorical(currencies))
+    assert [None if pd.isna(v) else v for v in got] == expected

@@ -19,6 +19,7 @@ DEC = pd.ArrowDtype(pa.decimal128(18, 3))
 STR = pd.ArrowDtype(pa.string())
 BOOL = pd.ArrowDtype(pa.bool_())
 UTC = pd.DatetimeTZDtype("ns", "UTC")
+INT = pd.ArrowDtype(pa.int64())
 
 
 @pytest.fixture
@@ -81,7 +82,8 @@ def test_charges_frame_matches_hand_built_frame(client: Any) -> None:
                 ["jpy", "kwd", "usd"],
             ),
             "amount_minor": pd.array(
-                col({usd.id: 1234, jpy.id: 500, kwd.id: 1230, failed_id: 999}), dtype="Int64"
+                col({usd.id: 1234, jpy.id: 500, kwd.id: 1230, failed_id: 999}),
+                dtype="int64[pyarrow]",
             ),
             "amount": pd.array(
                 col(
@@ -95,7 +97,7 @@ def test_charges_frame_matches_hand_built_frame(client: Any) -> None:
                 dtype=DEC,
             ),
             "amount_captured_minor": pd.array(
-                col({usd.id: 1234, jpy.id: 500, kwd.id: 1230, failed_id: 0}), dtype="Int64"
+                col({usd.id: 1234, jpy.id: 500, kwd.id: 1230, failed_id: 0}), dtype="int64[pyarrow]"
             ),
             "amount_captured": pd.array(
                 col(
@@ -108,7 +110,7 @@ def test_charges_frame_matches_hand_built_frame(client: Any) -> None:
                 ),
                 dtype=DEC,
             ),
-            "amount_refunded_minor": pd.array([0, 0, 0, 0], dtype="Int64"),
+            "amount_refunded_minor": pd.array([0, 0, 0, 0], dtype="int64[pyarrow]"),
             "amount_refunded": pd.array([Decimal(0)] * 4, dtype=DEC),
             "captured": pd.array(
                 col({usd.id: True, jpy.id: True, kwd.id: True, failed_id: False}), dtype=BOOL
@@ -119,9 +121,9 @@ def test_charges_frame_matches_hand_built_frame(client: Any) -> None:
             "refunded": pd.array([False] * 4, dtype=BOOL),
             "disputed": pd.array([False] * 4, dtype=BOOL),
             "settlement_currency": _cat(col({i: bt[i].get("currency") for i in ids}), settle),
-            "fee_minor": pd.array(col({i: bt[i].get("fee") for i in ids}), dtype="Int64"),
+            "fee_minor": pd.array(col({i: bt[i].get("fee") for i in ids}), dtype="int64[pyarrow]"),
             "fee": pd.array(col({i: _major(bt[i], "fee") for i in ids}), dtype=DEC),
-            "net_minor": pd.array(col({i: bt[i].get("net") for i in ids}), dtype="Int64"),
+            "net_minor": pd.array(col({i: bt[i].get("net") for i in ids}), dtype="int64[pyarrow]"),
             "net": pd.array(col({i: _major(bt[i], "net") for i in ids}), dtype=DEC),
             "customer": pd.array([ana.id] * 4, dtype=STR),
             "payment_intent": pd.array(col({i: o[i]["payment_intent"] for i in ids}), dtype=STR),
@@ -139,11 +141,11 @@ def test_charges_frame_matches_hand_built_frame(client: Any) -> None:
             "card_country": _cat(["US"] * 4, ["US"]),
             "exp_month": pd.array(
                 col({i: o[i]["payment_method_details"]["card"]["exp_month"] for i in ids}),
-                dtype="Int8",
+                dtype="int8[pyarrow]",
             ),
             "exp_year": pd.array(
                 col({i: o[i]["payment_method_details"]["card"]["exp_year"] for i in ids}),
-                dtype="Int16",
+                dtype="int16[pyarrow]",
             ),
             "funding": _cat(
                 col({i: o[i]["payment_method_details"]["card"]["funding"] for i in ids}),
@@ -190,7 +192,7 @@ def test_charges_frame_matches_hand_built_frame(client: Any) -> None:
                 ["normal"] * 4, ["normal", "elevated", "highest", "not_assessed", "unknown"]
             ),
             "risk_score": pd.array(
-                col({i: o[i]["outcome"]["risk_score"] for i in ids}), dtype="Int8"
+                col({i: o[i]["outcome"]["risk_score"] for i in ids}), dtype="int8[pyarrow]"
             ),
             "seller_message": _cat(
                 col({i: o[i]["outcome"]["seller_message"] for i in ids}),
@@ -244,7 +246,7 @@ def test_refunds_frame_matches_hand_built_frame(client: Any) -> None:
                 ["succeeded"], ["pending", "requires_action", "succeeded", "failed", "canceled"]
             ),
             "currency": _cat(["jpy"], ["jpy"]),
-            "amount_minor": pd.array([300], dtype="Int64"),
+            "amount_minor": pd.array([300], dtype="int64[pyarrow]"),
             "amount": pd.array([Decimal(300)], dtype=DEC),
             "charge": pd.array([charge.id], dtype=STR),
             "payment_intent": pd.array([official["payment_intent"]], dtype=STR),

@@ -42,12 +42,12 @@ def charges_frame() -> pd.DataFrame:
             "created": created,
             "status": pd.Categorical(["succeeded", "failed", "succeeded", "succeeded", "failed"]),
             "currency": pd.Categorical(["usd", "usd", "usd", "jpy", "jpy"]),
-            "amount_minor": pd.array([1000, 500, 2550, 3000, 800], dtype="Int64"),
-            "amount_refunded_minor": pd.array([0, 0, 550, 0, 0], dtype="Int64"),
+            "amount_minor": pd.array([1000, 500, 2550, 3000, 800], dtype="int64[pyarrow]"),
+            "amount_refunded_minor": pd.array([0, 0, 550, 0, 0], dtype="int64[pyarrow]"),
             # The yen charge settles in dollars ($20.10 for ¥3,000), like on a USD account.
             "settlement_currency": pd.Categorical(["usd", None, "usd", "usd", None]),
-            "fee_minor": pd.array([59, None, 104, 88, None], dtype="Int64"),
-            "net_minor": pd.array([941, None, 2446, 1922, None], dtype="Int64"),
+            "fee_minor": pd.array([59, None, 104, 88, None], dtype="int64[pyarrow]"),
+            "net_minor": pd.array([941, None, 2446, 1922, None], dtype="int64[pyarrow]"),
             "decline_code": pd.Categorical(
                 [None, "insufficient_funds", None, None, "expired_card"]
             ),
