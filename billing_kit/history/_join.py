@@ -13,6 +13,7 @@ from typing import Any
 
 import msgspec
 import pandas as pd
+import pyarrow as pa
 
 from billing_kit.history import _columns, _structs
 from billing_kit.history._frames import (
@@ -26,8 +27,13 @@ from billing_kit.history._frames import (
     finish_frame,
     gc_paused,
 )
-from billing_kit.history._joiner import Joiner, category_order, concat_pieces, null_blobs
+from billing_kit.history._joiner import Joiner, category_order, concat_pieces
 from billing_kit.history._schema import ObjectKind, schema
+
+
+def _null_blobs(n: int) -> pd.api.extensions.ExtensionArray:
+    return pd.arrays.ArrowExtensionArray(pa.nulls(n, pa.binary()))
+
 
 #: Rows of raw pages decoded at a time (the compiled route needs no larger chunks to be fast).
 RAW_CHUNK_ROWS = 1_000
@@ -182,7 +188,7 @@ def concat_frames(
             if name in frame.columns:
                 pieces.append(frame[name].array)
             else:
-                pieces.append(null_blobs(len(frame)))
+                pieces.append(_null_blobs(len(frame)))
         columns[name] = concat_pieces(declared.get(name), pieces)
         if consume:
             for frame in parts:

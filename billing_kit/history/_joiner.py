@@ -33,10 +33,6 @@ from billing_kit.history._schema import (
 _METADATA_COLUMN = Column(METADATA_JSON, "string", "metadata of the row as JSON (internal)")
 
 
-def null_blobs(n: int) -> pd.api.extensions.ExtensionArray:
-    return pd.arrays.ArrowExtensionArray(pa.nulls(n, pa.binary()))
-
-
 class Joiner:
     """Joins framed chunks as they come: numeric and text columns are appended to growing
     buffers (the chunk's arrays are freed at once), categoricals as codes against one category
@@ -124,10 +120,9 @@ class Joiner:
         return {name: seen for name, (seen, _) in self.codes.items()}
 
     def _append_piece(self, name: str, array: Any) -> None:
-        pieces = self.pieces.setdefault(name, [])
-        if len(pieces) < len(self.lengths):  # column absent from earlier chunks
-            pieces.extend(null_blobs(k) for k in self.lengths[len(pieces) :])
-        pieces.append(array)
+        if name not in self.pieces:
+            self._check_first(name)
+        self.pieces.setdefault(name, []).append(array)
 
     def _append(self, chunk: pd.DataFrame) -> None:
         n = len(chunk)
@@ -206,7 +201,7 @@ class Joiner:
             return build_frame(self.kind, [])
         declared = {column.name: column for column in schema(self.kind)}
         names = [c.name for c in schema(self.kind)]
-        if METADATA_JSON in self.pieces or METADATA_JSON in self.texts:
+        if METADATA_JSON in self.texts:
             names.append(METADATA_JSON)
         columns: dict[str, Any] = {}
         # Decimals last: the other columns have shrunk to their final size by then.
@@ -234,9 +229,7 @@ class Joiner:
                 bits = np.packbits(data, bitorder="little")
                 columns[name] = _arrow_column(pa.bool_(), bits, valid)
             else:
-                pieces = self.pieces.pop(name)
-                pieces.extend(null_blobs(k) for k in self.lengths[len(pieces) :])
-                columns[name] = concat_pieces(column, pieces)
+                columns[name] = concat_pieces(column, self.pieces.pop(name))
         return pd.DataFrame({name: columns[name] for name in names}, copy=False)
 
 
@@ -290,4 +283,4 @@ def concat_pieces(column: Column | None, pieces: list[Any]) -> Any:
     return type(pieces[0])._concat_same_type(pieces)
 
 
-__all__ = ["Joiner", "category_order", "concat_pieces", "null_blobs"]
+__all__ = ["Joiner", "category_order", "concat_pieces"]
