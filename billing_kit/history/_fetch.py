@@ -295,14 +295,13 @@ class Fetcher:
             query = dict(params, limit=PAGE_SIZE)
             if cursor is not None:
                 query["starting_after"] = cursor
-            page = self.get(path, query)
-            data: list[Record] = page.get("data") or []
+            data, has_more = DICT_PAGES.read(self.get_raw(path, query))
             self.stats.add(pages=1, rows=len(data))
             if data:
                 yield data
-            if not page.get("has_more") or not data:
+            if not has_more or not data:
                 return
-            cursor = str(data[-1]["id"])
+            cursor = DICT_PAGES.ident(data[-1])
 
     def retrieve_many(
         self, path: str, ids: Iterable[str], params: Mapping[str, Any]
