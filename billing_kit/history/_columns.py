@@ -115,14 +115,6 @@ def gather(
     holds the internal ``_metadata`` column (raw JSON, missing where empty)."""
     assert _gather is not None
     plan = _plan(kind, metadata)
-    root = plan[("id",)].levels[0][0]
-    if records and type(records[0]) is not root:
-        # Records of another decoder would all read as missing: refuse rather than lose them.
-        raise TypeError(
-            f"records of {type(records[0]).__name__} cannot be gathered as {kind} "
-            f"with metadata={metadata}: decode them with _structs.decoder({kind!r}, "
-            f"metadata={metadata})"
-        )
     n = len(records)
     chunks: dict[str, Chunk] = {}
     if metadata:

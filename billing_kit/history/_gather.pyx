@@ -67,6 +67,20 @@ cdef inline void _check(Py_ssize_t n, Py_ssize_t out, Py_ssize_t valid) except *
         raise ValueError(f"buffers of {out} and {valid} entries for {n} values")
 
 
+cdef void _check_records(list records, Path* path) except *:
+    """Every record must be of the declared class: a wrong one is a caller's mistake, and
+    reading it as missing values would lose its rows without a word."""
+    cdef Py_ssize_t i
+    cdef PyObject* record
+    for i in range(PyList_GET_SIZE(records)):
+        record = <PyObject*>PyList_GET_ITEM(records, i)
+        if Py_TYPE(record) != path.types[0]:
+            raise TypeError(
+                f"record {i} is a {type(<object>record).__name__}, not a "
+                f"{(<object>path.types[0]).__name__}: decode the pages with the same decoder"
+            )
+
+
 def slot_offset(cls, str name):
     """The byte offset of field ``name`` in instances of the msgspec Struct class ``cls``."""
     descriptor = cls.__dict__[name]
@@ -122,6 +136,7 @@ cdef void _numbers(
     cdef Py_ssize_t i, n = PyList_GET_SIZE(records)
     cdef PyObject* value
     _check(n, out.shape[0], valid.shape[0])
+    _check_records(records, path)
     for i in range(n):
         value = _leaf(<PyObject*>PyList_GET_ITEM(records, i), path)
         if value == NULL:
@@ -153,6 +168,7 @@ def booleans(list records, tuple levels, unsigned char[::1] out, unsigned char[:
     cdef Py_ssize_t i, n = PyList_GET_SIZE(records)
     cdef PyObject* value
     _check(n, out.shape[0], valid.shape[0])
+    _check_records(records, &path)
     for i in range(n):
         value = _leaf(<PyObject*>PyList_GET_ITEM(records, i), &path)
         out[i] = value == Py_True
@@ -192,6 +208,7 @@ def strings(
     cdef Bytes data = Bytes(NULL, 0, 0)
     cdef PyObject* value
     _check(n + 1, out.shape[0], valid.shape[0] + 1)
+    _check_records(records, &path)
     out[0] = 0
     try:
         for i in range(n):
@@ -243,6 +260,7 @@ def blobs(list records, tuple levels, int32_t[::1] out, unsigned char[::1] valid
     cdef PyObject* value
     cdef Py_buffer view
     _check(n + 1, out.shape[0], valid.shape[0] + 1)
+    _check_records(records, &path)
     out[0] = 0
     try:
         for i in range(n):
@@ -305,6 +323,7 @@ def codes(
     cdef int32_t number
     cdef Memo memo[MEMO_SLOTS]
     _check(n, out.shape[0], n)
+    _check_records(records, &path)
     memset(memo, 0, sizeof(memo))
     try:
         for i in range(n):

@@ -98,7 +98,8 @@ def _struct_type(
             typ = _LEAF[value]
         fields.append((key, Optional[typ], None))  # noqa: UP045 - a runtime type object
     # gc=False: the records hold no cycles, and untracked objects cost nothing to collect.
-    cls = msgspec.defstruct("_".join(("", *path)), fields, gc=False)
+    name = "_".join(("", *path)) + ("_with_metadata" if metadata else "")
+    cls = msgspec.defstruct(name, fields, gc=False)
     types[path] = cls
     return cls
 

@@ -184,7 +184,7 @@ def test_every_kind_frames_alike_by_both_routes() -> None:
         )
 
 
-def test_gather_refuses_buffers_of_the_wrong_size_and_reads_other_types_as_missing() -> None:
+def test_gather_refuses_wrong_buffers_and_records_and_reads_nulls_as_missing() -> None:
     from billing_kit.history import _gather
 
     records = _structs.read_pages("refunds", _pages([{"id": "re_1", "amount": 7}], 1)).records
@@ -192,10 +192,24 @@ def test_gather_refuses_buffers_of_the_wrong_size_and_reads_other_types_as_missi
     levels = plan[("amount",)].levels
     with pytest.raises(ValueError, match="buffers of 2 and 1 entries for 1 values"):
         _gather.integers(records, levels, np.empty(2, np.int64), np.empty(1, np.uint8))
-    # An object of another class where a record is expected reads as missing, not as memory.
+    # An object of another class where a record is expected is refused, neither read as
+    # memory nor quietly taken for a row of missing values.
     data, valid = np.empty(3, np.int64), np.empty(3, np.uint8)
-    _gather.integers([records[0], "re_2", None], levels, data, valid)
-    assert data.tolist() == [7, 0, 0] and valid.tolist() == [1, 0, 0]
+    with pytest.raises(TypeError, match=r"record 1 is a str, not a _refunds"):
+        _gather.integers([records[0], "re_2", None], levels, data, valid)
+    # Below the record, a null or a bare id where an object is declared reads as missing.
+    charges = _structs.read_pages("charges", _pages([{"id": "ch_1"}, {"id": "ch_2"}], 2))
+    bare = _structs.read_pages(
+        "charges", _pages([{"id": "ch_3", "balance_transaction": "txn_3"}], 1)
+    ).records
+    fee = _columns._plan("charges")[("balance_transaction", "fee")].levels
+    data, valid = np.empty(3, np.int64), np.empty(3, np.uint8)
+    _gather.integers([*charges.records, *bare], fee, data, valid)
+    assert valid.tolist() == [0, 0, 0]
+    # Records decoded keeping metadata are another class: gathering them as plain fails loudly.
+    kept = _structs.read_pages("charges", _pages([{"id": "ch_4"}], 1), metadata=True).records
+    with pytest.raises(TypeError, match="_charges_with_metadata, not a _charges"):
+        _columns.gather("charges", kept, {}, metadata=False)
 
 
 @pytest.fixture
