@@ -229,11 +229,14 @@ def test_pulls_go_through_the_compiled_route_and_keep_metadata(client: Any) -> N
     client.charge(hal, "8.00", "usd", payment_method="pm_card_createDispute")
     with pytest.raises(billing_kit.CardDeclined):
         client.charge(hal, "9.00", "usd", payment_method="pm_card_chargeDeclined")
+    client.charge(hal, "50.00", "usd", payment_method="pm_card_bypassPending")
+    client.stripe.raw_request("post", "/v1/_sandbox/payouts/sweep")
     paths = {
         "charges": ("/v1/charges", ["data.balance_transaction"]),
         "refunds": ("/v1/refunds", []),
         "balance_transactions": ("/v1/balance_transactions", []),
         "disputes": ("/v1/disputes", []),
+        "payouts": ("/v1/payouts", []),
         "customers": ("/v1/customers", []),
     }
     for kind, (path, expand) in paths.items():
