@@ -17,6 +17,7 @@ or :class:`msgspec.DecodeError`, and the caller decodes those pages another way.
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Sequence
 from operator import attrgetter
 from typing import Any, Optional, Union
@@ -104,10 +105,23 @@ def _struct_type(
     return cls
 
 
-@functools.cache
+_DECODERS_LOCK = threading.Lock()
+
+
 def decoder(kind: ObjectKind, *, metadata: bool = False) -> tuple[msgspec.json.Decoder[Any], Types]:
     """The page decoder of ``kind`` and the Struct class of each nested path; with
-    ``metadata`` the records also keep their metadata as raw JSON."""
+    ``metadata`` the records also keep their metadata as raw JSON.
+
+    One per kind and process, made under a lock: two decoders made at once by two pull threads
+    would decode into two different classes, and the compiled gathering refuses records of a
+    class other than the one it was planned for.
+    """
+    with _DECODERS_LOCK:
+        return _decoder(kind, metadata)
+
+
+@functools.cache
+def _decoder(kind: ObjectKind, metadata: bool) -> tuple[msgspec.json.Decoder[Any], Types]:
     types: Types = {}
     record: Any = _struct_type((kind,), path_tree(paths(kind)), types, metadata=metadata)
     page = msgspec.defstruct(
