@@ -62,17 +62,15 @@ ctypedef struct Path:
     Py_ssize_t ref_offset
 
 
-cdef inline void _check(Py_ssize_t n, Py_ssize_t out, Py_ssize_t valid) except *:
-    if out != n or valid != n:
-        raise ValueError(f"buffers of {out} and {valid} entries for {n} values")
-
-
-cdef void _check_records(list records, Path* path) except *:
-    """Every record must be of the declared class: a wrong one is a caller's mistake, and
-    reading it as missing values would lose its rows without a word."""
-    cdef Py_ssize_t i
+cdef void _check(list records, Path* path, Py_ssize_t values, Py_ssize_t flags) except *:
+    """The buffers must hold one value and one flag per record, and every record must be of
+    the declared class: a wrong one is a caller's mistake, and reading it as missing values
+    would lose its rows without a word."""
+    cdef Py_ssize_t i, n = PyList_GET_SIZE(records)
     cdef PyObject* record
-    for i in range(PyList_GET_SIZE(records)):
+    if values != n or flags != n:
+        raise ValueError(f"buffers of {values} and {flags} entries for {n} values")
+    for i in range(n):
         record = <PyObject*>PyList_GET_ITEM(records, i)
         if Py_TYPE(record) != path.types[0]:
             raise TypeError(
@@ -135,8 +133,7 @@ cdef void _numbers(
 ) except *:
     cdef Py_ssize_t i, n = PyList_GET_SIZE(records)
     cdef PyObject* value
-    _check(n, out.shape[0], valid.shape[0])
-    _check_records(records, path)
+    _check(records, path, out.shape[0], valid.shape[0])
     for i in range(n):
         value = _leaf(<PyObject*>PyList_GET_ITEM(records, i), path)
         if value == NULL:
@@ -167,8 +164,7 @@ def booleans(list records, tuple levels, unsigned char[::1] out, unsigned char[:
     cdef Path path = _path(levels, None)
     cdef Py_ssize_t i, n = PyList_GET_SIZE(records)
     cdef PyObject* value
-    _check(n, out.shape[0], valid.shape[0])
-    _check_records(records, &path)
+    _check(records, &path, out.shape[0], valid.shape[0])
     for i in range(n):
         value = _leaf(<PyObject*>PyList_GET_ITEM(records, i), &path)
         out[i] = value == Py_True
@@ -207,8 +203,7 @@ def strings(
     cdef Py_ssize_t i, size, n = PyList_GET_SIZE(records)
     cdef Bytes data = Bytes(NULL, 0, 0)
     cdef PyObject* value
-    _check(n + 1, out.shape[0], valid.shape[0] + 1)
-    _check_records(records, &path)
+    _check(records, &path, out.shape[0] - 1, valid.shape[0])
     out[0] = 0
     try:
         for i in range(n):
@@ -259,8 +254,7 @@ def blobs(list records, tuple levels, int32_t[::1] out, unsigned char[::1] valid
     cdef Bytes data = Bytes(NULL, 0, 0)
     cdef PyObject* value
     cdef Py_buffer view
-    _check(n + 1, out.shape[0], valid.shape[0] + 1)
-    _check_records(records, &path)
+    _check(records, &path, out.shape[0] - 1, valid.shape[0])
     out[0] = 0
     try:
         for i in range(n):
@@ -322,8 +316,7 @@ def codes(
     cdef const char* text
     cdef int32_t number
     cdef Memo memo[MEMO_SLOTS]
-    _check(n, out.shape[0], n)
-    _check_records(records, &path)
+    _check(records, &path, out.shape[0], out.shape[0])
     memset(memo, 0, sizeof(memo))
     try:
         for i in range(n):
