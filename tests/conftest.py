@@ -7,10 +7,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from tests.support import TEST_KEY, require_tool
 
 __all__ = ["TEST_KEY", "require_tool"]
+
+# Hypothesis keeps no example database (tests write nothing outside their temporary folders) and
+# sets no per-example deadline (sandbox round trips vary on a loaded 2-core machine). In CI the
+# search is derandomized: a fixed seed, so a red run can be re-run to the same failure.
+settings.register_profile("billing_kit", database=None, deadline=None)
+settings.register_profile("ci", parent=settings.get_profile("billing_kit"), derandomize=True)
+settings.load_profile("ci" if os.environ.get("CI") else "billing_kit")
 
 
 @pytest.fixture(autouse=True)
