@@ -179,11 +179,8 @@ def list_transactions(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
             param="type",
         )
     where.equal("type", kind)
-    where.equal("source", _params.text(params, "source"))
-    payout = _params.text(params, "payout")
-    if payout is not None:
-        ctx.get("payouts", payout, param="payout")
-    where.equal("payout", payout)
+    where.equal("source", _lists.existing(ctx.conn, params, "source"))
+    where.equal("payout", _lists.existing(ctx.conn, params, "payout", "payouts"))
     currency = _params.text(params, "currency")
     where.equal("currency", currency.lower() if currency else None)
     page = _lists.run(ctx.conn, "balance_transactions", "/v1/balance_transactions", params, where)

@@ -30,7 +30,7 @@ def amount_and_currency(params: dict[str, Any]) -> tuple[int, str]:
     """Return the validated ``(amount, currency)`` of a create request (§6 rules)."""
     amount = _params.integer(params, "amount", required=True)
     assert amount is not None
-    currency = _money_rules.check_currency(_params.text(params, "currency"))
+    currency = _money_rules.check_currency(_params.text(params, "currency", empty_is_none=False))
     _money_rules.check_amount(amount, currency)
     return amount, currency
 
@@ -267,8 +267,9 @@ def list_charges(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
     """``GET /v1/charges`` with ``customer``, ``payment_intent``, ``created``."""
     _params.allow(params, _params.LIST_PARAMS | {"customer", "payment_intent", "transfer_group"})
     where = _lists.Where()
-    where.equal("customer", _params.text(params, "customer"))
-    where.equal("payment_intent", _params.text(params, "payment_intent"))
+    where.equal("customer", _lists.existing(ctx.conn, params, "customer", "customers"))
+    where.equal("payment_intent",
+                _lists.existing(ctx.conn, params, "payment_intent", "payment_intents"))  # fmt: skip
     if _params.text(params, "transfer_group") is not None:
         where.add("0")  # the sandbox has no transfers
     return _lists.run(ctx.conn, "charges", "/v1/charges", params, where)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 _DOC_BASE = "https://stripe.com/docs/error-codes/"
+_LOG_BASE = "https://dashboard.stripe.com/test/logs/"
 
 
 class StripeError(Exception):
@@ -59,9 +60,16 @@ class StripeError(Exception):
         self.extra = dict(extra or {})
         self.headers = dict(headers or {})
 
-    def body(self) -> dict[str, Any]:
-        """Return the JSON body ``{"error": {...}}`` Stripe sends for this error."""
+    def body(self, request_id: str | None = None) -> dict[str, Any]:
+        """Return the JSON body ``{"error": {...}}`` Stripe sends for this error.
+
+        With ``request_id``, the body carries ``request_log_url``, the Dashboard log entry of
+        the failed request (https://docs.stripe.com/api/errors), naming the same id as the
+        ``Request-Id`` header.
+        """
         error: dict[str, Any] = {"type": self.type, "message": self.message}
+        if request_id is not None:
+            error["request_log_url"] = _LOG_BASE + request_id
         if self.code is not None:
             error["code"] = self.code
             error["doc_url"] = _DOC_BASE + self.code.replace("_", "-")
@@ -88,6 +96,21 @@ def state_error(message: str, *, code: str | None = None, param: str | None = No
 def missing(param: str) -> StripeError:
     """Return Stripe's ``parameter_missing`` error for ``param``."""
     return invalid(f"Missing required param: {param}.", param=param, code="parameter_missing")
+
+
+def empty(param: str) -> StripeError:
+    """Return Stripe's ``parameter_invalid_empty`` error: ``param`` was sent as ``""``.
+
+    An empty string asks Stripe to unset a value (https://docs.stripe.com/error-codes); a
+    required parameter cannot be unset, so this is its own error, not ``parameter_missing``.
+    """
+    return invalid(
+        f"You passed an empty string for '{param}'. We assume empty values are an attempt to "
+        f"unset a parameter; however '{param}' cannot be unset. You should remove '{param}' "
+        "from your request or supply a non-empty value.",
+        param=param,
+        code="parameter_invalid_empty",
+    )
 
 
 def unknown_param(param: str) -> StripeError:

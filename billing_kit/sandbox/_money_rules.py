@@ -6,7 +6,7 @@ in for Stripe, so it must not share a bug with the client it is testing.
 
 from __future__ import annotations
 
-from billing_kit.sandbox._errors import invalid
+from billing_kit.sandbox._errors import empty, invalid, missing
 
 ZERO_DECIMAL = frozenset(
     [
@@ -89,8 +89,10 @@ def format_minor(amount: int, currency: str) -> str:
 
 def check_currency(value: str | None, *, param: str = "currency") -> str:
     """Return the lowercase currency code, or raise the 400 Stripe gives for an unknown one."""
-    if value is None or value == "":
-        raise invalid(f"Missing required param: {param}.", param=param, code="parameter_missing")
+    if value is None:
+        raise missing(param)
+    if value == "":
+        raise empty(param)
     currency = value.lower()
     if currency not in SUPPORTED:
         raise invalid(

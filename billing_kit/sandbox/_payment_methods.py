@@ -24,7 +24,6 @@ from billing_kit.sandbox._context import Ctx
 from billing_kit.sandbox._errors import (
     card_error,
     invalid,
-    missing,
     no_such,
     state_error,
     unknown_param,
@@ -80,12 +79,12 @@ def card_from_params(
             raise unknown_param(f"{prefix}[{name}]")
     number = _params.text(card, "number")
     if number is None:
-        raise missing(f"{prefix}[number]")
+        raise _params.absent(card, "number", param=f"{prefix}[number]")
     spec = spec_for_number(number, param=f"{prefix}[number]")
     if card.get("exp_month") in (None, ""):
-        raise missing(f"{prefix}[exp_month]")
+        raise _params.absent(card, "exp_month", param=f"{prefix}[exp_month]")
     if card.get("exp_year") in (None, ""):
-        raise missing(f"{prefix}[exp_year]")
+        raise _params.absent(card, "exp_year", param=f"{prefix}[exp_year]")
     month = _params.to_int(card["exp_month"], f"{prefix}[exp_month]")
     year = _params.to_int(card["exp_year"], f"{prefix}[exp_year]")
     if year < 100:
@@ -125,8 +124,8 @@ def _magic_info(spec: CardSpec, now: int) -> dict[str, Any]:
 def create_token(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
     """``POST /v1/tokens`` with ``card[...]``."""
     _params.allow(params, {"card", "customer"})
-    if "card" not in params:
-        raise missing("card")
+    if params.get("card") in (None, ""):
+        raise _params.absent(params, "card")
     _spec, info = card_from_params(ctx, params["card"])
     card = legacy_card(new_id("card"), info, customer=None)
     return ctx.insert("tokens", token_body(new_id("token"), ctx.now, card))
@@ -203,15 +202,15 @@ def create_payment_method(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
     _params.allow(params, {"type", "card", "billing_details", "metadata", "allow_redisplay"})
     kind = _params.text(params, "type")
     if kind is None:
-        raise missing("type")
+        raise _params.absent(params, "type")
     if kind != "card":
         raise invalid(
             f"Invalid type: the sandbox supports payment methods of type 'card' (got {kind!r}).",
             param="type",
         )
     card = params.get("card")
-    if card is None:
-        raise missing("card")
+    if card in (None, ""):
+        raise _params.absent(params, "card")
     if isinstance(card, dict) and "token" in card:
         info = info_of_card(use_token(ctx, str(card["token"]), param="card[token]"))
     else:
@@ -314,7 +313,9 @@ def list_payment_methods(
     ``/v1/customers/:id/payment_methods``.
     """
     _params.allow(params, _params.LIST_PARAMS | {"customer", "type", "allow_redisplay"})
-    customer = customer or _params.text(params, "customer")
+    if customer is not None:
+        ctx.get("customers", customer, param="customer")
+    customer = customer or _lists.existing(ctx.conn, params, "customer", "customers")
     kind = _params.text(params, "type")
     if kind not in (None, "card"):
         return {"object": "list", "data": [], "has_more": False, "url": "/v1/payment_methods"}

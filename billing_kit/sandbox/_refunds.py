@@ -11,7 +11,7 @@ from typing import Any
 
 from billing_kit.sandbox import _balance, _lists, _params
 from billing_kit.sandbox._context import Ctx
-from billing_kit.sandbox._errors import invalid, missing, state_error
+from billing_kit.sandbox._errors import invalid, state_error
 from billing_kit.sandbox._ids import new_id
 from billing_kit.sandbox._shapes import refund_body
 
@@ -163,7 +163,7 @@ def create(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
     reason = _params.text(params, "reason", choices=REASONS)
     metadata = _params.metadata(params)
     if charge_id is None and pi_id is None:
-        raise missing("charge")
+        raise _params.absent(params, "charge")
     if charge_id is not None and pi_id is not None:
         raise invalid(
             "You can only pass one of charge or payment_intent when creating a refund.",
