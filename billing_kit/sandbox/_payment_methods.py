@@ -273,6 +273,28 @@ def attach_payment_method(ctx: Ctx, pm_id: str, params: dict[str, Any]) -> dict[
     return attach_to(ctx, body, customer_id)
 
 
+def refuse_detached(ctx: Ctx, body: dict[str, Any], *, param: str) -> None:
+    """Refuse a PaymentMethod that was detached from a customer.
+
+    "After a PaymentMethod is detached, it can no longer be used for a payment or re-attached to
+    a Customer." (https://docs.stripe.com/api/payment_methods/detach). Its
+    ``payment_method.detached`` event is the record that it was.
+    """
+    if body["customer"] is not None:
+        return
+    row = ctx.conn.execute(
+        "SELECT 1 FROM events WHERE type = 'payment_method.detached'"
+        " AND json_extract(body, '$.data.object.id') = ? LIMIT 1",
+        (body["id"],),
+    ).fetchone()
+    if row is not None:
+        raise invalid(
+            f"The PaymentMethod {body['id']} was detached from a Customer, and may not be used "
+            "again. Create a new PaymentMethod (or attach one to the customer) and use that.",
+            param=param,
+        )
+
+
 def attach_to(ctx: Ctx, body: dict[str, Any], customer_id: str) -> dict[str, Any]:
     """Attach a PaymentMethod body to a customer (shared with ``customers.create``)."""
     if body["customer"] == customer_id:
@@ -283,6 +305,7 @@ def attach_to(ctx: Ctx, body: dict[str, Any], customer_id: str) -> dict[str, Any
             f"({body['customer']}). Detach it first.",
             param="payment_method",
         )
+    refuse_detached(ctx, body, param="payment_method")
     refuse_declined(body["card"])
     body["customer"] = customer_id
     ctx.save("payment_methods", body)
@@ -342,6 +365,7 @@ def instrument(ctx: Ctx, value: str, *, customer: str | None, param: str) -> Ins
         return Instrument(card["id"], info, spec_of(info), card["customer"], legacy=card)
     if value.startswith("pm_"):
         body = get_payment_method(ctx, value, param=param)
+        refuse_detached(ctx, body, param=param)
         info = {
             k: body["card"][k]
             for k in (
