@@ -1,4 +1,5 @@
-"""Balance transactions (reference §5e, fees §6) and the balance they add up to.
+"""Balance transactions (https://docs.stripe.com/api/balance_transactions, fees
+https://stripe.com/pricing) and the balance they add up to.
 
 Every money movement writes one ``txn_`` row: a captured charge (gross, Stripe fee, net), a refund
 (negative, no fee returned, as in the US), a dispute (negative, $15 fee) and a payout (negative).

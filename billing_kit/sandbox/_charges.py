@@ -1,4 +1,5 @@
-"""Charges (reference §5b): the charge engine shared with PaymentIntents, and ``/v1/charges``.
+"""Charges (https://docs.stripe.com/api/charges): the charge engine shared with PaymentIntents, and
+``/v1/charges``.
 
 An attempt always stores a charge: a decline stores it as ``failed`` and returns its id in the 402
 (``error.charge``), as Stripe does. Radar blocks come before the issuer; dispute cards open a
@@ -27,7 +28,10 @@ CAPTURE_WINDOW = 7 * 86_400
 
 
 def amount_and_currency(params: dict[str, Any]) -> tuple[int, str]:
-    """Return the validated ``(amount, currency)`` of a create request (§6 rules)."""
+    """Return the validated ``(amount, currency)`` of a create request.
+
+    Per-currency rules: https://docs.stripe.com/currencies.
+    """
     amount = _params.integer(params, "amount", required=True)
     assert amount is not None
     currency = _money_rules.check_currency(_params.text(params, "currency", empty_is_none=False))

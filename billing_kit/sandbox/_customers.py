@@ -1,4 +1,5 @@
-"""Customers (reference §5a): CRUD, list by email, legacy sources from tokens, PaymentMethods.
+"""Customers (https://docs.stripe.com/api/customers): CRUD, list by email, legacy sources from
+tokens, PaymentMethods.
 
 ``sources`` is not part of the body (not auto-expanded since 2020-08-27); expanding it lists the
 customer's cards. Deleting leaves the ``{"id", "object", "deleted": true}`` stub Stripe returns.

@@ -1,9 +1,10 @@
-"""Stripe error bodies and HTTP statuses (reference §2), raised inside the core as
-:class:`StripeError`.
+"""Stripe error bodies and HTTP statuses (https://docs.stripe.com/api/errors), raised inside the
+core as :class:`StripeError`.
 
 The core raises; :mod:`._core` turns the exception into ``(status, {"error": {...}})``. Whether a
-failure is saved under an idempotency key (§3) travels with the exception: validation failures are
-not saved, failures after the endpoint began executing (card declines, state conflicts) are.
+failure is saved under an idempotency key (https://docs.stripe.com/api/idempotent_requests) travels
+with the exception: validation failures are not saved, failures after the endpoint began executing
+(card declines, state conflicts) are.
 """
 
 from __future__ import annotations
@@ -137,7 +138,10 @@ RATE_LIMIT_MESSAGE = (
 
 
 def rate_limited(reason: str = "endpoint-rate") -> StripeError:
-    """Return the 429 ``rate_limit`` error with ``Stripe-Rate-Limited-Reason`` (reference §7)."""
+    """Return the 429 ``rate_limit`` error with ``Stripe-Rate-Limited-Reason``.
+
+    See https://docs.stripe.com/rate-limits.
+    """
     return StripeError(
         429,
         "invalid_request_error",

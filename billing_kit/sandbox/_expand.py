@@ -1,4 +1,5 @@
-"""``expand[]`` (reference §4b): replace ids by objects, recursively, up to four levels.
+"""``expand[]`` (https://docs.stripe.com/expand): replace ids by objects, recursively, up to four
+levels.
 
 List and search responses take ``data.``-prefixed paths. Nested plain objects are walked through
 (``invoice_settings.default_payment_method``) without counting as a level.

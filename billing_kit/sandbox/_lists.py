@@ -1,4 +1,5 @@
-"""List endpoints (reference §4a): limit 1-100, newest first, cursors, ``created`` ranges.
+"""List endpoints (https://docs.stripe.com/api/pagination): limit 1-100, newest first, cursors,
+``created`` ranges.
 
 Rows come back in ``created DESC, seq DESC`` order; a cursor is the ``(created, seq)`` position of
 the object it names, so paging is exact even when many objects share a second.

@@ -1,4 +1,5 @@
-"""PaymentIntents (reference §5c): create, confirm, capture, cancel, update, retrieve, list.
+"""PaymentIntents (https://docs.stripe.com/api/payment_intents): create, confirm, capture, cancel,
+update, retrieve, list.
 
 The state machine: ``requires_payment_method`` -> ``requires_confirmation`` -> (``requires_action``
 for 3D Secure cards) -> ``requires_capture`` (manual capture) -> ``succeeded``; ``canceled`` from

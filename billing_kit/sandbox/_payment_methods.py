@@ -2,8 +2,8 @@
 with.
 
 Magic ids (``tok_visa``, ``pm_card_visa``) mint a fresh object on every use, as Stripe does; tokens
-the caller created are single-use. Issuer-decline cards cannot be attached to a customer (reference
-§1b).
+the caller created are single-use. Issuer-decline cards cannot be attached to a customer
+(https://docs.stripe.com/testing#declined-payments).
 """
 
 from __future__ import annotations
@@ -181,7 +181,10 @@ def info_of_card(card: dict[str, Any]) -> dict[str, Any]:
 
 
 def refuse_declined(facts: dict[str, Any]) -> None:
-    """Raise the 402 an issuer-decline card gets when attached to a customer (reference §1b)."""
+    """Raise the 402 an issuer-decline card gets when attached to a customer.
+
+    See https://docs.stripe.com/testing#declined-payments.
+    """
     spec = spec_of(facts)
     if spec.attach_decline is not None:
         raise spec.attach_decline.error()

@@ -1,4 +1,4 @@
-"""Refunds (reference §5d): full and partial, by charge or PaymentIntent.
+"""Refunds (https://docs.stripe.com/api/refunds): full and partial, by charge or PaymentIntent.
 
 Test cards refund at once to ``succeeded``; ``pendingRefund`` stays ``pending``; ``refundFail``
 answers ``succeeded`` and then fails (the failure is visible on the next read, with

@@ -1,4 +1,8 @@
-"""Lists, cursors, created filters, expand, search and events (reference §4, §8)."""
+"""Lists, cursors, created filters, expand, search and events.
+
+Pages: https://docs.stripe.com/api/pagination, https://docs.stripe.com/search,
+https://docs.stripe.com/api/events.
+"""
 
 from __future__ import annotations
 
