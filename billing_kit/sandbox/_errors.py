@@ -61,16 +61,17 @@ class StripeError(Exception):
         self.extra = dict(extra or {})
         self.headers = dict(headers or {})
 
-    def body(self, request_id: str | None = None) -> dict[str, Any]:
+    def body(self, request_id: str | None = None, at: int | None = None) -> dict[str, Any]:
         """Return the JSON body ``{"error": {...}}`` Stripe sends for this error.
 
-        With ``request_id``, the body carries ``request_log_url``, the Dashboard log entry of
-        the failed request (https://docs.stripe.com/api/errors), naming the same id as the
-        ``Request-Id`` header.
+        With ``request_id``, the body carries ``request_log_url``, "a URL to the request log
+        entry in your dashboard" (https://docs.stripe.com/api/errors), naming the same id as the
+        ``Request-Id`` header and, as Stripe's do, the request's time as ``?t=<unix seconds>``.
         """
         error: dict[str, Any] = {"type": self.type, "message": self.message}
         if request_id is not None:
-            error["request_log_url"] = _LOG_BASE + request_id
+            suffix = "" if at is None else f"?t={at}"
+            error["request_log_url"] = f"{_LOG_BASE}{request_id}{suffix}"
         if self.code is not None:
             error["code"] = self.code
             error["doc_url"] = _DOC_BASE + self.code.replace("_", "-")

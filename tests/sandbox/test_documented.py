@@ -234,8 +234,9 @@ def test_error_object_fields(client: stripe.StripeClient) -> None:
     assert error.param == "id" and "ch_documented_missing" in (error.message or "")
     assert error.doc_url and "resource-missing" in error.doc_url
     assert error.request_log_url and caught.value.request_id
-    assert error.request_log_url.startswith("https://dashboard.stripe.com/")
-    assert caught.value.request_id in error.request_log_url
+    assert error.request_log_url.startswith("https://dashboard.stripe.com/test/logs/")
+    log_path, _, when = error.request_log_url.partition("?t=")
+    assert log_path.endswith("/" + str(caught.value.request_id)) and when.isdigit()
 
 
 def test_card_error_names_the_charge(client: stripe.StripeClient) -> None:
@@ -361,8 +362,9 @@ def test_amount_beyond_64_bits(http: httpx.Client) -> None:
 def test_list_filter_naming_a_missing_object(
     http: httpx.Client, path: str, params: dict[str, str], param: str
 ) -> None:
-    """CODES, ``resource_missing``: "The ID provided is not valid. Either the resource does not
-    exist, or an ID for a different resource has been provided" — also for list filters."""
+    """https://docs.stripe.com/api/charges/list: "If you provide a non-existent customer ID, this
+    call throws an error"; CODES, ``resource_missing``: "The ID provided is not valid. Either the
+    resource does not exist, or an ID for a different resource has been provided"."""
     reply = http.get(path, params=params)
     error = reply.json()["error"]
     assert reply.status_code == 404
