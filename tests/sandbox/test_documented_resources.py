@@ -397,12 +397,20 @@ def test_refund_list_and_update(client: stripe.StripeClient) -> None:
     assert caught.value.code == "parameter_unknown"
 
 
-def test_refund_cancel_only_pending(client: stripe.StripeClient) -> None:
-    """https://docs.stripe.com/api/refunds/cancel: "You can't cancel refunds in other states" than
-    those awaiting action; a succeeded card refund cannot be canceled."""
-    refund = client.v1.refunds.create({"charge": _card_charge(client).id})
-    with pytest.raises(stripe.InvalidRequestError):
-        client.v1.refunds.cancel(refund.id)
+def test_refund_cancel_only_requires_action(client: stripe.StripeClient) -> None:
+    """https://docs.stripe.com/api/refunds/cancel: "Cancels a refund with a status of
+    requires_action. You can't cancel refunds in other states"; "This call raises an error if you
+    can't cancel the refund" — neither a succeeded nor a pending card refund can be canceled."""
+    done = client.v1.refunds.create({"charge": _card_charge(client).id})
+    pending_charge = client.v1.charges.create(
+        {"amount": 2000, "currency": "usd", "source": "tok_pendingRefund"}
+    )
+    pending = client.v1.refunds.create({"charge": pending_charge.id})
+    assert pending.status == "pending"
+    for refund in (done, pending):
+        with pytest.raises(stripe.InvalidRequestError):
+            client.v1.refunds.cancel(refund.id)
+        assert client.v1.refunds.retrieve(refund.id).status != "canceled"
 
 
 # -- https://docs.stripe.com/api/balance_transactions and /api/balance ----------------------------
