@@ -6,15 +6,24 @@ assertions. The guides (search, errors, pagination, metadata) are in ``test_docu
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
+import httpx
 import pytest
 import stripe
 
 from billing_kit.sandbox import SandboxServer
+from tests.support import TEST_KEY
 
 from .conftest import make_client
+
+
+@pytest.fixture(scope="module")
+def http_get(server: SandboxServer) -> Iterator[Callable[..., httpx.Response]]:
+    """A raw GET against the module's sandbox (for paths the library no longer calls)."""
+    with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {TEST_KEY}"}) as raw:
+        yield lambda path, params=None: raw.get(path, params=params)
 
 
 def _card_charge(client: stripe.StripeClient, **extra: Any) -> Any:
@@ -146,6 +155,27 @@ def test_customer_delete(client: stripe.StripeClient) -> None:
     assert client.v1.customers.retrieve(customer.id).deleted is True
 
 
+def test_customer_delete_errors(client: stripe.StripeClient) -> None:
+    """https://docs.stripe.com/api/customers/delete: "If the customer ID does not exist, this call
+    raises an error"; deleting "prevents any further operations to be performed"."""
+    with pytest.raises(stripe.InvalidRequestError) as caught:
+        client.v1.customers.delete("cus_documented_nope")
+    assert caught.value.http_status == 404 and caught.value.code == "resource_missing"
+    customer = client.v1.customers.create({"email": "later@example.com"})
+    client.v1.customers.delete(customer.id)
+    with pytest.raises(stripe.InvalidRequestError):
+        client.v1.customers.update(customer.id, {"name": "Too late"})
+    with pytest.raises(stripe.InvalidRequestError):
+        client.v1.charges.create({"amount": 500, "currency": "usd", "customer": customer.id})
+
+
+def test_customer_search_without_matches_is_empty(client: stripe.StripeClient) -> None:
+    """https://docs.stripe.com/api/customers/search: "If no objects match the query, the resulting
+    array will be empty"."""
+    found = client.v1.customers.search({"query": "email:'nobody-documented@example.com'"})
+    assert found.data == [] and found.has_more is False and found.next_page is None
+
+
 def test_customer_list_email_is_case_sensitive(client: stripe.StripeClient) -> None:
     """https://docs.stripe.com/api/customers/list: ``email`` "A case-sensitive filter on the list
     based on the customer's email field"."""
@@ -274,6 +304,16 @@ def test_payment_intent_cancel(client: stripe.StripeClient) -> None:
     succeeded = _intent(client, payment_method="pm_card_visa", confirm=True)
     with pytest.raises(stripe.InvalidRequestError):
         client.v1.payment_intents.cancel(succeeded.id)
+
+
+def test_payment_intent_cancel_refunds_the_capturable_amount(client: stripe.StripeClient) -> None:
+    """https://docs.stripe.com/api/payment_intents/cancel: "For PaymentIntents with a status of
+    requires_capture, the remaining amount_capturable is automatically refunded"."""
+    intent = _intent(client, payment_method="pm_card_visa", capture_method="manual", confirm=True)
+    canceled = client.v1.payment_intents.cancel(intent.id)
+    assert canceled.status == "canceled" and canceled.amount_capturable == 0
+    charge = client.v1.charges.retrieve(str(canceled.latest_charge))
+    assert charge.refunded is True and charge.amount_refunded == 3000
 
 
 def test_payment_intent_decline_keeps_the_intent(client: stripe.StripeClient) -> None:
@@ -441,6 +481,33 @@ def test_balance_transaction_list_filters(client: stripe.StripeClient) -> None:
     refunds = client.v1.balance_transactions.list({"type": "refund", "limit": 100})
     assert refund.balance_transaction in {t.id for t in refunds.data}
     assert all(t.type == "refund" for t in refunds.data)
+
+
+def test_balance_transaction_type_filter_takes_every_documented_type(
+    client: stripe.StripeClient,
+) -> None:
+    """https://docs.stripe.com/api/balance_transactions/list: ``type`` "Only returns transactions
+    of the given type. One of: adjustment, advance, ... transfer_refund" — a listed type the
+    account has no transactions of gives an empty list, an unlisted one is an error."""
+    for kind in ("transfer", "topup", "issuing_dispute", "reserve_hold"):
+        assert client.v1.balance_transactions.list({"type": kind}).data == []
+    with pytest.raises(stripe.InvalidRequestError) as caught:
+        client.v1.balance_transactions.list({"type": "not_a_type"})
+    assert caught.value.param == "type"
+
+
+def test_balance_history_is_the_old_path(client: stripe.StripeClient, http_get: Any) -> None:
+    """https://docs.stripe.com/api/balance_transactions/list: "this endpoint was previously
+    called “Balance history” and used the path /v1/balance/history"; /retrieve: "Raises an error
+    otherwise" for an id that is not valid."""
+    txn = client.v1.balance_transactions.retrieve(str(_card_charge(client).balance_transaction))
+    old = http_get(f"/v1/balance/history/{txn.id}")
+    assert old.status_code == 200 and old.json()["id"] == txn.id
+    listed = http_get("/v1/balance/history", {"limit": "1"}).json()
+    assert listed["object"] == "list" and listed["data"][0]["id"] == txn.id
+    with pytest.raises(stripe.InvalidRequestError) as caught:
+        client.v1.balance_transactions.retrieve("txn_nope")
+    assert caught.value.http_status == 404
 
 
 def test_balance_object(client: stripe.StripeClient) -> None:
