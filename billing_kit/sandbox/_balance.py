@@ -21,16 +21,54 @@ from billing_kit.sandbox._shapes import balance_transaction_body
 #: https://docs.stripe.com/api/balance_transactions/list. The sandbox writes only a few of them;
 #: filtering by any other listed type is valid and finds nothing.
 TYPES = frozenset(
-    """adjustment advance advance_funding anticipation_repayment application_fee
-    application_fee_refund charge climate_order_purchase climate_order_refund
-    connect_collection_transfer contribution issuing_authorization_hold
-    issuing_authorization_release issuing_dispute issuing_transaction obligation_outbound
-    obligation_reversal_inbound payment payment_failure_refund payment_network_reserve_hold
-    payment_network_reserve_release payment_refund payment_reversal payment_unreconciled payout
-    payout_cancel payout_failure payout_minimum_balance_hold payout_minimum_balance_release refund
-    refund_failure reserve_transaction reserved_funds reserve_hold reserve_release stripe_fee
-    stripe_fx_fee stripe_balance_payment_debit stripe_balance_payment_debit_reversal tax_fee topup
-    topup_reversal transfer transfer_cancel transfer_failure transfer_refund""".split()
+    [
+        "adjustment",
+        "advance",
+        "advance_funding",
+        "anticipation_repayment",
+        "application_fee",
+        "application_fee_refund",
+        "charge",
+        "climate_order_purchase",
+        "climate_order_refund",
+        "connect_collection_transfer",
+        "contribution",
+        "issuing_authorization_hold",
+        "issuing_authorization_release",
+        "issuing_dispute",
+        "issuing_transaction",
+        "obligation_outbound",
+        "obligation_reversal_inbound",
+        "payment",
+        "payment_failure_refund",
+        "payment_network_reserve_hold",
+        "payment_network_reserve_release",
+        "payment_refund",
+        "payment_reversal",
+        "payment_unreconciled",
+        "payout",
+        "payout_cancel",
+        "payout_failure",
+        "payout_minimum_balance_hold",
+        "payout_minimum_balance_release",
+        "refund",
+        "refund_failure",
+        "reserve_transaction",
+        "reserved_funds",
+        "reserve_hold",
+        "reserve_release",
+        "stripe_fee",
+        "stripe_fx_fee",
+        "stripe_balance_payment_debit",
+        "stripe_balance_payment_debit_reversal",
+        "tax_fee",
+        "topup",
+        "topup_reversal",
+        "transfer",
+        "transfer_cancel",
+        "transfer_failure",
+        "transfer_refund",
+    ]
 )
 
 

@@ -430,3 +430,110 @@ def test_metadata_unset(client: stripe.StripeClient) -> None:
         "b": "2"
     }
     assert client.v1.customers.update(customer.id, {"metadata": ""}).metadata.to_dict() == {}
+
+
+# -- https://docs.stripe.com/api/idempotent_requests --------------------------------------------
+
+IDEMPOTENCY = "https://docs.stripe.com/api/idempotent_requests"
+
+
+def test_idempotent_replay_of_success_and_failure(client: stripe.StripeClient) -> None:
+    """IDEMPOTENCY: "saving the resulting status code and body of the first request made for any
+    given idempotency key, regardless of whether it succeeds or fails. Subsequent requests with the
+    same key return the same result"."""
+    form = {"amount": 1200, "currency": "usd", "source": "tok_visa"}
+    first = client.v1.charges.create(form, {"idempotency_key": "documented-success"})
+    again = client.v1.charges.create(form, {"idempotency_key": "documented-success"})
+    assert again.id == first.id
+    declined = {"amount": 1200, "currency": "usd", "source": "tok_chargeDeclined"}
+    errors = []
+    for _ in range(2):
+        with pytest.raises(stripe.CardError) as caught:
+            client.v1.charges.create(declined, {"idempotency_key": "documented-failure"})
+        errors.append(caught.value)
+    assert errors[0].http_status == errors[1].http_status == 402
+    assert errors[0].json_body == errors[1].json_body
+
+
+def test_idempotency_key_length(http: httpx.Client) -> None:
+    """IDEMPOTENCY: "Idempotency keys are up to 255 characters long"."""
+    form = {"email": "key@example.com"}
+    assert http.post("/v1/customers", data=form, headers={"Idempotency-Key": "k" * 255}).is_success
+    longer = http.post("/v1/customers", data=form, headers={"Idempotency-Key": "k" * 256})
+    assert longer.status_code == 400 and longer.json()["error"]["type"] == "invalid_request_error"
+
+
+def test_idempotency_other_parameters_error(client: stripe.StripeClient) -> None:
+    """IDEMPOTENCY: "compares incoming parameters to those of the original request and errors if
+    they're not the same"."""
+    client.v1.customers.create({"name": "A"}, {"idempotency_key": "documented-params"})
+    with pytest.raises(stripe.IdempotencyError):
+        client.v1.customers.create({"name": "B"}, {"idempotency_key": "documented-params"})
+
+
+def test_idempotency_validation_failures_are_not_saved(client: stripe.StripeClient) -> None:
+    """IDEMPOTENCY: "If incoming parameters fail validation ... we don't save the idempotent
+    result ... You can retry these requests"."""
+    with pytest.raises(stripe.InvalidRequestError):
+        client.v1.charges.create(
+            {"amount": -1, "currency": "usd", "source": "tok_visa"},
+            {"idempotency_key": "documented-validation"},
+        )
+    fixed = client.v1.charges.create(
+        {"amount": 1300, "currency": "usd", "source": "tok_visa"},
+        {"idempotency_key": "documented-validation"},
+    )
+    assert fixed.amount == 1300
+
+
+def test_idempotency_key_has_no_effect_on_get(http: httpx.Client) -> None:
+    """IDEMPOTENCY: "Don't send idempotency keys in GET and DELETE requests because it has no
+    effect. These requests are idempotent by definition"."""
+    first = http.get("/v1/balance", headers={"Idempotency-Key": "documented-get"})
+    again = http.get("/v1/balance", headers={"Idempotency-Key": "documented-get"})
+    assert first.status_code == again.status_code == 200
+    assert "idempotent-replayed" not in again.headers
+
+
+# -- https://docs.stripe.com/api/expanding_objects ----------------------------------------------
+
+
+def test_expand_recursively_and_on_create(client: stripe.StripeClient) -> None:
+    """https://docs.stripe.com/api/expanding_objects: "You can expand recursively by specifying
+    nested fields after a dot"; "You can use the expand parameter on any endpoint that returns
+    expandable fields, including list, create, and update endpoints"; "You can expand multiple
+    objects at the same time"."""
+    customer = client.v1.customers.create({"email": "expand@example.com"})
+    intent = client.v1.payment_intents.create(
+        {
+            "amount": 1500,
+            "currency": "usd",
+            "customer": customer.id,
+            "payment_method": "pm_card_visa",
+            "confirm": True,
+            "payment_method_types": ["card"],
+            "expand": ["customer"],
+        }
+    )
+    assert intent.customer.email == "expand@example.com"
+    charge = client.v1.charges.retrieve(
+        str(intent.latest_charge), {"expand": ["payment_intent.customer", "balance_transaction"]}
+    )
+    assert charge.payment_intent.customer.id == customer.id
+    assert charge.balance_transaction.object == "balance_transaction"
+    updated = client.v1.charges.update(charge.id, {"description": "x", "expand": ["customer"]})
+    assert updated.customer.id == customer.id
+
+
+def test_expand_on_lists_starts_with_data(client: stripe.StripeClient) -> None:
+    """https://docs.stripe.com/api/expanding_objects: "Expansions on list requests start with the
+    data property"; "Expansions have a maximum depth of four levels"."""
+    customer = client.v1.customers.create({"source": "tok_visa"})
+    client.v1.charges.create({"amount": 900, "currency": "usd", "customer": customer.id})
+    listed = client.v1.charges.list({"customer": customer.id, "expand": ["data.customer"]})
+    assert listed.data[0].customer.id == customer.id
+    deepest = "data.payment_intent.customer.default_source"
+    client.v1.charges.list({"customer": customer.id, "expand": [deepest]})
+    with pytest.raises(stripe.InvalidRequestError) as caught:
+        client.v1.charges.list({"expand": ["data.payment_intent.customer.default_source.x"]})
+    assert caught.value.param == "expand"
