@@ -82,7 +82,7 @@ def attempt(
         metadata=metadata,
         failure=decline,
         source=paying.legacy,
-        billing=billing_details(),
+        billing=paying.billing or billing_details(),
         receipt_email=receipt_email,
         statement_descriptor=statement_descriptor,
     )

@@ -52,6 +52,10 @@ class Instrument:
     spec: CardSpec
     customer: str | None
     legacy: dict[str, Any] | None = None  # the card object, for charge.source
+    #: The PaymentMethod's ``billing_details``: a charge keeps "billing information associated
+    #: with the payment method at the time of the transaction"
+    #: (https://docs.stripe.com/api/charges/object#charge_object-billing_details).
+    billing: dict[str, Any] | None = None
 
 
 def spec_of(info: dict[str, Any]) -> CardSpec:
@@ -382,5 +386,7 @@ def instrument(ctx: Ctx, value: str, *, customer: str | None, param: str) -> Ins
                 "checks",
             )
         }
-        return Instrument(body["id"], info, spec_of(info), body["customer"])
+        return Instrument(
+            body["id"], info, spec_of(info), body["customer"], billing=body["billing_details"]
+        )
     raise no_such("source" if param == "source" else "PaymentMethod", value, param=param)

@@ -537,3 +537,125 @@ def test_expand_on_lists_starts_with_data(client: stripe.StripeClient) -> None:
     with pytest.raises(stripe.InvalidRequestError) as caught:
         client.v1.charges.list({"expand": ["data.payment_intent.customer.default_source.x"]})
     assert caught.value.param == "expand"
+
+
+# -- https://docs.stripe.com/search#query-fields-for-charges (and the guide's examples) ----------
+
+
+@pytest.fixture(scope="module")
+def searchable(client: stripe.StripeClient) -> dict[str, str]:
+    """A disputed, a refunded and a failed charge with a postal code, for the field tests."""
+    disputed = client.v1.charges.create(
+        {"amount": 2100, "currency": "usd", "source": "tok_createDispute"}
+    )
+    method = client.v1.payment_methods.create(
+        {
+            "type": "card",
+            "card": {"token": "tok_amex"},
+            "billing_details": {"address": {"postal_code": "94107"}},
+        }
+    )
+    refunded = client.v1.payment_intents.create(
+        {
+            "amount": 2200,
+            "currency": "usd",
+            "payment_method": method.id,
+            "confirm": True,
+            "payment_method_types": ["card"],
+        }
+    )
+    client.v1.refunds.create({"payment_intent": refunded.id})
+    with pytest.raises(stripe.CardError) as caught:
+        client.v1.charges.create(
+            {"amount": 2300, "currency": "usd", "source": "tok_chargeDeclined"}
+        )
+    assert caught.value.error is not None and caught.value.error.charge
+    return {
+        "disputed": disputed.id,
+        "refunded": str(refunded.latest_charge),
+        "failed": caught.value.error.charge,
+    }
+
+
+@pytest.mark.parametrize(
+    ("query", "key"),
+    [
+        ("disputed:'true'", "disputed"),
+        ("refunded:'true'", "refunded"),
+        ("status:'failed'", "failed"),
+        ("billing_details.address.postal_code:'94107'", "refunded"),
+        ("payment_method_details.card.brand:'amex'", "refunded"),
+        ("payment_method_details.card.exp_year>2000 AND amount:2200", "refunded"),
+        ("amount:2300 AND status:'failed'", "failed"),
+    ],
+)
+def test_charge_query_fields(
+    client: stripe.StripeClient, searchable: dict[str, str], query: str, key: str
+) -> None:
+    """https://docs.stripe.com/search#query-fields-for-charges: ``amount``,
+    ``billing_details.address.postal_code``, ``disputed``, ``payment_method_details.card.*``,
+    ``refunded``, ``status`` are searchable."""
+    found = {c.id for c in client.v1.charges.search({"query": query, "limit": 100}).data}
+    assert searchable[key] in found
+    assert all(searchable[other] not in found for other in searchable if other != key)
+
+
+def test_payment_intents_not_in_usd(client: stripe.StripeClient) -> None:
+    """https://docs.stripe.com/search: "Negation filter — Look up PaymentIntents not in the USD
+    currency" (``-currency:'usd'``)."""
+    eur = client.v1.payment_intents.create(
+        {"amount": 1000, "currency": "eur", "payment_method_types": ["card"]}
+    )
+    usd = client.v1.payment_intents.create(
+        {"amount": 1000, "currency": "usd", "payment_method_types": ["card"]}
+    )
+    found = {i.id for i in client.v1.payment_intents.search({"query": "-currency:'usd'"}).data}
+    assert eur.id in found and usd.id not in found
+
+
+def test_search_combining_filters(client: stripe.StripeClient, shop: dict[str, Any]) -> None:
+    """https://docs.stripe.com/search: "Combining multiple filters — Look up charges matching a
+    combination of metadata and currency"."""
+    query = "metadata['order_id']:'6735' AND currency:'usd'"
+    assert _ids(client.v1.charges.search({"query": query})) == {shop["big"], shop["small"]}
+
+
+def test_search_order_of_clauses_does_not_matter(
+    client: stripe.StripeClient, shop: dict[str, Any]
+) -> None:
+    """SEARCH: a query is a set of clauses joined by AND (or OR); their order does not change the
+    result."""
+    one = client.v1.charges.search({"query": "amount>999 AND metadata['order_id']:'6735'"})
+    two = client.v1.charges.search({"query": "metadata['order_id']:'6735' AND amount>999"})
+    assert _ids(one) == _ids(two) == {shop["big"]}
+
+
+# -- https://docs.stripe.com/api/errors (status codes) ----------------------------------------
+
+
+def test_card_decline_code_and_status(client: stripe.StripeClient) -> None:
+    """ERRORS: "Some 4xx errors that could be handled programmatically (e.g., a card is declined)
+    include an error code"; 402 "The parameters were valid but the request failed"."""
+    with pytest.raises(stripe.CardError) as caught:
+        client.v1.charges.create(
+            {"amount": 1000, "currency": "usd", "source": "tok_chargeDeclinedInsufficientFunds"}
+        )
+    assert caught.value.http_status == 402 and caught.value.code == "card_declined"
+    assert caught.value.error is not None
+    assert caught.value.error.decline_code == "insufficient_funds"
+
+
+def test_unknown_ids_are_404(client: stripe.StripeClient) -> None:
+    """ERRORS: 404 "The requested resource doesn't exist" — for every resource."""
+    for call in (
+        lambda: client.v1.events.retrieve("evt_nope"),
+        lambda: client.v1.refunds.retrieve("re_nope"),
+        lambda: client.v1.payouts.retrieve("po_nope"),
+        lambda: client.v1.disputes.retrieve("dp_nope"),
+        lambda: client.v1.payment_intents.retrieve("pi_nope"),
+        lambda: client.v1.payment_methods.retrieve("pm_nope"),
+        lambda: client.v1.tokens.retrieve("tok_nope"),
+    ):
+        with pytest.raises(stripe.InvalidRequestError) as caught:
+            call()
+        assert caught.value.http_status == 404 and caught.value.code == "resource_missing"

@@ -53,6 +53,30 @@ def test_charge_object(client: stripe.StripeClient) -> None:
     assert charge.outcome is not None and charge.outcome.type == "authorized"
 
 
+def test_charge_billing_details_come_from_the_payment_method(client: stripe.StripeClient) -> None:
+    """https://docs.stripe.com/api/charges/object#charge_object-billing_details: "Billing
+    information associated with the payment method at the time of the transaction"."""
+    method = client.v1.payment_methods.create(
+        {
+            "type": "card",
+            "card": {"token": "tok_visa"},
+            "billing_details": {"name": "Ada Lovelace", "address": {"postal_code": "10115"}},
+        }
+    )
+    intent = client.v1.payment_intents.create(
+        {
+            "amount": 1000,
+            "currency": "usd",
+            "payment_method": method.id,
+            "confirm": True,
+            "payment_method_types": ["card"],
+        }
+    )
+    charge = client.v1.charges.retrieve(str(intent.latest_charge))
+    assert charge.billing_details.name == "Ada Lovelace"
+    assert charge.billing_details.address.postal_code == "10115"
+
+
 def test_charge_create_amount_is_a_positive_integer(client: stripe.StripeClient) -> None:
     """https://docs.stripe.com/api/charges/create: ``amount`` "A positive integer representing how
     much to charge in the smallest currency unit"."""
