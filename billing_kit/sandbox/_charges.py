@@ -13,7 +13,7 @@ from typing import Any
 from billing_kit.sandbox import _balance, _disputes, _lists, _money_rules, _params, _refunds
 from billing_kit.sandbox._cards import AUTH_REQUIRED, RADAR_BLOCK, Decline
 from billing_kit.sandbox._context import Ctx
-from billing_kit.sandbox._errors import StripeError, invalid, state_error
+from billing_kit.sandbox._errors import StripeError, empty, invalid, state_error
 from billing_kit.sandbox._ids import new_id
 from billing_kit.sandbox._payment_methods import Instrument, instrument
 from billing_kit.sandbox._shapes import billing_details, charge_body, outcome
@@ -148,6 +148,9 @@ def create(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
                     param="card",
                 )
     elif source is None:
+        for name in ("source", "customer"):
+            if params.get(name) == "":
+                raise empty(name)
         raise invalid("Must provide source or customer.", code="parameter_missing")
     capture = _params.boolean(params, "capture", default=True)
     description = _params.text(params, "description")

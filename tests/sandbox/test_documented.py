@@ -299,6 +299,8 @@ def test_status_codes(client: stripe.StripeClient, server: SandboxServer) -> Non
         ("/v1/payment_methods", {"type": ""}, "type"),
         ("/v1/tokens", {"card": ""}, "card"),
         ("/v1/payouts", {"amount": "", "currency": "usd"}, "amount"),
+        ("/v1/charges", {"amount": "100", "currency": "usd", "source": ""}, "source"),
+        ("/v1/payment_methods/pm_card_visa/attach", {"customer": ""}, "customer"),
     ],
 )
 def test_empty_string_is_parameter_invalid_empty(
