@@ -127,6 +127,18 @@ def test_payment_method_attach_and_detach(client: stripe.StripeClient) -> None:
         )
 
 
+def test_payment_method_list_by_type_and_customer(client: stripe.StripeClient) -> None:
+    """https://docs.stripe.com/api/payment_methods/customer_list: "Returns a list of
+    PaymentMethods for a given Customer"; ``type`` "An optional filter on the list, based on the
+    object type field"."""
+    customer = client.v1.customers.create()
+    method = client.v1.payment_methods.create({"type": "card", "card": {"token": "tok_visa"}})
+    client.v1.payment_methods.attach(method.id, {"customer": customer.id})
+    cards = client.v1.customers.payment_methods.list(customer.id, {"type": "card"})
+    assert [m.id for m in cards.data] == [method.id]
+    assert client.v1.customers.payment_methods.list(customer.id, {"type": "sepa_debit"}).data == []
+
+
 def test_payment_method_update(client: stripe.StripeClient) -> None:
     """https://docs.stripe.com/api/payment_methods/update: "Updates a PaymentMethod object" (here
     its metadata), other fields unchanged."""
@@ -244,6 +256,14 @@ def test_events_list_and_object(client: stripe.StripeClient) -> None:
     assert event.request is not None and str(event.request.id).startswith("req_")
     with pytest.raises(stripe.InvalidRequestError):
         client.v1.events.list({"types": [f"t{n}.x" for n in range(21)]})
+
+
+def test_events_type_or_types_not_both(client: stripe.StripeClient) -> None:
+    """https://docs.stripe.com/api/events/list: "You may pass either type or types, but not
+    both"."""
+    with pytest.raises(stripe.InvalidRequestError):
+        client.v1.events.list({"type": "charge.succeeded", "types": ["charge.failed"]})
+    assert client.v1.events.list({"types": ["charge.succeeded"]}).object == "list"
 
 
 def test_event_previous_attributes(client: stripe.StripeClient) -> None:

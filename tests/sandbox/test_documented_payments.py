@@ -207,6 +207,18 @@ def test_payment_intent_cancel_refunds_the_capturable_amount(client: stripe.Stri
     assert charge.refunded is True and charge.amount_refunded == 3000
 
 
+def test_payment_intent_confirm_needs_action_for_3d_secure(client: stripe.StripeClient) -> None:
+    """https://docs.stripe.com/api/payment_intents/confirm: "If the selected payment method
+    requires additional authentication steps, the PaymentIntent will transition to the
+    requires_action status and suggest additional actions via next_action"."""
+    intent = _intent(client)
+    confirmed = client.v1.payment_intents.confirm(
+        intent.id,
+        {"payment_method": "pm_card_threeDSecure2Required", "return_url": "https://x.test"},
+    )
+    assert confirmed.status == "requires_action" and confirmed.next_action is not None
+
+
 def test_payment_intent_decline_keeps_the_intent(client: stripe.StripeClient) -> None:
     """https://docs.stripe.com/api/payment_intents/object: ``last_payment_error`` "The payment
     error encountered in the previous PaymentIntent confirmation"; after a decline the intent goes
@@ -366,3 +378,19 @@ def test_dispute_close_is_lost(client: stripe.StripeClient) -> None:
     with pytest.raises(stripe.InvalidRequestError) as caught:
         client.v1.refunds.create({"charge": charge.id})
     assert caught.value.code == "charge_disputed"
+
+
+def test_dispute_update_stages_evidence(client: stripe.StripeClient) -> None:
+    """https://docs.stripe.com/api/disputes/update: ``submit`` "Whether to immediately submit
+    evidence to the bank. If false, evidence is staged on the dispute"."""
+    charge = client.v1.charges.create(
+        {"amount": 2600, "currency": "usd", "source": "tok_createDispute"}
+    )
+    (dispute,) = client.v1.disputes.list({"charge": charge.id}).data
+    staged = client.v1.disputes.update(
+        dispute.id,
+        {"evidence": {"uncategorized_text": "winning_evidence"}, "submit": False},
+    )
+    assert staged.status == "needs_response"
+    assert staged.evidence.uncategorized_text == "winning_evidence"
+    assert staged.evidence_details.has_evidence is True
