@@ -3,7 +3,7 @@
 Amounts are integers in the currency's minor unit everywhere inside billing_kit. The exponent comes
 from :data:`CURRENCIES` and nowhere else; a float never touches money.
 
-Facts (docs.stripe.com/currencies, see ``shared/reference/stripe-api.md`` §6):
+Facts (https://docs.stripe.com/currencies):
 
 - zero-decimal currencies (JPY, KRW, …) are sent in whole units;
 - ISK and UGX are zero-decimal for people, but Stripe takes them as two-decimal values ending
@@ -93,7 +93,8 @@ _TWO_DECIMAL = (
     " zar zmw"
 )
 
-# Minimum charge amounts in minor units (settlement currency; stripe-api.md §6d).
+# Minimum charge amounts in minor units (settlement currency;
+# https://docs.stripe.com/currencies#minimum-and-maximum-charge-amounts).
 _MINIMUMS: dict[str, int] = {
     "usd": 50, "eur": 50, "gbp": 30, "aud": 50, "cad": 50, "chf": 50, "nzd": 50, "sgd": 50,
     "brl": 50, "inr": 50, "jpy": 50, "krw": 50, "mxn": 1000, "aed": 200, "myr": 200, "nok": 300,

@@ -1,4 +1,5 @@
-"""Balance transactions (reference §5e, fees §6) and the balance they add up to.
+"""Balance transactions (https://docs.stripe.com/api/balance_transactions, fees
+https://stripe.com/pricing) and the balance they add up to.
 
 Every money movement writes one ``txn_`` row: a captured charge (gross, Stripe fee, net), a refund
 (negative, no fee returned, as in the US), a dispute (negative, $15 fee) and a payout (negative).
@@ -16,10 +17,59 @@ from billing_kit.sandbox._errors import invalid
 from billing_kit.sandbox._ids import new_id
 from billing_kit.sandbox._shapes import balance_transaction_body
 
+#: Every ``type`` a balance transaction can have, as listed for the ``type`` filter of
+#: https://docs.stripe.com/api/balance_transactions/list. The sandbox writes only a few of them;
+#: filtering by any other listed type is valid and finds nothing.
 TYPES = frozenset(
-    {"charge", "payment", "refund", "payment_refund", "payout", "adjustment", "stripe_fee",
-     "refund_failure", "payout_failure", "payout_cancel", "transfer"}
-)  # fmt: skip
+    [
+        "adjustment",
+        "advance",
+        "advance_funding",
+        "anticipation_repayment",
+        "application_fee",
+        "application_fee_refund",
+        "charge",
+        "climate_order_purchase",
+        "climate_order_refund",
+        "connect_collection_transfer",
+        "contribution",
+        "issuing_authorization_hold",
+        "issuing_authorization_release",
+        "issuing_dispute",
+        "issuing_transaction",
+        "obligation_outbound",
+        "obligation_reversal_inbound",
+        "payment",
+        "payment_failure_refund",
+        "payment_network_reserve_hold",
+        "payment_network_reserve_release",
+        "payment_refund",
+        "payment_reversal",
+        "payment_unreconciled",
+        "payout",
+        "payout_cancel",
+        "payout_failure",
+        "payout_minimum_balance_hold",
+        "payout_minimum_balance_release",
+        "refund",
+        "refund_failure",
+        "reserve_transaction",
+        "reserved_funds",
+        "reserve_hold",
+        "reserve_release",
+        "stripe_fee",
+        "stripe_fx_fee",
+        "stripe_balance_payment_debit",
+        "stripe_balance_payment_debit_reversal",
+        "tax_fee",
+        "topup",
+        "topup_reversal",
+        "transfer",
+        "transfer_cancel",
+        "transfer_failure",
+        "transfer_refund",
+    ]
+)
 
 
 def charge_transaction_body(
@@ -174,16 +224,13 @@ def list_transactions(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
     kind = _params.text(params, "type")
     if kind is not None and kind not in TYPES:
         raise invalid(
-            f"Invalid type: {kind!r} is not a balance transaction type the sandbox writes; use one "
-            f"of {', '.join(sorted(TYPES))}.",
+            f"Invalid type: {kind!r} is not a balance transaction type; use one of "
+            f"{', '.join(sorted(TYPES))}.",
             param="type",
         )
     where.equal("type", kind)
-    where.equal("source", _params.text(params, "source"))
-    payout = _params.text(params, "payout")
-    if payout is not None:
-        ctx.get("payouts", payout, param="payout")
-    where.equal("payout", payout)
+    where.equal("source", _lists.existing(ctx.conn, params, "source"))
+    where.equal("payout", _lists.existing(ctx.conn, params, "payout", "payouts"))
     currency = _params.text(params, "currency")
     where.equal("currency", currency.lower() if currency else None)
     page = _lists.run(ctx.conn, "balance_transactions", "/v1/balance_transactions", params, where)

@@ -1,4 +1,7 @@
-"""Canonical bodies of cards, tokens, PaymentMethods and customers (reference §5a, §1).
+"""Canonical bodies of cards, tokens, PaymentMethods and customers.
+
+Shapes: https://docs.stripe.com/api/payment_methods/object,
+https://docs.stripe.com/api/cards/object; test cards: https://docs.stripe.com/testing.
 
 Pure functions shared by the live API and the bulk seeder; :mod:`._shapes` re-exports them.
 """

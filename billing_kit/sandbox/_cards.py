@@ -1,4 +1,6 @@
-"""Test cards, ``tok_*`` tokens and ``pm_card_*`` ids with their outcomes (reference §1).
+"""Test cards, ``tok_*`` tokens and ``pm_card_*`` ids with their outcomes.
+
+Source: https://docs.stripe.com/testing.
 
 A card's behaviour is a :class:`CardSpec`. Raw numbers that are not test cards behave as a plain
 success for their brand, so any Luhn-valid number works; numbers failing Luhn are rejected.

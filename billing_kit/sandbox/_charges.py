@@ -1,4 +1,5 @@
-"""Charges (reference §5b): the charge engine shared with PaymentIntents, and ``/v1/charges``.
+"""Charges (https://docs.stripe.com/api/charges): the charge engine shared with PaymentIntents, and
+``/v1/charges``.
 
 An attempt always stores a charge: a decline stores it as ``failed`` and returns its id in the 402
 (``error.charge``), as Stripe does. Radar blocks come before the issuer; dispute cards open a
@@ -12,7 +13,7 @@ from typing import Any
 from billing_kit.sandbox import _balance, _disputes, _lists, _money_rules, _params, _refunds
 from billing_kit.sandbox._cards import AUTH_REQUIRED, RADAR_BLOCK, Decline
 from billing_kit.sandbox._context import Ctx
-from billing_kit.sandbox._errors import StripeError, invalid, state_error
+from billing_kit.sandbox._errors import StripeError, empty, invalid, state_error
 from billing_kit.sandbox._ids import new_id
 from billing_kit.sandbox._payment_methods import Instrument, instrument
 from billing_kit.sandbox._shapes import billing_details, charge_body, outcome
@@ -27,10 +28,13 @@ CAPTURE_WINDOW = 7 * 86_400
 
 
 def amount_and_currency(params: dict[str, Any]) -> tuple[int, str]:
-    """Return the validated ``(amount, currency)`` of a create request (§6 rules)."""
+    """Return the validated ``(amount, currency)`` of a create request.
+
+    Per-currency rules: https://docs.stripe.com/currencies.
+    """
     amount = _params.integer(params, "amount", required=True)
     assert amount is not None
-    currency = _money_rules.check_currency(_params.text(params, "currency"))
+    currency = _money_rules.check_currency(_params.text(params, "currency", empty_is_none=False))
     _money_rules.check_amount(amount, currency)
     return amount, currency
 
@@ -78,7 +82,7 @@ def attempt(
         metadata=metadata,
         failure=decline,
         source=paying.legacy,
-        billing=billing_details(),
+        billing=paying.billing or billing_details(),
         receipt_email=receipt_email,
         statement_descriptor=statement_descriptor,
     )
@@ -144,6 +148,9 @@ def create(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
                     param="card",
                 )
     elif source is None:
+        for name in ("source", "customer"):
+            if params.get(name) == "":
+                raise empty(name)
         raise invalid("Must provide source or customer.", code="parameter_missing")
     capture = _params.boolean(params, "capture", default=True)
     description = _params.text(params, "description")
@@ -267,8 +274,9 @@ def list_charges(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
     """``GET /v1/charges`` with ``customer``, ``payment_intent``, ``created``."""
     _params.allow(params, _params.LIST_PARAMS | {"customer", "payment_intent", "transfer_group"})
     where = _lists.Where()
-    where.equal("customer", _params.text(params, "customer"))
-    where.equal("payment_intent", _params.text(params, "payment_intent"))
+    where.equal("customer", _lists.existing(ctx.conn, params, "customer", "customers"))
+    where.equal("payment_intent",
+                _lists.existing(ctx.conn, params, "payment_intent", "payment_intents"))  # fmt: skip
     if _params.text(params, "transfer_group") is not None:
         where.add("0")  # the sandbox has no transfers
     return _lists.run(ctx.conn, "charges", "/v1/charges", params, where)

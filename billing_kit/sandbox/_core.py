@@ -176,7 +176,7 @@ class Core:
                     return Response(replay.status, replay.body, headers_out)
                 base["Original-Request"] = rid
         except StripeError as exc:
-            return Response(exc.status, exc.body(), {**base, **exc.headers})
+            return Response(exc.status, exc.body(rid, self.clock.now()), {**base, **exc.headers})
         return Pending(self, route, ids, params, paths, key, rid, base)
 
 
@@ -202,12 +202,18 @@ class Pending:
                 status, body = self._run_read()
         except StripeError as exc:
             self.abandon()
-            return Response(exc.status, exc.body(), {**self.headers, **exc.headers})
+            return Response(
+                exc.status,
+                exc.body(self.request_id, self.core.clock.now()),
+                {**self.headers, **exc.headers},
+            )
         except Exception:  # a sandbox bug must still look like Stripe, never a traceback
             log.exception("sandbox error on %s %s", self.route.method, self.route.template)
             self.abandon()
             error = api_error()
-            return Response(error.status, error.body(), self.headers)
+            return Response(
+                error.status, error.body(self.request_id, self.core.clock.now()), self.headers
+            )
         return Response(status, body, self.headers)
 
     def abandon(self) -> None:
@@ -239,7 +245,7 @@ class Pending:
             except StripeError as exc:
                 if not exc.saved:
                     raise
-                status, body = exc.status, exc.body()
+                status, body = exc.status, exc.body(self.request_id, ctx.now)
                 self.headers.update(exc.headers)
             if self.key is not None:
                 _idempotency.complete(conn, self.key, status, body)

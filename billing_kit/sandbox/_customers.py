@@ -1,4 +1,5 @@
-"""Customers (reference §5a): CRUD, list by email, legacy sources from tokens, PaymentMethods.
+"""Customers (https://docs.stripe.com/api/customers): CRUD, list by email, legacy sources from
+tokens, PaymentMethods.
 
 ``sources`` is not part of the body (not auto-expanded since 2020-08-27); expanding it lists the
 customer's cards. Deleting leaves the ``{"id", "object", "deleted": true}`` stub Stripe returns.
@@ -10,7 +11,7 @@ from typing import Any
 
 from billing_kit.sandbox import _lists, _params
 from billing_kit.sandbox._context import Ctx
-from billing_kit.sandbox._errors import invalid, missing, no_such, unknown_param
+from billing_kit.sandbox._errors import invalid, no_such, unknown_param
 from billing_kit.sandbox._ids import new_id
 from billing_kit.sandbox._payment_methods import (
     attach_card,
@@ -181,7 +182,7 @@ def create_source(ctx: Ctx, customer_id: str, params: dict[str, Any]) -> dict[st
     customer = _live(ctx, customer_id)
     token = _params.text(params, "source")
     if token is None:
-        raise missing("source")
+        raise _params.absent(params, "source")
     had_default = customer["default_source"]
     card = _add_source(ctx, customer, token)
     if had_default is None:

@@ -1,4 +1,5 @@
-"""Disputes (``dp_``) opened by the dispute test cards (reference §1d), and ``/v1/disputes``.
+"""Disputes (``dp_``) opened by the dispute test cards (https://docs.stripe.com/testing#disputes),
+and ``/v1/disputes``.
 
 A dispute withdraws the amount plus the $15 fee at once; an inquiry (``warning_needs_response``)
 moves no money until it escalates. Evidence ``winning_evidence`` / ``losing_evidence`` decides the

@@ -1,9 +1,10 @@
-"""Stripe error bodies and HTTP statuses (reference §2), raised inside the core as
-:class:`StripeError`.
+"""Stripe error bodies and HTTP statuses (https://docs.stripe.com/api/errors), raised inside the
+core as :class:`StripeError`.
 
 The core raises; :mod:`._core` turns the exception into ``(status, {"error": {...}})``. Whether a
-failure is saved under an idempotency key (§3) travels with the exception: validation failures are
-not saved, failures after the endpoint began executing (card declines, state conflicts) are.
+failure is saved under an idempotency key (https://docs.stripe.com/api/idempotent_requests) travels
+with the exception: validation failures are not saved, failures after the endpoint began executing
+(card declines, state conflicts) are.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 _DOC_BASE = "https://stripe.com/docs/error-codes/"
+_LOG_BASE = "https://dashboard.stripe.com/test/logs/"
 
 
 class StripeError(Exception):
@@ -59,9 +61,17 @@ class StripeError(Exception):
         self.extra = dict(extra or {})
         self.headers = dict(headers or {})
 
-    def body(self) -> dict[str, Any]:
-        """Return the JSON body ``{"error": {...}}`` Stripe sends for this error."""
+    def body(self, request_id: str | None = None, at: int | None = None) -> dict[str, Any]:
+        """Return the JSON body ``{"error": {...}}`` Stripe sends for this error.
+
+        With ``request_id``, the body carries ``request_log_url``, "a URL to the request log
+        entry in your dashboard" (https://docs.stripe.com/api/errors), naming the same id as the
+        ``Request-Id`` header and, as Stripe's do, the request's time as ``?t=<unix seconds>``.
+        """
         error: dict[str, Any] = {"type": self.type, "message": self.message}
+        if request_id is not None:
+            suffix = "" if at is None else f"?t={at}"
+            error["request_log_url"] = f"{_LOG_BASE}{request_id}{suffix}"
         if self.code is not None:
             error["code"] = self.code
             error["doc_url"] = _DOC_BASE + self.code.replace("_", "-")
@@ -90,6 +100,21 @@ def missing(param: str) -> StripeError:
     return invalid(f"Missing required param: {param}.", param=param, code="parameter_missing")
 
 
+def empty(param: str) -> StripeError:
+    """Return Stripe's ``parameter_invalid_empty`` error: ``param`` was sent as ``""``.
+
+    An empty string asks Stripe to unset a value (https://docs.stripe.com/error-codes); a
+    required parameter cannot be unset, so this is its own error, not ``parameter_missing``.
+    """
+    return invalid(
+        f"You passed an empty string for '{param}'. We assume empty values are an attempt to "
+        f"unset a parameter; however '{param}' cannot be unset. You should remove '{param}' "
+        "from your request or supply a non-empty value.",
+        param=param,
+        code="parameter_invalid_empty",
+    )
+
+
 def unknown_param(param: str) -> StripeError:
     """Return Stripe's ``parameter_unknown`` error for ``param``."""
     return invalid(f"Received unknown parameter: {param}", param=param, code="parameter_unknown")
@@ -114,7 +139,10 @@ RATE_LIMIT_MESSAGE = (
 
 
 def rate_limited(reason: str = "endpoint-rate") -> StripeError:
-    """Return the 429 ``rate_limit`` error with ``Stripe-Rate-Limited-Reason`` (reference §7)."""
+    """Return the 429 ``rate_limit`` error with ``Stripe-Rate-Limited-Reason``.
+
+    See https://docs.stripe.com/rate-limits.
+    """
     return StripeError(
         429,
         "invalid_request_error",

@@ -1,5 +1,5 @@
-"""Events (reference §8): retrieve, and list with ``type`` (``*`` wildcard), ``types[]``,
-``created``.
+"""Events (https://docs.stripe.com/api/events): retrieve, and list with ``type`` (``*`` wildcard),
+``types[]``, ``created``.
 
 Events are written by :meth:`._context.Ctx.emit` in the same transaction as the change they
 describe.

@@ -1,4 +1,5 @@
-"""``expand[]`` (reference §4b): replace ids by objects, recursively, up to four levels.
+"""``expand[]`` (https://docs.stripe.com/expand): replace ids by objects, recursively, up to four
+levels.
 
 List and search responses take ``data.``-prefixed paths. Nested plain objects are walked through
 (``invoice_settings.default_payment_method``) without counting as a level.
@@ -41,11 +42,14 @@ EXPANDABLE: dict[str, frozenset[str]] = {
 Tree = dict[str, "Tree"]
 
 
-def _tree(paths: list[str], listing: bool) -> Tree:
+def _tree(paths: list[str]) -> Tree:
     tree: Tree = {}
     for path in paths:
         parts = path.split(".")
-        depth = len(parts) - (1 if listing and parts[0] == "data" else 0)
+        # On lists ``data`` is one of the four levels: "the deepest expansion allowed when
+        # listing charges is data.payment_intent.customer.default_source"
+        # (https://docs.stripe.com/api/expanding_objects).
+        depth = len(parts)
         if any(not p for p in parts):
             raise invalid(f"Invalid expand path {path!r}.", param="expand")
         if depth > MAX_DEPTH:
@@ -63,8 +67,7 @@ def expand(ctx: Ctx, obj: dict[str, Any], paths: list[str]) -> dict[str, Any]:
     """Return ``obj`` with ``paths`` expanded in place; 400 for a path that cannot be expanded."""
     if not paths:
         return obj
-    listing = obj.get("object") in ("list", "search_result")
-    _apply(ctx, obj, _tree(paths, listing), str(obj.get("object")), "")
+    _apply(ctx, obj, _tree(paths), str(obj.get("object")), "")
     return obj
 
 

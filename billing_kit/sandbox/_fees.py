@@ -1,4 +1,5 @@
-"""Stripe fees and settlement (reference §6a): a US account that settles in USD.
+"""Stripe fees (https://stripe.com/pricing) and settlement (https://docs.stripe.com/payouts): a US
+account that settles in USD.
 
 Charges in other currencies are converted at fixed, illustrative sandbox rates (not market rates;
 they only need to be stable so fees and balances are reproducible) and pay the 1% conversion fee;

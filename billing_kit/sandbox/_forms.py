@@ -1,8 +1,9 @@
 """Parse Stripe's bracketed form encoding (``metadata[k]=v``, ``expand[0]=x``, ``expand[]=x``).
 
-stripe-python sends arrays with explicit indices and nested dicts with brackets (reference §4b); GET
-queries use the same encoding, sometimes percent-encoded. Values stay strings: each endpoint coerces
-the types it expects (:mod:`._params`), as Stripe does.
+stripe-python sends arrays with explicit indices and nested dicts with brackets
+(https://docs.stripe.com/api/expanding_objects); GET queries use the same encoding, sometimes
+percent-encoded. Values stay strings: each endpoint coerces the types it expects (:mod:`._params`),
+as Stripe does.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Idempotency keys (reference §3), kept in SQLite so they survive restarts and span processes.
+"""Idempotency keys (https://docs.stripe.com/api/idempotent_requests), kept in SQLite so they
+survive restarts and span processes.
 
 A key is reserved (``in_flight``) before the endpoint runs and completed in the same transaction as
 the endpoint's effects, so a replay can never disagree with the stored state. Validation failures

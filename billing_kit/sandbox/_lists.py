@@ -1,4 +1,5 @@
-"""List endpoints (reference §4a): limit 1-100, newest first, cursors, ``created`` ranges.
+"""List endpoints (https://docs.stripe.com/api/pagination): limit 1-100, newest first, cursors,
+``created`` ranges.
 
 Rows come back in ``created DESC, seq DESC`` order; a cursor is the ``(created, seq)`` position of
 the object it names, so paging is exact even when many objects share a second.
@@ -15,7 +16,7 @@ import orjson
 
 from billing_kit.sandbox import _params
 from billing_kit.sandbox._errors import invalid, no_such, unknown_param
-from billing_kit.sandbox._store import OBJECT_NAMES
+from billing_kit.sandbox._store import OBJECT_NAMES, Store, table_for_id
 
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 100
@@ -40,6 +41,25 @@ class Where:
 
     def sql(self) -> str:
         return " AND ".join(f"({c})" for c in self.clauses) if self.clauses else "1"
+
+
+def existing(
+    conn: sqlite3.Connection, params: Mapping[str, Any], name: str, table: str | None = None
+) -> str | None:
+    """Return the id a list filter ``name`` names, after checking that the object exists.
+
+    Stripe answers a filter naming an object that does not exist (``GET /v1/charges?customer=
+    cus_nope``) with ``resource_missing`` naming the filter, not with an empty list
+    (https://docs.stripe.com/error-codes#resource-missing). ``table`` defaults to the table
+    the id's prefix names (for filters such as ``source`` that take several kinds).
+    """
+    value = _params.text(params, name)
+    if value is None:
+        return None
+    where = table or table_for_id(value)
+    if where is None or Store.get(conn, where, value) is None:
+        raise no_such(OBJECT_NAMES[where] if where else "object", value, param=name)
+    return value
 
 
 def created_range(params: Mapping[str, Any], where: Where, name: str = "created") -> None:
@@ -129,6 +149,6 @@ def by_charge(
     """
     _params.allow(params, _params.LIST_PARAMS | {"charge", "payment_intent"})
     where = Where()
-    where.equal("charge", _params.text(params, "charge"))
-    where.equal("payment_intent", _params.text(params, "payment_intent"))
+    where.equal("charge", existing(conn, params, "charge", "charges"))
+    where.equal("payment_intent", existing(conn, params, "payment_intent", "payment_intents"))
     return run(conn, table, url, params, where)

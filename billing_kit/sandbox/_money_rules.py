@@ -1,4 +1,5 @@
-"""Per-currency amount rules (reference §6b-6e): exponents, minimum and maximum charge amounts.
+"""Per-currency amount rules (https://docs.stripe.com/currencies): exponents, minimum and maximum
+charge amounts.
 
 The sandbox keeps its own table instead of importing the client's money module: the sandbox stands
 in for Stripe, so it must not share a bug with the client it is testing.
@@ -6,7 +7,7 @@ in for Stripe, so it must not share a bug with the client it is testing.
 
 from __future__ import annotations
 
-from billing_kit.sandbox._errors import invalid
+from billing_kit.sandbox._errors import empty, invalid, missing
 
 ZERO_DECIMAL = frozenset(
     [
@@ -29,11 +30,14 @@ ZERO_DECIMAL = frozenset(
 )
 # ISK and UGX are zero-decimal at the bank but the API takes them as two-decimal amounts whose last
 # two
-# digits are 00 (reference §6b; the special-case text governs API amounts).
+# digits are 00 (https://docs.stripe.com/currencies#special-cases; the special-case text governs
+# API amounts).
 WHOLE_HUNDREDS = frozenset({"isk", "ugx"})
 THREE_DECIMAL = frozenset({"bhd", "jod", "kwd", "omr", "tnd"})
 
-#: Minimum charge in minor units (§6d). Currencies not listed need at least 1 minor unit.
+#: Minimum charge in minor units
+#: (https://docs.stripe.com/currencies#minimum-and-maximum-charge-amounts). Currencies not listed
+#: need at least 1 minor unit.
 MINIMUMS: dict[str, int] = {
     "usd": 50, "eur": 50, "gbp": 30, "aud": 50, "cad": 50, "chf": 50, "nzd": 50, "sgd": 50,
     "brl": 50, "inr": 50, "aed": 200, "czk": 1500, "dkk": 250, "hkd": 400, "jpy": 50,
@@ -42,7 +46,8 @@ MINIMUMS: dict[str, int] = {
     "php": 50, "rub": 50, "zar": 50,
 }  # fmt: skip
 
-#: Largest amount in minor units: eight digits unless listed (§6e; 2025 card figures).
+#: Largest amount in minor units: eight digits unless listed
+#: (https://docs.stripe.com/currencies#minimum-and-maximum-charge-amounts; 2025 card figures).
 MAXIMUMS: dict[str, int] = {
     "idr": 999_999_999_999, "inr": 999_999_999, "lbp": 99_999_999_999,
     "cop": 9_999_999_999, "huf": 9_999_999_999, "jpy": 9_999_999_999,
@@ -89,8 +94,10 @@ def format_minor(amount: int, currency: str) -> str:
 
 def check_currency(value: str | None, *, param: str = "currency") -> str:
     """Return the lowercase currency code, or raise the 400 Stripe gives for an unknown one."""
-    if value is None or value == "":
-        raise invalid(f"Missing required param: {param}.", param=param, code="parameter_missing")
+    if value is None:
+        raise missing(param)
+    if value == "":
+        raise empty(param)
     currency = value.lower()
     if currency not in SUPPORTED:
         raise invalid(

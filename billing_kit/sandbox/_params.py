@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from billing_kit.sandbox._errors import invalid, missing, unknown_param
+from billing_kit.sandbox._errors import StripeError, empty, invalid, missing, unknown_param
 
 #: Params every endpoint accepts.
 COMMON = frozenset({"expand"})
@@ -18,6 +18,8 @@ LIST_PARAMS = frozenset({"limit", "starting_after", "ending_before", "created", 
 METADATA_MAX_KEYS = 50
 METADATA_KEY_MAX = 40
 METADATA_VALUE_MAX = 500
+#: The range of an integer parameter (64-bit signed, as Stripe's API and SQLite store them).
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 
 def allow(params: Mapping[str, Any], names: Iterable[str]) -> None:
@@ -26,6 +28,11 @@ def allow(params: Mapping[str, Any], names: Iterable[str]) -> None:
     for name in params:
         if name not in allowed:
             raise unknown_param(name)
+
+
+def absent(params: Mapping[str, Any], name: str, *, param: str | None = None) -> StripeError:
+    """Return the error for a required ``name`` that is not there: empty (``""``) or missing."""
+    return empty(param or name) if params.get(name) == "" else missing(param or name)
 
 
 def text(
@@ -41,7 +48,7 @@ def text(
     value = params.get(name)
     if value is None or (value == "" and empty_is_none):
         if required:
-            raise missing(name)
+            raise absent(params, name)
         return None
     if not isinstance(value, str):
         raise invalid(f"Invalid string: {value!r} for {name}; pass a plain value.", param=name)
@@ -72,7 +79,7 @@ def integer(
     value = params.get(name)
     if value is None or value == "":
         if required:
-            raise missing(name)
+            raise absent(params, name)
         return None
     return to_int(value, name, minimum=minimum, maximum=maximum)
 
@@ -82,7 +89,15 @@ def to_int(
 ) -> int:
     """Coerce one raw value to ``int`` with Stripe's ``parameter_invalid_integer`` error."""
     raw = value.strip() if isinstance(value, str) else value
-    if not isinstance(raw, str) or not raw.lstrip("-").isdigit() or len(raw) > 20:
+    # Stripe's integers are 64-bit: a longer number is the same 400 as a non-number (and would
+    # overflow SQLite's INTEGER if it got that far).
+    if (
+        not isinstance(raw, str)
+        or not raw.removeprefix("-").isascii()
+        or not raw.removeprefix("-").isdigit()
+        or len(raw) > 20
+        or not INT64_MIN <= int(raw) <= INT64_MAX
+    ):
         raise invalid(f"Invalid integer: {value!r}", param=param, code="parameter_invalid_integer")
     number = int(raw)
     if minimum is not None and number < minimum:

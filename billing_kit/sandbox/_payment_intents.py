@@ -1,4 +1,5 @@
-"""PaymentIntents (reference §5c): create, confirm, capture, cancel, update, retrieve, list.
+"""PaymentIntents (https://docs.stripe.com/api/payment_intents): create, confirm, capture, cancel,
+update, retrieve, list.
 
 The state machine: ``requires_payment_method`` -> ``requires_confirmation`` -> (``requires_action``
 for 3D Secure cards) -> ``requires_capture`` (manual capture) -> ``succeeded``; ``canceled`` from
@@ -352,6 +353,9 @@ def update(ctx: Ctx, pi_id: str, params: dict[str, Any]) -> dict[str, Any]:
     metadata = _params.metadata(params, current=intent["metadata"])
     if metadata is not None:
         intent["metadata"] = metadata
+    # "It will be cleared if the PaymentIntent is later updated for any reason."
+    # (https://docs.stripe.com/api/payment_intents/object#payment_intent_object-last_payment_error)
+    intent["last_payment_error"] = None
     # Stripe has no payment_intent.updated event; changes show on the next read.
     ctx.save("payment_intents", intent)
     return intent
@@ -361,7 +365,7 @@ def list_intents(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
     """``GET /v1/payment_intents`` with ``customer`` and ``created``."""
     _params.allow(params, _params.LIST_PARAMS | {"customer"})
     where = _lists.Where()
-    where.equal("customer", _params.text(params, "customer"))
+    where.equal("customer", _lists.existing(ctx.conn, params, "customer", "customers"))
     return _lists.run(ctx.conn, "payment_intents", "/v1/payment_intents", params, where)
 
 

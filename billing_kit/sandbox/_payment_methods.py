@@ -2,8 +2,8 @@
 with.
 
 Magic ids (``tok_visa``, ``pm_card_visa``) mint a fresh object on every use, as Stripe does; tokens
-the caller created are single-use. Issuer-decline cards cannot be attached to a customer (reference
-§1b).
+the caller created are single-use. Issuer-decline cards cannot be attached to a customer
+(https://docs.stripe.com/testing#declined-payments).
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ from billing_kit.sandbox._context import Ctx
 from billing_kit.sandbox._errors import (
     card_error,
     invalid,
-    missing,
     no_such,
     state_error,
     unknown_param,
@@ -53,6 +52,10 @@ class Instrument:
     spec: CardSpec
     customer: str | None
     legacy: dict[str, Any] | None = None  # the card object, for charge.source
+    #: The PaymentMethod's ``billing_details``: a charge keeps "billing information associated
+    #: with the payment method at the time of the transaction"
+    #: (https://docs.stripe.com/api/charges/object#charge_object-billing_details).
+    billing: dict[str, Any] | None = None
 
 
 def spec_of(info: dict[str, Any]) -> CardSpec:
@@ -80,12 +83,12 @@ def card_from_params(
             raise unknown_param(f"{prefix}[{name}]")
     number = _params.text(card, "number")
     if number is None:
-        raise missing(f"{prefix}[number]")
+        raise _params.absent(card, "number", param=f"{prefix}[number]")
     spec = spec_for_number(number, param=f"{prefix}[number]")
     if card.get("exp_month") in (None, ""):
-        raise missing(f"{prefix}[exp_month]")
+        raise _params.absent(card, "exp_month", param=f"{prefix}[exp_month]")
     if card.get("exp_year") in (None, ""):
-        raise missing(f"{prefix}[exp_year]")
+        raise _params.absent(card, "exp_year", param=f"{prefix}[exp_year]")
     month = _params.to_int(card["exp_month"], f"{prefix}[exp_month]")
     year = _params.to_int(card["exp_year"], f"{prefix}[exp_year]")
     if year < 100:
@@ -125,8 +128,8 @@ def _magic_info(spec: CardSpec, now: int) -> dict[str, Any]:
 def create_token(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
     """``POST /v1/tokens`` with ``card[...]``."""
     _params.allow(params, {"card", "customer"})
-    if "card" not in params:
-        raise missing("card")
+    if params.get("card") in (None, ""):
+        raise _params.absent(params, "card")
     _spec, info = card_from_params(ctx, params["card"])
     card = legacy_card(new_id("card"), info, customer=None)
     return ctx.insert("tokens", token_body(new_id("token"), ctx.now, card))
@@ -182,7 +185,10 @@ def info_of_card(card: dict[str, Any]) -> dict[str, Any]:
 
 
 def refuse_declined(facts: dict[str, Any]) -> None:
-    """Raise the 402 an issuer-decline card gets when attached to a customer (reference §1b)."""
+    """Raise the 402 an issuer-decline card gets when attached to a customer.
+
+    See https://docs.stripe.com/testing#declined-payments.
+    """
     spec = spec_of(facts)
     if spec.attach_decline is not None:
         raise spec.attach_decline.error()
@@ -203,15 +209,15 @@ def create_payment_method(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
     _params.allow(params, {"type", "card", "billing_details", "metadata", "allow_redisplay"})
     kind = _params.text(params, "type")
     if kind is None:
-        raise missing("type")
+        raise _params.absent(params, "type")
     if kind != "card":
         raise invalid(
             f"Invalid type: the sandbox supports payment methods of type 'card' (got {kind!r}).",
             param="type",
         )
     card = params.get("card")
-    if card is None:
-        raise missing("card")
+    if card in (None, ""):
+        raise _params.absent(params, "card")
     if isinstance(card, dict) and "token" in card:
         info = info_of_card(use_token(ctx, str(card["token"]), param="card[token]"))
     else:
@@ -274,6 +280,28 @@ def attach_payment_method(ctx: Ctx, pm_id: str, params: dict[str, Any]) -> dict[
     return attach_to(ctx, body, customer_id)
 
 
+def refuse_detached(ctx: Ctx, body: dict[str, Any], *, param: str) -> None:
+    """Refuse a PaymentMethod that was detached from a customer.
+
+    "After a PaymentMethod is detached, it can no longer be used for a payment or re-attached to
+    a Customer." (https://docs.stripe.com/api/payment_methods/detach). Its
+    ``payment_method.detached`` event is the record that it was.
+    """
+    if body["customer"] is not None:
+        return
+    row = ctx.conn.execute(
+        "SELECT 1 FROM events WHERE type = 'payment_method.detached'"
+        " AND json_extract(body, '$.data.object.id') = ? LIMIT 1",
+        (body["id"],),
+    ).fetchone()
+    if row is not None:
+        raise invalid(
+            f"The PaymentMethod {body['id']} was detached from a Customer, and may not be used "
+            "again. Create a new PaymentMethod (or attach one to the customer) and use that.",
+            param=param,
+        )
+
+
 def attach_to(ctx: Ctx, body: dict[str, Any], customer_id: str) -> dict[str, Any]:
     """Attach a PaymentMethod body to a customer (shared with ``customers.create``)."""
     if body["customer"] == customer_id:
@@ -284,6 +312,7 @@ def attach_to(ctx: Ctx, body: dict[str, Any], customer_id: str) -> dict[str, Any
             f"({body['customer']}). Detach it first.",
             param="payment_method",
         )
+    refuse_detached(ctx, body, param="payment_method")
     refuse_declined(body["card"])
     body["customer"] = customer_id
     ctx.save("payment_methods", body)
@@ -314,7 +343,9 @@ def list_payment_methods(
     ``/v1/customers/:id/payment_methods``.
     """
     _params.allow(params, _params.LIST_PARAMS | {"customer", "type", "allow_redisplay"})
-    customer = customer or _params.text(params, "customer")
+    if customer is not None:
+        ctx.get("customers", customer, param="customer")
+    customer = customer or _lists.existing(ctx.conn, params, "customer", "customers")
     kind = _params.text(params, "type")
     if kind not in (None, "card"):
         return {"object": "list", "data": [], "has_more": False, "url": "/v1/payment_methods"}
@@ -341,6 +372,7 @@ def instrument(ctx: Ctx, value: str, *, customer: str | None, param: str) -> Ins
         return Instrument(card["id"], info, spec_of(info), card["customer"], legacy=card)
     if value.startswith("pm_"):
         body = get_payment_method(ctx, value, param=param)
+        refuse_detached(ctx, body, param=param)
         info = {
             k: body["card"][k]
             for k in (
@@ -354,5 +386,7 @@ def instrument(ctx: Ctx, value: str, *, customer: str | None, param: str) -> Ins
                 "checks",
             )
         }
-        return Instrument(body["id"], info, spec_of(info), body["customer"])
+        return Instrument(
+            body["id"], info, spec_of(info), body["customer"], billing=body["billing_details"]
+        )
     raise no_such("source" if param == "source" else "PaymentMethod", value, param=param)

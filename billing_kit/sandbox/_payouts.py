@@ -1,4 +1,5 @@
-"""Payouts (reference §5f) and the sandbox-only sweep that makes automatic payouts.
+"""Payouts (https://docs.stripe.com/api/payouts) and the sandbox-only sweep that makes automatic
+payouts.
 
 ``POST /v1/_sandbox/payouts/sweep`` pays out every available, not-yet-paid-out balance transaction
 as one automatic payout (``status=paid``) and links them to it, so ``GET

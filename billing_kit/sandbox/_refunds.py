@@ -1,4 +1,4 @@
-"""Refunds (reference §5d): full and partial, by charge or PaymentIntent.
+"""Refunds (https://docs.stripe.com/api/refunds): full and partial, by charge or PaymentIntent.
 
 Test cards refund at once to ``succeeded``; ``pendingRefund`` stays ``pending``; ``refundFail``
 answers ``succeeded`` and then fails (the failure is visible on the next read, with
@@ -11,7 +11,7 @@ from typing import Any
 
 from billing_kit.sandbox import _balance, _lists, _params
 from billing_kit.sandbox._context import Ctx
-from billing_kit.sandbox._errors import invalid, missing, state_error
+from billing_kit.sandbox._errors import invalid, state_error
 from billing_kit.sandbox._ids import new_id
 from billing_kit.sandbox._shapes import refund_body
 
@@ -163,7 +163,7 @@ def create(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
     reason = _params.text(params, "reason", choices=REASONS)
     metadata = _params.metadata(params)
     if charge_id is None and pi_id is None:
-        raise missing("charge")
+        raise _params.absent(params, "charge")
     if charge_id is not None and pi_id is not None:
         raise invalid(
             "You can only pass one of charge or payment_intent when creating a refund.",
@@ -204,14 +204,20 @@ def update(ctx: Ctx, refund_id: str, params: dict[str, Any]) -> dict[str, Any]:
 
 
 def cancel(ctx: Ctx, refund_id: str, params: dict[str, Any]) -> dict[str, Any]:
-    """``POST /v1/refunds/:id/cancel`` (only pending refunds)."""
+    """``POST /v1/refunds/:id/cancel``: only a refund in ``requires_action`` can be canceled.
+
+    "Cancels a refund with a status of requires_action. You can't cancel refunds in other states"
+    (https://docs.stripe.com/api/refunds/cancel). Card refunds never wait for customer action, so
+    every refund the sandbox makes (even a ``pending`` one) answers this error.
+    """
     _params.allow(params, ())
     refund = ctx.get("refunds", refund_id)
-    if refund["status"] != "pending":
+    if refund["status"] != "requires_action":
         raise state_error(
-            f"Refund {refund_id} has a status of {refund['status']}; only pending refunds can be "
-            "canceled.",
+            f"Refund {refund_id} has a status of {refund['status']}; only refunds with a status "
+            "of requires_action can be canceled.",
         )
+    previous = {"status": refund["status"]}
     refund["status"] = "canceled"
     refund["pending_reason"] = None
     if refund["balance_transaction"] is not None:
@@ -219,7 +225,7 @@ def cancel(ctx: Ctx, refund_id: str, params: dict[str, Any]) -> dict[str, Any]:
             ctx, ctx.get("charges", refund["charge"]), refund
         )
     ctx.save("refunds", refund)
-    ctx.emit("refund.updated", refund, {"status": "pending"})
+    ctx.emit("refund.updated", refund, previous)
     return refund
 
 

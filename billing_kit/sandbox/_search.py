@@ -1,9 +1,12 @@
-"""Search (reference §4c): Stripe's query language over charges, customers and PaymentIntents.
+"""Search: Stripe's query language over charges, customers and PaymentIntents.
 
-Supported: ``field:value`` (exact, case-insensitive), ``field~"sub"`` (substring, 3+ characters),
-``> < >= <=`` on numbers, ``-`` negation, ``null``, ``metadata["key"]:"value"``; up to 10 clauses
-joined by spaces/``AND`` or by ``OR`` (not both). Results are newest first; ``page`` is an opaque
-cursor. Unlike Stripe, results are consistent immediately (no indexing delay).
+Follows https://docs.stripe.com/search#search-query-language: ``field:value`` exact match
+(case-insensitive; on the free-text fields ``email``, ``name`` and ``phone`` the value's words must
+appear in the field in that order), ``field~"sub"`` substring (3+ characters), ``> < >= <=`` on
+numbers, ``-`` negation, ``null``, ``metadata["key"]:"value"``. Values are quoted with ``"`` or
+``'`` (a backslash escapes the quote); numbers need no quotes. Up to 10 clauses are joined by
+spaces or the keywords ``AND``/``OR`` in any case (not both). Results are newest first; ``page``
+is an opaque cursor. Unlike Stripe, results are consistent immediately (no indexing delay).
 """
 
 from __future__ import annotations
@@ -20,14 +23,21 @@ from billing_kit.sandbox._errors import invalid
 from billing_kit.sandbox._lists import DEFAULT_LIMIT, MAX_LIMIT, Where
 
 MAX_CLAUSES = 10
+_QUOTED = r""""(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'"""
 _CLAUSE = re.compile(
-    r"""\s*(?P<neg>-)?(?P<field>metadata\[\s*"(?P<key>[^"]*)"\s*\]|[a-z_][a-z0-9_.]*)"""
-    r"""\s*(?P<op>:|~|>=|<=|>|<)\s*(?P<value>"(?:[^"\\]|\\.)*"|[^\s"]+)""",
+    r"""\s*(?P<neg>-)?(?P<field>metadata\[\s*(?P<key>"""
+    + _QUOTED
+    + r""")\s*\]|[a-z_][a-z0-9_.]*)"""
+    r"""\s*(?P<op>:|~|>=|<=|>|<)\s*(?P<value>""" + _QUOTED + r"""|[^\s"']+)""",
 )
-_JOIN = re.compile(r"\s+(AND|OR)\s+|\s+")
+# Keywords are case-insensitive (``AND``/``and``); a bare space means AND.
+_JOIN = re.compile(r"\s+(AND|OR)\s+|\s+", re.IGNORECASE)
+_ESCAPE = re.compile(r"\\(.)")
+_NUMBER = re.compile(r"-?\d+")
 
 _NUMERIC = "numeric"
 _TEXT = "text"
+_WORDS = "words"
 _BOOL = "bool"
 # field -> (SQL expression, kind)
 _CHARGE_FIELDS: dict[str, tuple[str, str]] = {
@@ -51,9 +61,9 @@ _CHARGE_FIELDS: dict[str, tuple[str, str]] = {
 }  # fmt: skip
 _CUSTOMER_FIELDS: dict[str, tuple[str, str]] = {
     "created": ("created", _NUMERIC),
-    "email": ("email", _TEXT),
-    "name": ("json_extract(body, '$.name')", _TEXT),
-    "phone": ("json_extract(body, '$.phone')", _TEXT),
+    "email": ("email", _WORDS),
+    "name": ("json_extract(body, '$.name')", _WORDS),
+    "phone": ("json_extract(body, '$.phone')", _WORDS),
 }
 _INTENT_FIELDS: dict[str, tuple[str, str]] = {
     "amount": ("json_extract(body, '$.amount')", _NUMERIC),
@@ -62,7 +72,8 @@ _INTENT_FIELDS: dict[str, tuple[str, str]] = {
     "customer": ("customer", _TEXT),
     "status": ("status", _TEXT),
 }
-# Charges: "true" = fully refunded, "false" = partly refunded, null = not refunded (§4c).
+# Charges: "true" = fully refunded, "false" = partly refunded, null = not refunded
+# (https://docs.stripe.com/search#query-fields-for-charges).
 _REFUNDED = (
     "CASE WHEN json_extract(body, '$.refunded') THEN 'true'"
     " WHEN json_extract(body, '$.amount_refunded') > 0 THEN 'false' END"
@@ -71,10 +82,17 @@ _REFUNDED = (
 
 def _fail(query: str, why: str) -> Exception:
     return invalid(
-        f'Invalid search query {query!r}: {why}. Example: status:"succeeded" AND amount>1000.',
+        f"Invalid search query {query!r}: {why}. Example: status:'succeeded' AND amount>1000.",
         param="query",
         code="parameter_invalid_string",
     )
+
+
+def _unquote(raw: str) -> tuple[str, bool]:
+    """Return ``(value, was_quoted)`` for a value as written in the query."""
+    if raw[:1] in ("'", '"'):
+        return _ESCAPE.sub(r"\1", raw[1:-1]), True
+    return raw, False
 
 
 def parse(query: str, fields: dict[str, tuple[str, str]]) -> Where:
@@ -88,7 +106,7 @@ def parse(query: str, fields: dict[str, tuple[str, str]]) -> Where:
             join = _JOIN.match(query, pos)
             if join is None:
                 raise _fail(query, f"expected AND/OR or a space at character {pos}")
-            joins.add(join.group(1) or "AND")
+            joins.add((join.group(1) or "AND").upper())
             pos = join.end()
         found = _CLAUSE.match(query, pos)
         if found is None:
@@ -113,12 +131,11 @@ def parse(query: str, fields: dict[str, tuple[str, str]]) -> Where:
 def _clause(
     query: str, found: re.Match[str], fields: dict[str, tuple[str, str]]
 ) -> tuple[str, list[Any]]:
-    field, op, raw = found.group("field"), found.group("op"), found.group("value")
-    quoted = raw.startswith('"')
-    value = raw[1:-1].replace('\\"', '"') if quoted else raw
+    field, op = found.group("field"), found.group("op")
+    value, quoted = _unquote(found.group("value"))
     if found.group("key") is not None:
         expr, kind = "json_extract(body, '$.metadata.' || json_quote(?))", _TEXT
-        pre: list[Any] = [found.group("key")]
+        pre: list[Any] = [_unquote(found.group("key"))[0]]
     elif field == "refunded" and field in fields:
         expr, kind, pre = _REFUNDED, _TEXT, []
     elif field in fields:
@@ -144,16 +161,17 @@ def _clause(
     elif kind == _BOOL:
         sql, arg = f"{expr} = ?", [1 if value.lower() == "true" else 0]
     else:
-        if not quoted:
-            raise _fail(query, f'string values must be quoted, as in {field}:"{value}"')
+        # Quotes are optional for numbers (Stripe's own example: card.last4:4242).
+        if not quoted and not _NUMBER.fullmatch(value):
+            raise _fail(query, f"string values must be quoted, as in {field}:'{value}'")
         if op == "~":
             if len(value) < 3:
                 raise _fail(query, "substring (~) search needs at least 3 characters")
             sql, arg = f"instr(lower({expr}), lower(?)) > 0", [value]
-        elif op == ":":
-            sql, arg = f"lower({expr}) = lower(?)", [value]
+        elif kind == _WORDS:
+            sql, arg = f"words_in_order({expr}, ?)", [value]
         else:
-            raise _fail(query, f"{op} needs a numeric field")
+            sql, arg = f"lower({expr}) = lower(?)", [value]
     if negate:
         sql = f"({expr} IS NULL OR NOT ({sql}))"
     return sql, pre * sql.count("json_quote(?)") + arg if pre else arg
@@ -174,8 +192,10 @@ def _search(ctx: Ctx, params: dict[str, Any], table: str, url: str,
     if page is not None:
         try:
             created, seq = orjson.loads(base64.urlsafe_b64decode(page.encode()))
-            where.add("created <= ? AND (created < ? OR seq < ?)", int(created), int(created),
-                      int(seq))  # fmt: skip
+            if not all(type(n) is int and _params.INT64_MIN <= n <= _params.INT64_MAX
+                       for n in (created, seq)):  # fmt: skip
+                raise ValueError("the cursor does not hold two 64-bit integers")
+            where.add("created <= ? AND (created < ? OR seq < ?)", created, created, seq)
         except (ValueError, TypeError) as exc:
             raise invalid(f"Invalid page {page!r}: pass next_page from the previous result.",
                           param="page") from exc  # fmt: skip

@@ -1,4 +1,4 @@
-"""Canonical JSON bodies of every stored object (reference §5), as pure functions.
+"""Canonical JSON bodies of every stored object (https://docs.stripe.com/api), as pure functions.
 
 The live API and the bulk seeder both build objects here, so seeded history and live objects have
 the same shape. Bodies are stored unexpanded: expandable fields hold ids.
@@ -45,7 +45,10 @@ _RISK_SCORES = {"normal": 20, "elevated": 72, "highest": 92}
 
 
 def outcome(*, decline: Decline | None = None, radar: str | None = None) -> dict[str, Any]:
-    """Return a charge ``outcome`` per reference §1e."""
+    """Return a charge ``outcome``.
+
+    See https://docs.stripe.com/api/charges/object#charge_object-outcome.
+    """
     risk = "normal"
     body: dict[str, Any]
     if radar == "block":

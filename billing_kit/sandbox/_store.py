@@ -21,6 +21,8 @@ from typing import Any
 
 import orjson
 
+from billing_kit.sandbox._words import words_in_order
+
 SCHEMA_VERSION = 1
 
 #: Indexed filter columns of each table, in addition to seq, id, created and body.
@@ -167,6 +169,8 @@ class Store:
         if not self.memory:
             conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")
+        # Search's exact match on free-text fields (see billing_kit.sandbox._search).
+        conn.create_function("words_in_order", 2, words_in_order, deterministic=True)
         self._all.append(conn)
         return conn
 

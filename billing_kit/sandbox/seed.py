@@ -2,9 +2,9 @@
 
 ``seed(db, charges=N)`` writes customers with a card on file, charges over the last ``days`` days
 (several brands and currencies, 5-10% declines with real decline codes), full and partial refunds, a
-few disputes, the balance transactions with Stripe's fees (reference §6) and daily automatic payouts
-that link the balance transactions they pay out. Everything goes straight into the SQLite store; no
-request is made and no event is written.
+few disputes, the balance transactions with Stripe's fees (https://stripe.com/pricing) and daily
+automatic payouts that link the balance transactions they pay out. Everything goes straight into
+the SQLite store; no request is made and no event is written.
 
 Speed comes from three choices. Every random draw is made up front with numpy, in arrays.
 Charges and their balance transactions are rendered from byte templates: each distinct shape

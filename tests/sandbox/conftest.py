@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import httpx
 import pytest
 import stripe
 
@@ -53,3 +54,18 @@ def count(server: SandboxServer, table: str) -> int:
     """Rows in a sandbox table, read through the core (no HTTP)."""
     with server.core.store.read() as conn:
         return int(conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
+
+
+@pytest.fixture(scope="module")
+def http(server: SandboxServer) -> Iterator[httpx.Client]:
+    """Raw HTTP to the module's sandbox, for requests the official library would not send."""
+    headers = {"Authorization": f"Bearer {TEST_KEY}"}
+    with httpx.Client(base_url=server.url, headers=headers) as raw:
+        yield raw
+
+
+def card_charge(client: stripe.StripeClient, **extra: Any) -> Any:
+    """A $20.00 card charge (``tok_visa``) with ``extra`` create params."""
+    return client.v1.charges.create(
+        {"amount": 2000, "currency": "usd", "source": "tok_visa", **extra}
+    )

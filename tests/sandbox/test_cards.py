@@ -1,4 +1,5 @@
-"""Every test card, token and PaymentMethod id of reference §1, driven through the official library.
+"""Every test card, token and PaymentMethod id of https://docs.stripe.com/testing, driven through
+the official library.
 
 Expected values are copied from the reference tables (not from the sandbox's own card table), so a
 wrong entry in the sandbox fails here.
@@ -15,7 +16,7 @@ from billing_kit.sandbox import SandboxServer
 
 from .conftest import count
 
-# (pm_card_ / tok_ suffix, brand, last4, funding, country) — reference §1a.
+# (pm_card_ / tok_ suffix, brand, last4, funding, country) — https://docs.stripe.com/testing#cards.
 SUCCESS = [
     ("visa", "visa", "4242", "credit", "US"),
     ("visa_debit", "visa", "5556", "debit", "US"),
@@ -41,7 +42,8 @@ LEGACY_BRAND = {
     "jcb": "JCB",
     "unionpay": "UnionPay",
 }
-# Raw numbers without a pm_card_ id (§1a): number -> (brand, funding).
+# Raw numbers without a pm_card_ id (https://docs.stripe.com/testing#cards): number -> (brand,
+# funding).
 RAW = [
     ("2223003122003222", "mastercard", "credit"),
     ("378282246310005", "amex", "credit"),
@@ -51,7 +53,8 @@ RAW = [
     ("6200000000000047", "unionpay", "debit"),
     ("6205500000000000004", "unionpay", "credit"),
 ]
-# Issuer declines (§1b): pm suffix, token, code, decline_code. Refused already at attach.
+# Issuer declines (https://docs.stripe.com/testing#declined-payments): pm suffix, token, code,
+# decline_code. Refused already at attach.
 DECLINES = [
     ("visa_chargeDeclined", "tok_chargeDeclined", "card_declined", "generic_decline"),
     (
@@ -360,9 +363,11 @@ def test_pending_refund_card(client: stripe.StripeClient) -> None:
     charge = legacy(client, "tok_pendingRefund")
     refund = client.v1.refunds.create({"charge": charge.id})
     assert refund.status == "pending"
-    canceled = client.v1.refunds.cancel(refund.id)
-    assert canceled.status == "canceled"
-    assert client.v1.charges.retrieve(charge.id).amount_refunded == 0
+    # Only requires_action refunds can be canceled (https://docs.stripe.com/api/refunds/cancel).
+    with pytest.raises(stripe.InvalidRequestError):
+        client.v1.refunds.cancel(refund.id)
+    assert client.v1.refunds.retrieve(refund.id).status in ("pending", "succeeded")
+    assert client.v1.charges.retrieve(charge.id).amount_refunded == charge.amount
 
 
 def test_refund_fail_card(client: stripe.StripeClient) -> None:
@@ -418,7 +423,8 @@ def test_created_tokens_are_single_use(client: stripe.StripeClient) -> None:
     ],
 )  # fmt: skip
 def test_settings_dependent_cards_succeed(client: stripe.StripeClient, name: str) -> None:
-    # Reference §1c/§1d: outcomes that depend on Radar settings; default settings let them through.
+    # https://docs.stripe.com/testing#fraud-prevention and #disputes: outcomes that depend on Radar
+    # settings; default settings let them through.
     assert confirm(client, f"pm_card_{name}").status == "succeeded"
     assert legacy(client, f"tok_{name}").status == "succeeded"
 

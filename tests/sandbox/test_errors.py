@@ -1,4 +1,5 @@
-"""Error bodies and statuses (reference §2), authentication, bad input and currency rules (§6)."""
+"""Error bodies and statuses (https://docs.stripe.com/api/errors), authentication, bad input and
+currency rules (https://docs.stripe.com/currencies)."""
 
 from __future__ import annotations
 

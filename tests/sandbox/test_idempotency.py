@@ -1,4 +1,5 @@
-"""Idempotency keys exactly as reference §3, through the official library."""
+"""Idempotency keys exactly as https://docs.stripe.com/api/idempotent_requests, through the
+official library."""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""Lists, cursors, created filters, expand, search and events (reference §4, §8)."""
+"""Lists, cursors, created filters, expand, search and events.
+
+Pages: https://docs.stripe.com/api/pagination, https://docs.stripe.com/search,
+https://docs.stripe.com/api/events.
+"""
 
 from __future__ import annotations
 
@@ -170,12 +174,17 @@ def test_expand_four_levels_and_limits(client: stripe.StripeClient) -> None:
     source = refund.charge.payment_intent.customer.default_source
     assert source.object == "card"
     page = client.v1.refunds.list(
-        {
-            "payment_intent": intent.id,
-            "expand": ["data.charge.payment_intent.customer.default_source"],
-        }
+        {"payment_intent": intent.id, "expand": ["data.charge.payment_intent.customer"]}
     )
     assert page.data[0].charge.payment_intent.customer.id == customer.id
+    # On lists ``data`` is one of the four levels (https://docs.stripe.com/api/expanding_objects).
+    with pytest.raises(stripe.InvalidRequestError):
+        client.v1.refunds.list(
+            {
+                "payment_intent": intent.id,
+                "expand": ["data.charge.payment_intent.customer.default_source"],
+            }
+        )
     with pytest.raises(stripe.InvalidRequestError) as deep:
         client.v1.refunds.retrieve(
             refund.id, {"expand": ["charge.payment_intent.customer.default_source.customer"]}

@@ -1,4 +1,5 @@
-"""Fees and balance transactions (reference §6), refunds, captures, balance and payouts."""
+"""Fees (https://stripe.com/pricing) and balance transactions, refunds, captures, balance and
+payouts."""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""CRUD of customers, payment methods and charges through the official library (§5)."""
+"""CRUD of customers, payment methods and charges through the official library.
+
+See https://docs.stripe.com/api.
+"""
 
 from __future__ import annotations
 
