@@ -20,6 +20,7 @@ from billing_kit.sandbox._app import DISCARD_BYTES, build_app
 from billing_kit.sandbox._context import LATEST
 from billing_kit.sandbox._faults import Faults, Knobs
 from billing_kit.sandbox._forms import MAX_BODY_BYTES
+from billing_kit.sandbox._routes import ROUTES
 from tests.support import TEST_KEY
 
 from .conftest import count, make_client
@@ -80,6 +81,32 @@ def test_clock_may_reach_its_last_second(tmp_path: Any) -> None:
     past = core.handle("POST", "/v1/_sandbox/clock", body=b"advance=100", headers=auth)
     assert past.status == 400 and past.body["error"]["param"] == "advance"
     core.close()
+
+
+_SANDBOX_ROUTES = [r for r in ROUTES if r.template.startswith("/v1/_sandbox/")]
+_HOSTILE = [
+    b"now=99999999999999999999", b"advance=-1", b"advance=1e9", b"now=" + b"9" * 400,
+    b"advance=18446744073709551616", b"outcome=" + b"x" * 6000, b"outcome[a][b][c]=1",
+    b"now=%FF", b"\xff\xfe", b"a" * 50 + b"[" * 50, b"now=1&now=2", b"0=1",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("route", _SANDBOX_ROUTES, ids=lambda r: f"{r.method} {r.template}")
+def test_no_sandbox_route_breaks_the_server(server: SandboxServer, route: Any) -> None:
+    path = route.template.replace("{id}", "pi_missing")
+    with httpx.Client(base_url=server.url, headers=AUTH) as http:
+        for body in _HOSTILE:
+            if route.method == "GET":
+                reply = http.get(path + "?" + body.decode("latin-1").replace("\xff", "%FF"))
+            else:
+                reply = http.post(path, content=body)
+            assert reply.status_code < 500 and reply.headers["content-type"] == "application/json"
+            assert set(reply.json()) == {"error"} or reply.json()["object"].startswith(
+                ("sandbox_", "list")
+            )
+        made = http.post("/v1/charges", data={"amount": "500", "currency": "usd",
+                                              "source": "tok_visa"})  # fmt: skip
+        assert made.status_code == 200 and made.json()["status"] == "succeeded"
 
 
 # -- item 17: unknown HTTP methods ---------------------------------------------------------------

@@ -4,11 +4,12 @@ Hypothesis makes requests from every route of the table (and paths it does not s
 random methods, headers, query strings and form bodies: deep brackets, huge numbers, bad UTF-8,
 long values, ids that exist and ids that do not. Every answer must be JSON: a Stripe error
 (https://docs.stripe.com/api/errors: ``{"error": {"type": ..., "message": ...}}``) or an object with
-``object``; no status >= 500 (no fault is injected here). Afterwards the same server still creates
+``object``; no status >= 500 unless a fault was injected. Afterwards the same server still creates
 and lists a charge. Derandomized with a fixed example count, so CI sees the same requests each run.
 
 Most requests go through the ASGI app in process (httpx's ASGITransport) for speed; a smaller set
-goes through a real socket to uvicorn.
+goes through a real socket to uvicorn, and a last part runs with injected faults (where the only
+5xx allowed is the injected 500 ``api_error``, or a dropped connection).
 """
 
 from __future__ import annotations
@@ -433,7 +434,7 @@ def real() -> Iterator[tuple[SandboxServer, httpx.Client]]:
 def test_fuzz_real_socket(real: tuple[SandboxServer, httpx.Client]) -> None:
     server, http = real
 
-    @settings(max_examples=120, derandomize=True, database=None, deadline=None,
+    @settings(max_examples=200, derandomize=True, database=None, deadline=None,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])  # fmt: skip
     @given(requests())
     def one(request: dict[str, Any]) -> None:
@@ -443,3 +444,30 @@ def test_fuzz_real_socket(real: tuple[SandboxServer, httpx.Client]) -> None:
     one()
     still_serves(http)
     assert re.fullmatch(r"http://127\.0\.0\.1:\d+", server.url)
+
+
+def test_fuzz_with_injected_faults(real: tuple[SandboxServer, httpx.Client]) -> None:
+    """With faults on, a 5xx is only the injected 500 ``api_error`` (or a dropped connection)."""
+    server, http = real
+    server.configure(fault_rate=0.3, fault_seed=7)
+    seen = {"fault": 0, "dropped": 0}
+
+    @settings(max_examples=80, derandomize=True, database=None, deadline=None,
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])  # fmt: skip
+    @given(requests())
+    def one(request: dict[str, Any]) -> None:
+        try:
+            reply = _send(http, request)
+        except httpx.TransportError:  # the reset and drop faults close the connection
+            seen["dropped"] += 1
+            return
+        if reply.status_code == 500 and request["method"] != "HEAD":
+            assert reply.json()["error"]["type"] == "api_error", reply.text
+            seen["fault"] += 1
+            return
+        check_answer(request, reply.status_code, reply.headers, reply.content)
+
+    one()
+    assert seen["fault"] > 0 and seen["dropped"] > 0, seen
+    server.configure(fault_rate=0.0)
+    still_serves(http)
