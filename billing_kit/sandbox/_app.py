@@ -1,9 +1,11 @@
-"""The HTTP adapter: a Starlette app that hands each request to the core.
+"""The HTTP adapter: an ASGI app (Starlette's request and response types) that hands each
+request to the core.
 
 Everything Stripe-specific lives in the core; this module only reads the request, applies the knobs
 (:mod:`._faults`), waits out simulated latency with ``asyncio.sleep`` (so concurrent requests
 overlap, as at Stripe) and runs the blocking SQLite work in Starlette's thread pool to keep the loop
-free.
+free. Every answer is Stripe's JSON (https://docs.stripe.com/api/errors), whatever the method, path
+or body; ``tests/sandbox/test_http_fuzz.py`` checks that.
 """
 
 from __future__ import annotations
