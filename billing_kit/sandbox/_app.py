@@ -1,9 +1,11 @@
-"""The HTTP adapter: a Starlette app that hands each request to the core.
+"""The HTTP adapter: an ASGI app (Starlette's request and response types) that hands each
+request to the core.
 
 Everything Stripe-specific lives in the core; this module only reads the request, applies the knobs
 (:mod:`._faults`), waits out simulated latency with ``asyncio.sleep`` (so concurrent requests
 overlap, as at Stripe) and runs the blocking SQLite work in Starlette's thread pool to keep the loop
-free.
+free. Every answer is Stripe's JSON (https://docs.stripe.com/api/errors), whatever the method, path
+or body; ``tests/sandbox/test_http_fuzz.py`` checks that.
 """
 
 from __future__ import annotations
@@ -13,22 +15,21 @@ import logging
 from typing import Any
 
 import orjson
-from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response as HTTPResponse
-from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from billing_kit.sandbox._core import Core, Pending, Response
-from billing_kit.sandbox._errors import StripeError
+from billing_kit.sandbox._errors import StripeError, api_error
 from billing_kit.sandbox._faults import Faults
 from billing_kit.sandbox._forms import MAX_BODY_BYTES
 from billing_kit.sandbox._ids import request_id
 from billing_kit.sandbox._routes import match
 
 log = logging.getLogger("billing_kit.sandbox")
-_METHODS = ["GET", "POST", "DELETE", "PUT", "PATCH", "HEAD", "OPTIONS"]
+#: How much of an oversized body is read and discarded before answering 413 (see _read_body).
+DISCARD_BYTES = 64 * MAX_BODY_BYTES
 _ABORT = "billing_kit.abort"
 
 
@@ -47,23 +48,35 @@ def _error(error: StripeError) -> HTTPResponse:
 
 
 async def _read_body(request: Request) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise StripeError(
-            413, "invalid_request_error",
-            f"The request body is {declared} bytes; the sandbox accepts at most {MAX_BODY_BYTES}.",
-        )  # fmt: skip
+    """Return the body, or raise 413 once it is known to be over :data:`MAX_BODY_BYTES`.
+
+    An oversized body is still read (and thrown away) up to :data:`DISCARD_BYTES`: a client that is
+    still sending when the server stops reading and closes sees a connection reset instead of the
+    413. Past that bound the answer asks to close the connection.
+    """
+    declared = request.headers.get("content-length", "")
+    too_big = declared.isdigit() and (len(declared) > 15 or int(declared) > MAX_BODY_BYTES)
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise StripeError(
-                413, "invalid_request_error",
-                f"The request body is over {MAX_BODY_BYTES} bytes; send fewer parameters.",
-            )  # fmt: skip
-        chunks.append(chunk)
+        too_big = too_big or size > MAX_BODY_BYTES
+        if not too_big:
+            chunks.append(chunk)
+        elif size > DISCARD_BYTES:
+            raise _too_big(f"over {size} bytes", headers={"Connection": "close"})
+    if too_big:
+        raise _too_big(f"{declared if declared.isdigit() else size} bytes")
     return b"".join(chunks)
+
+
+def _too_big(shown: str, *, headers: dict[str, str] | None = None) -> StripeError:
+    return StripeError(
+        413, "invalid_request_error",
+        f"The request body is {shown}; the sandbox accepts at most {MAX_BODY_BYTES} bytes. Send "
+        "fewer or shorter parameters.",
+        headers=headers,
+    )  # fmt: skip
 
 
 class Gauge:
@@ -92,12 +105,15 @@ def build_app(core: Core, faults: Faults, gauge: Gauge | None = None) -> ASGIApp
         gauge.enter()
         try:
             return await serve(request)
+        except Exception:  # a sandbox bug must still answer like Stripe, never a plain-text 500
+            log.exception("sandbox error on %s %s", request.method, request.scope["path"])
+            return _error(api_error())
         finally:
             gauge.leave()
 
     async def serve(request: Request) -> HTTPResponse:
         method = request.method
-        path = request.url.path
+        path: str = request.scope["path"]  # not request.url: that parses the Host header
         try:
             body = await _read_body(request)
         except StripeError as exc:
@@ -142,7 +158,13 @@ def build_app(core: Core, faults: Faults, gauge: Gauge | None = None) -> ASGIApp
             request.scope[_ABORT]["abort"] = True
         return _json(response)
 
-    app = Starlette(routes=[Route("/{path:path}", endpoint, methods=_METHODS)])
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        # No Starlette router: every method and path reaches the core, which answers an unknown
+        # one with Stripe's 404 "Unrecognized request URL" JSON (the router's 405 is plain text).
+        if scope["type"] == "http":
+            response = await endpoint(Request(scope, receive))
+            await response(scope, receive, send)
+
     return _Abortable(app)
 
 

@@ -13,6 +13,11 @@ from billing_kit.sandbox._ids import new_id
 from billing_kit.sandbox._shapes import event_body
 from billing_kit.sandbox._store import OBJECT_NAMES, Store, table_for_id
 
+#: The latest time the sandbox clock may show: 2200-01-01T00:00:00Z. Every timestamp the sandbox
+#: makes (``created``, ``available_on`` two days later, ...) then fits a 64-bit integer and the
+#: nanosecond datetimes of pandas (which end in 2262), so clients can always read what it wrote.
+LATEST = 7_258_118_400
+
 
 class Clock:
     """The sandbox's notion of now: wall time plus an offset tests and demos can move forward."""

@@ -72,9 +72,8 @@ def decode(raw: bytes | str, *, what: str = "request body") -> dict[str, Any]:
     root: dict[str, Any] = {}
     for key, value in pairs:
         _insert(root, key, value)
-    result = _finish(root, "")
-    assert isinstance(result, dict)
-    return result
+    # The top level is always a hash: ``0=a`` is a param named "0", never an array.
+    return {key: _finish(value, key) for key, value in root.items()}
 
 
 def _insert(root: dict[str, Any], key: str, value: str) -> None:
@@ -110,7 +109,8 @@ def _finish(node: Any, path: str) -> Any:
     keys = list(node)
     if keys and all(k.startswith(_APPEND) for k in keys):
         return [_finish(node[k], f"{path}[]") for k in keys]
-    if keys and all(k.isdigit() for k in keys):
+    # isascii: str.isdigit() also takes "³" and "١", which are no array index (int("³") fails).
+    if keys and all(k.isascii() and k.isdigit() for k in keys):
         numbers = sorted(int(k) for k in keys)
         if numbers != list(range(len(numbers))):
             raise invalid(_ARRAY_KEYS_MESSAGE.format(keys=sorted(keys), param=path), param=path)

@@ -71,6 +71,8 @@ def test_basic_auth_is_accepted(server: SandboxServer) -> None:
         ("POST", "/v1/customers", {"content": b"metadata[a]=1&metadata=2"}, 400, "mixes"),
         ("POST", "/v1/customers", {"content": b"expand[1]=x"}, 400, "sequential starting from 0"),
         ("POST", "/v1/customers", {"content": b"bogus=1"}, 400, "parameter_unknown"),
+        ("POST", "/v1/customers", {"content": b"0=a"}, 400, "parameter_unknown"),
+        ("GET", "/v1/customers", {"params": {"0": "a", "1": "b"}}, 400, "parameter_unknown"),
         ("POST", "/v1/customers", {"content": b"email[a]=1"}, 400, "Invalid string"),
         ("POST", "/v1/customers", {"content": b"balance=abc"}, 400, "parameter_invalid_integer"),
         ("POST", "/v1/customers", {"content": b"x=" + b"a" * 1_100_000}, 413, "at most"),
