@@ -26,7 +26,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from billing_kit.sandbox import Core, SandboxServer, _params, start
+from billing_kit.sandbox import Core, SandboxServer, start
 from billing_kit.sandbox._app import build_app
 from billing_kit.sandbox._faults import Faults, Knobs
 from billing_kit.sandbox._routes import ROUTES
@@ -297,19 +297,6 @@ Client = httpx.Client | InProcess
 # -- the checks ----------------------------------------------------------------------------------
 
 
-# Issue 9 item 15 (integers past 64 bits in created[...], search numbers and cursors answer 500)
-# is fixed by the sandbox-semantics change, which adds _params.INT64_MAX. Until that change is
-# merged, this guard tolerates exactly that 500; once it is, the tolerance switches itself off.
-_ITEM_15_FIXED = hasattr(_params, "INT64_MAX")
-_PAST_64_BITS = re.compile(rb"(?<![0-9])-?[0-9]{19,}")
-
-
-def _item_15(request: dict[str, Any], status: int) -> bool:
-    numbers = _PAST_64_BITS.findall(request["query"] + b"&" + request["body"])
-    return (not _ITEM_15_FIXED and status == 500
-            and any(not -(2**63) <= int(n) < 2**63 for n in numbers))  # fmt: skip
-
-
 def check_answer(
     request: dict[str, Any], status: int, headers: httpx.Headers, content: bytes
 ) -> None:
@@ -317,7 +304,7 @@ def check_answer(
     shown = (
         f"{request['method']} {request['path']}?{request['query']!r} -> {status} {content[:300]!r}"
     )
-    assert status < 500 or _item_15(request, status), shown
+    assert status < 500, shown
     assert headers.get("content-type") == "application/json", shown
     if request["method"] == "HEAD":
         return
