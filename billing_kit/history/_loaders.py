@@ -47,7 +47,9 @@ from billing_kit.history._join import frame_records
 from billing_kit.history._options import (
     DateLike,
     check_customer,
+    check_flag,
     check_metadata,
+    check_rate_limit,
     check_status,
     check_timezone,
     check_window,
@@ -179,6 +181,8 @@ def load(
     statuses = check_status(kind, status)
     customer_id = check_customer(customer)
     keys = check_metadata(metadata)
+    refresh = check_flag("refresh", refresh)
+    rate_limit = check_rate_limit(rate_limit)
     home = client.home
     namespace = client.cache_namespace
     fetcher = Fetcher(client, rate_limit=rate_limit)
