@@ -74,7 +74,7 @@ def is_stripe_id(value: object, prefixes: tuple[str, ...]) -> bool:
     """
     return (
         isinstance(value, str)
-        and value.startswith(prefixes)
+        and any(value.startswith(p) and len(value) > len(p) for p in prefixes)
         and len(value) <= _MAX_ID
         and _ID.fullmatch(value) is not None
     )
