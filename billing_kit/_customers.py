@@ -117,7 +117,7 @@ def find_or_create_customer(client: Client, email: str, *, name: str | None = No
 def resolve_customer_id(client: Client, customer: object) -> str:
     """Return the ``cus_…`` id for a :class:`Customer`, an id, or an email (found or created)."""
     if isinstance(customer, Customer):
-        return customer.id
+        return check_id("customer", customer.id, ("cus_",), example="cus_NffrFeUfNV2Hib")
     if isinstance(customer, str) and customer.startswith("cus_"):
         return check_id("customer", customer, ("cus_",), example="cus_NffrFeUfNV2Hib")
     if isinstance(customer, str) and "@" in customer:

@@ -12,7 +12,7 @@ import contextlib
 import io
 import sqlite3
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 import billing_kit
-from billing_kit import Client, InvalidAmount, InvalidArgument, UnknownCurrency
+from billing_kit import Client, Customer, InvalidAmount, InvalidArgument, UnknownCurrency
 from billing_kit._exceptions import BillingKitError
 from billing_kit.cli import main
 from billing_kit.history import InvalidOption
@@ -258,6 +258,27 @@ for value in [
         InvalidArgument,
         "payment_method",
     )
+
+BAD_CUSTOMER = Customer(id="cus_x/../../charges?amount=100", email=None, name=None)
+case("charge-customer-object", charge(customer=BAD_CUSTOMER), InvalidArgument, "customer")
+case(
+    "attach-customer-object",
+    lambda w: w.client.attach_payment_method(BAD_CUSTOMER, "tok_visa"),
+    InvalidArgument,
+    "customer",
+)
+case(
+    "refund-charge-object",
+    lambda w: w.client.refund(replace(w.client.get_charge(w.charge), id="ch_x/../../customers")),
+    InvalidArgument,
+    "charge",
+)
+case(
+    "capture-charge-object",
+    lambda w: w.client.capture(replace(w.client.get_charge(w.auth_only), id="ch_1?capture=1")),
+    InvalidArgument,
+    "charge",
+)
 
 # history options
 for value in [float("nan"), float("inf"), float("-inf"), 10**30, -1, 1e20, "not a date", True, [1]]:
