@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import math
 import re
 from collections.abc import Mapping
 from datetime import timedelta
@@ -28,6 +27,7 @@ from billing_kit._masking import KeyScrubbingFilter, mask_key
 from billing_kit._models import Charge, Customer, Refund
 from billing_kit._retry import RetryPolicy, TokenBucket
 from billing_kit._transport import Transport, TransportStats
+from billing_kit._validation import check_flag, is_finite_number
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -37,11 +37,6 @@ __all__ = ["Client", "connect"]
 log = logging.getLogger("billing_kit")
 
 _RATE_LIMITS: dict[str, float] = {"sandbox": 25.0, "test": 25.0, "live": 100.0}
-
-
-def _finite(value: object) -> bool:
-    """True for an int or float that is a real number (not a bool, NaN or infinity)."""
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _log_no_key(settings: Settings, url: str) -> None:
@@ -407,23 +402,19 @@ def connect(
     """
     if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
         raise ConfigurationError(f"max_retries must be an int ≥ 0, got {max_retries!r}.")
-    if rate_limit is not None and not (_finite(rate_limit) and rate_limit > 0):
+    if rate_limit is not None and not (is_finite_number(rate_limit) and rate_limit > 0):
         raise ConfigurationError(
             f"rate_limit must be a positive number of requests per second, got {rate_limit!r}; "
             "pass e.g. rate_limit=25, or None for Stripe's documented rate."
         )
-    if not isinstance(allow_live, bool):
-        raise ConfigurationError(
-            f"allow_live={allow_live!r} is not a bool: pass allow_live=True or allow_live=False "
-            "(any non-empty string, even 'false', would count as True)."
-        )
+    check_flag("allow_live", allow_live, error=ConfigurationError)
     if not isinstance(duplicate_window, timedelta) or duplicate_window < timedelta(0):
         raise ConfigurationError(
             f"duplicate_window must be a timedelta ≥ 0 such as timedelta(minutes=10), got "
             f"{duplicate_window!r}."
         )
     for name, value in (("backoff", backoff), ("max_backoff", max_backoff), ("timeout", timeout)):
-        if not _finite(value) or value < 0:
+        if not is_finite_number(value) or value < 0:
             raise ConfigurationError(f"{name} must be a number of seconds ≥ 0, got {value!r}.")
     settings = resolve_settings(api_key, api_base=api_base, allow_live=allow_live, home=home)
     base = settings.api_base

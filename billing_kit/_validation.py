@@ -19,12 +19,14 @@ capture=False (any non-empty string, even 'false', would count as True).
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from decimal import Decimal
+from typing import TypeGuard
 from urllib.parse import quote
 
-from billing_kit._exceptions import InvalidArgument
+from billing_kit._exceptions import BillingKitError, InvalidArgument
 from billing_kit._pan import find_card_number, safe_repr
 
 __all__ = [
@@ -35,6 +37,7 @@ __all__ = [
     "check_idempotency_key",
     "check_metadata",
     "check_text",
+    "is_finite_number",
     "is_stripe_id",
 ]
 
@@ -112,10 +115,24 @@ def api_path(*segments: str) -> str:
     return "/v1/" + "/".join(quote(segment, safe="") for segment in segments)
 
 
-def check_flag(field: str, value: object) -> bool:
-    """Return ``value`` if it is a bool; refuse ``"false"``, ``0``, ``None`` …, naming ``field``."""
+def is_finite_number(value: object) -> TypeGuard[int | float]:
+    """True for an int or float that is a real number: not a bool, NaN or infinity.
+
+    >>> is_finite_number(2.5), is_finite_number(float("nan")), is_finite_number(True)
+    (True, False, False)
+    """
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def check_flag(
+    field: str, value: object, *, error: type[BillingKitError] = InvalidArgument
+) -> bool:
+    """Return ``value`` if it is a bool; refuse ``"false"``, ``0``, ``None`` …, naming ``field``.
+
+    ``error`` is the class to raise (configuration and history options have their own).
+    """
     if not isinstance(value, bool):
-        raise InvalidArgument(
+        raise error(
             f"{field}={safe_repr(value)} is not a bool: pass {field}=True or {field}=False (any "
             "non-empty string, even 'false', would count as True)."
         )

@@ -9,7 +9,6 @@ cannot work.
 from __future__ import annotations
 
 import datetime as dt
-import math
 import zoneinfo
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,7 +18,7 @@ import pandas as pd
 
 from billing_kit._exceptions import ConfigurationError
 from billing_kit._pan import safe_repr
-from billing_kit._validation import is_stripe_id
+from billing_kit._validation import is_finite_number, is_stripe_id
 from billing_kit.history._schema import STATUS_VALUES, ObjectKind
 
 DateLike = str | dt.date | dt.datetime | pd.Timestamp | int | float | None
@@ -83,7 +82,7 @@ def to_unix(name: str, value: DateLike, *, tz: str | None = None) -> int | None:
     if isinstance(value, bool):
         raise InvalidOption(f"{name}={value!r} is not a date; pass e.g. {name}='2024-01-31'")
     if isinstance(value, int | float):
-        if not (math.isfinite(value) and 0 <= value <= _LAST_SECOND):
+        if not (is_finite_number(value) and 0 <= value <= _LAST_SECOND):
             raise InvalidOption(
                 f"{name}={value!r} is not a usable Unix time: pass seconds from 0 to "
                 f"{_LAST_SECOND} (year 9999), or a date such as {name}='2024-01-31'"
@@ -174,21 +173,9 @@ def check_rate_limit(rate_limit: object) -> float | None:
     """Return ``rate_limit`` (requests per second) if it is a finite number above 0, or ``None``."""
     if rate_limit is None:
         return None
-    if (
-        isinstance(rate_limit, int | float)
-        and not isinstance(rate_limit, bool)
-        and math.isfinite(rate_limit)
-        and rate_limit > 0
-    ):
+    if is_finite_number(rate_limit) and rate_limit > 0:
         return float(rate_limit)
     raise InvalidOption(
         f"rate_limit={rate_limit!r} is not a positive number of requests per second; pass "
         f"e.g. rate_limit=25, or None for the client's rate"
     )
-
-
-def check_flag(name: str, value: object) -> bool:
-    """Return ``value`` if it is a bool (``refresh="false"`` would otherwise count as true)."""
-    if not isinstance(value, bool):
-        raise InvalidOption(f"{name}={value!r} is not a bool; pass {name}=True or {name}=False")
-    return value
