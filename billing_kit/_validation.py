@@ -6,7 +6,7 @@ sent and no ledger row written. :func:`api_path` is the one place an id becomes 
 
 Examples
 --------
->>> check_id("payment_method", "pm_card_visa", ("pm_",))
+>>> check_id("payment_method", "pm_card_visa", ("pm_",), example="pm_card_visa")
 'pm_card_visa'
 >>> api_path("payment_methods", "pm_card_visa", "attach")
 '/v1/payment_methods/pm_card_visa/attach'
