@@ -265,8 +265,8 @@ def _to_decimal(value: object, original: object) -> Decimal:
         # Far above every maximum: refused here, before arithmetic in the default decimal
         # context (28 digits) could round it or raise InvalidOperation.
         raise InvalidAmount(
-            f"Amount {safe_repr(original)} is far above Stripe's maximum charge (at most "
-            f"{_TOO_MANY_DIGITS} digits in any currency); split it into several charges."
+            f"Amount {safe_repr(original)} has more than {_TOO_MANY_DIGITS} digits, far beyond "
+            "Stripe's maximum charge in any currency; check it, or split it into several charges."
         )
     return number
 

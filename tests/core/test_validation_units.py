@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from billing_kit import InvalidArgument
+from billing_kit import InvalidAmount, InvalidArgument, format_amount, parse_amount
+from billing_kit._money import currency_info
 from billing_kit._pan import find_card_number, luhn_valid, mask_card_numbers, safe_repr
 from billing_kit._validation import api_path, check_id, check_metadata
 
@@ -69,3 +70,33 @@ def test_ids_follow_stripes_alphabet() -> None:
     for bad in ("cus_", "cus_a b", "cus_a/b", "cus_a?b", "cus_a%2F", "cus_é", "cus_" + "a" * 300):
         with pytest.raises(InvalidArgument, match="customer="):
             check_id("customer", bad, ("cus_",), example="cus_1")
+
+
+AMOUNT_TEXT = st.text(alphabet="0123456789_,.-+eE $ \u0660\u00a0", max_size=40)
+
+
+@given(
+    value=st.one_of(
+        AMOUNT_TEXT,
+        st.integers(min_value=-(10**40), max_value=10**40),
+        st.decimals(allow_nan=True, allow_infinity=True),
+        st.floats(),
+        st.booleans(),
+        st.none(),
+    ),
+    currency=st.sampled_from(["usd", "jpy", "kwd", "isk", "idr"]),
+    minor=st.booleans(),
+)
+def test_parse_amount_returns_a_valid_amount_or_raises_invalid_amount(
+    value: object, currency: str, minor: bool
+) -> None:
+    # Item 9: no decimal.InvalidOperation, no OverflowError, no underscore ever read as a digit.
+
+    info = currency_info(currency)
+    try:
+        amount = parse_amount(value, currency, minor=minor)
+    except InvalidAmount:
+        return
+    assert isinstance(amount, int) and 0 < amount <= info.maximum and amount % info.step == 0
+    assert not (isinstance(value, str) and "_" in value)
+    assert format_amount(amount, currency)
