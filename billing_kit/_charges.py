@@ -35,6 +35,16 @@ from billing_kit._exceptions import (
 from billing_kit._ledger import LedgerRow
 from billing_kit._models import Charge, Money
 from billing_kit._money import currency_info, format_amount, parse_amount
+from billing_kit._pan import find_card_number, safe_repr
+from billing_kit._validation import (
+    api_path,
+    check_flag,
+    check_id,
+    check_idempotency_key,
+    check_metadata,
+    check_text,
+    is_stripe_id,
+)
 
 if TYPE_CHECKING:
     from billing_kit._client import Client
@@ -47,35 +57,6 @@ _UNKNOWN = (StripeUnavailable, RateLimited)
 
 def _digest(*parts: object) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:32]
-
-
-def _check_metadata(metadata: object) -> dict[str, str]:
-    """Check metadata against Stripe's limits, so a bad key fails before anything is sent."""
-    if metadata is None:
-        return {}
-    if not isinstance(metadata, Mapping):
-        raise InvalidArgument(f"metadata must be a dict of str to str, got {metadata!r}.")
-    if len(metadata) > 49:
-        raise InvalidArgument(
-            f"metadata has {len(metadata)} keys; Stripe allows 50 and billing_kit uses one "
-            "('bk_attempt'), so pass at most 49."
-        )
-    checked: dict[str, str] = {}
-    for key, value in metadata.items():
-        if not isinstance(key, str) or not key or len(key) > 40 or "[" in key or "]" in key:
-            raise InvalidArgument(
-                f"metadata key {key!r} is invalid: use a non-empty string of at most 40 "
-                "characters without '[' or ']'."
-            )
-        if key == "bk_attempt":
-            raise InvalidArgument("metadata key 'bk_attempt' is reserved for billing_kit.")
-        text = value if isinstance(value, str) else str(value)
-        if len(text) > 500:
-            raise InvalidArgument(
-                f"metadata[{key!r}] is {len(text)} characters; Stripe allows 500."
-            )
-        checked[key] = text
-    return checked
 
 
 def _notes(client: Client, key: str) -> dict[str, Callable[[], None]]:
@@ -111,7 +92,9 @@ def _charge_of_intent(client: Client, intent: Mapping[str, Any]) -> Charge:
     if isinstance(latest, Mapping):
         return Charge.from_stripe(latest)
     if isinstance(latest, str):
-        return Charge.from_stripe(client._transport.request("get", f"/v1/charges/{latest}").data)
+        return Charge.from_stripe(
+            client._transport.request("get", api_path("charges", latest)).data
+        )
     status = intent.get("status")
     raise CardDeclined(
         f"PaymentIntent {intent.get('id')!r} is {status!r} and has no charge.",
@@ -215,7 +198,7 @@ def _settle(client: Client, row: LedgerRow) -> None:
 def _previous_charge(client: Client, row: LedgerRow) -> Charge:
     if row.charge_id:
         try:
-            data = client._transport.request("get", f"/v1/charges/{row.charge_id}").data
+            data = client._transport.request("get", api_path("charges", row.charge_id)).data
             return Charge.from_stripe(data)
         except StripeRequestError:
             pass  # the ledger row alone still describes it well enough to refuse
@@ -263,9 +246,17 @@ def charge(
     # Everything that can be checked locally is checked before any request (nothing is created).
     if api not in ("payment_intents", "charges"):
         raise InvalidArgument(f"api must be 'payment_intents' or 'charges', got {api!r}.")
+    capture = check_flag("capture", capture)
+    allow_duplicate = check_flag("allow_duplicate", allow_duplicate)
     minor = parse_amount(amount, currency)
     code = currency_info(currency).code
-    checked_metadata = _check_metadata(metadata)
+    checked_metadata = check_metadata(metadata)
+    description = check_text("description", description)
+    idempotency_key = check_idempotency_key(idempotency_key)
+    if payment_method is not None:
+        check_id("payment_method", payment_method, ("pm_",), example="pm_card_visa")
+    if source is not None:
+        check_id("source", source, ("tok_", "card_", "src_"), example="tok_visa")
     if payment_method is not None and source is not None:
         raise InvalidArgument("Pass payment_method (PaymentIntents) or source (Charges), not both.")
     if api == "payment_intents" and source is not None:
@@ -278,14 +269,6 @@ def charge(
             f"payment_method={payment_method!r} is for PaymentIntents: drop api='charges', or "
             "pass a token such as source='tok_visa'."
         )
-    for value, prefixes in ((payment_method, ("pm_",)), (source, ("tok_", "card_", "src_"))):
-        if value is not None and not (isinstance(value, str) and value.startswith(prefixes)):
-            raise InvalidArgument(
-                f"{value!r} is not a valid {' or '.join(p + '…' for p in prefixes)} id; in test "
-                "mode use e.g. 'pm_card_visa' or 'tok_visa'."
-            )
-    if description is not None and not isinstance(description, str):
-        raise InvalidArgument(f"description must be a string, got {description!r}.")
     customer_id = resolve_customer_id(client, customer)
     if api == "payment_intents" and payment_method is None:
         payment_method = _default_payment_method(client, customer_id)
@@ -350,7 +333,7 @@ def _window(window: timedelta) -> str:
 
 
 def _default_payment_method(client: Client, customer_id: str) -> str:
-    data = client._transport.request("get", f"/v1/customers/{customer_id}").data
+    data = client._transport.request("get", api_path("customers", customer_id)).data
     settings = data.get("invoice_settings") or {}
     found = settings.get("default_payment_method") if isinstance(settings, Mapping) else None
     found_id = found.get("id") if isinstance(found, Mapping) else found
@@ -367,18 +350,21 @@ def get_charge(client: Client, charge_or_id: object) -> Charge:
     """Return the current state of a charge given as a Charge, a ``ch_…`` or a ``pi_…`` id."""
     if isinstance(charge_or_id, Charge):
         charge_or_id = charge_or_id.id
+    if isinstance(charge_or_id, str) and find_card_number(charge_or_id) is not None:
+        check_id("charge", charge_or_id, ("ch_", "pi_"), example="ch_3MmlLrLkdIwHu7ix0snN0B15")
+    if not is_stripe_id(charge_or_id, ("ch_", "py_", "pi_")):
+        raise InvalidArgument(
+            f"charge={safe_repr(charge_or_id)} is not a Charge, a 'ch_…' or a 'pi_…' id (letters, "
+            "digits and '_'); pass the Charge that client.charge() returned, or its id."
+        )
+    assert isinstance(charge_or_id, str)  # is_stripe_id said so
     transport = client._transport
-    if isinstance(charge_or_id, str) and charge_or_id.startswith("pi_"):
+    if charge_or_id.startswith("pi_"):
         intent = transport.request(
-            "get", f"/v1/payment_intents/{charge_or_id}", {"expand": ["latest_charge"]}
+            "get", api_path("payment_intents", charge_or_id), {"expand": ["latest_charge"]}
         ).data
         return _charge_of_intent(client, intent)
-    if isinstance(charge_or_id, str) and charge_or_id.startswith(("ch_", "py_")):
-        return Charge.from_stripe(transport.request("get", f"/v1/charges/{charge_or_id}").data)
-    raise InvalidArgument(
-        f"{charge_or_id!r} is not a Charge, a 'ch_…' or a 'pi_…' id; pass the Charge that "
-        "client.charge() returned, or its id."
-    )
+    return Charge.from_stripe(transport.request("get", api_path("charges", charge_or_id)).data)
 
 
 def capture(client: Client, charge_or_id: object, amount: object = None) -> Charge:
@@ -405,7 +391,7 @@ def capture(client: Client, charge_or_id: object, amount: object = None) -> Char
                 params["amount_to_capture"] = minor
             data = client._transport.request(
                 "post",
-                f"/v1/payment_intents/{target.payment_intent}/capture",
+                api_path("payment_intents", target.payment_intent, "capture"),
                 params,
                 idempotency_key=key,
                 **_notes(client, key),
@@ -415,7 +401,7 @@ def capture(client: Client, charge_or_id: object, amount: object = None) -> Char
             params = {} if minor is None else {"amount": minor}
             data = client._transport.request(
                 "post",
-                f"/v1/charges/{target.id}/capture",
+                api_path("charges", target.id, "capture"),
                 params,
                 idempotency_key=key,
                 **_notes(client, key),

@@ -14,20 +14,45 @@ from urllib.parse import urlsplit
 import stripe
 
 from billing_kit import _charges, _customers, _refunds
-from billing_kit._config import STRIPE_API_BASE, Mode, Settings, resolve_settings
+from billing_kit._config import (
+    SANDBOX_DEFAULT_SOURCE,
+    STRIPE_API_BASE,
+    Mode,
+    Settings,
+    resolve_settings,
+)
 from billing_kit._exceptions import ConfigurationError
 from billing_kit._ledger import Ledger
 from billing_kit._masking import KeyScrubbingFilter, mask_key
 from billing_kit._models import Charge, Customer, Refund
 from billing_kit._retry import RetryPolicy, TokenBucket
 from billing_kit._transport import Transport, TransportStats
+from billing_kit._validation import check_flag, is_finite_number
 
 if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = ["Client", "connect"]
 
+log = logging.getLogger("billing_kit")
+
 _RATE_LIMITS: dict[str, float] = {"sandbox": 25.0, "test": 25.0, "live": 100.0}
+
+
+def _log_no_key(settings: Settings, url: str) -> None:
+    """Say that no key was found, so the sandbox is used, and point out a misnamed variable."""
+    log.info(
+        "No Stripe key configured (STRIPE_API_KEY unset): using the local sandbox, mode=%s, url=%s",
+        settings.mode,
+        url,
+    )
+    for source in settings.near_misses:
+        # Only the variable's name is shown: its value may be a real key.
+        log.warning(
+            "%s is set, but billing_kit reads the key from STRIPE_API_KEY: rename it to "
+            "STRIPE_API_KEY to use Stripe instead of the local sandbox.",
+            source,
+        )
 
 
 def _install_log_filters() -> None:
@@ -377,17 +402,19 @@ def connect(
     """
     if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
         raise ConfigurationError(f"max_retries must be an int ≥ 0, got {max_retries!r}.")
-    if rate_limit is not None and not (isinstance(rate_limit, int | float) and rate_limit > 0):
+    if rate_limit is not None and not (is_finite_number(rate_limit) and rate_limit > 0):
         raise ConfigurationError(
-            f"rate_limit must be a positive number of requests per second, got {rate_limit!r}."
+            f"rate_limit must be a positive number of requests per second, got {rate_limit!r}; "
+            "pass e.g. rate_limit=25, or None for Stripe's documented rate."
         )
+    check_flag("allow_live", allow_live, error=ConfigurationError)
     if not isinstance(duplicate_window, timedelta) or duplicate_window < timedelta(0):
         raise ConfigurationError(
             f"duplicate_window must be a timedelta ≥ 0 such as timedelta(minutes=10), got "
             f"{duplicate_window!r}."
         )
     for name, value in (("backoff", backoff), ("max_backoff", max_backoff), ("timeout", timeout)):
-        if not isinstance(value, int | float) or value < 0:
+        if not is_finite_number(value) or value < 0:
             raise ConfigurationError(f"{name} must be a number of seconds ≥ 0, got {value!r}.")
     settings = resolve_settings(api_key, api_base=api_base, allow_live=allow_live, home=home)
     base = settings.api_base
@@ -403,6 +430,8 @@ def connect(
                 f"start: {exc}. Set STRIPE_API_KEY (or pass connect(api_key=...)) to use Stripe."
             ) from exc
     _install_log_filters()
+    if settings.key_source == SANDBOX_DEFAULT_SOURCE:
+        _log_no_key(settings, base or STRIPE_API_BASE)
     return Client(
         settings,
         api_base=base or STRIPE_API_BASE,

@@ -27,6 +27,8 @@ from billing_kit._exceptions import ConfigurationError, LiveModeNotAllowed
 from billing_kit._masking import mask_key, scrub
 
 __all__ = [
+    "NEAR_MISS_VARIABLES",
+    "SANDBOX_DEFAULT_SOURCE",
     "SANDBOX_KEY",
     "STRIPE_API_BASE",
     "Mode",
@@ -44,6 +46,12 @@ SANDBOX_KEY = "sk_test_sandbox"
 """The key the client uses with the local sandbox; not a secret."""
 
 STRIPE_API_BASE = "https://api.stripe.com"
+
+SANDBOX_DEFAULT_SOURCE = "sandbox default"
+"""``Settings.key_source`` when no key was configured anywhere."""
+
+# Names people set by mistake instead of STRIPE_API_KEY (reported by name only, never by value).
+NEAR_MISS_VARIABLES = ("STRIPE_SECRET_KEY", "STRIPE_KEY", "STRIPE_API_TOKEN")
 
 _KEY_SHAPE = re.compile(r"^(sk|rk)_(test|live)_[A-Za-z0-9]+$")
 _TRUE = {"1", "true", "yes", "on"}
@@ -63,6 +71,7 @@ class Settings:
     mode: Mode
     start_sandbox: bool
     key_source: str
+    near_misses: tuple[str, ...] = ()
 
     def __repr__(self) -> str:
         return (
@@ -141,11 +150,21 @@ def resolve_settings(
 
     home_value = str(home) if home is not None else _lookup("BILLING_KIT_HOME", env, dotenv)[0]
     state = Path(home_value).expanduser() if home_value else Path.home() / ".billing_kit"
+    if state.exists() and not state.is_dir():
+        raise ConfigurationError(
+            f"home={str(state)!r} is a file, not a folder: billing_kit keeps its ledger and caches "
+            "in a folder there. Pass connect(home=...) (or set BILLING_KIT_HOME to) a folder path, "
+            "new or existing."
+        )
 
     start_sandbox = False
+    near_misses: tuple[str, ...] = ()
     if not key:
+        near_misses = tuple(
+            source for name in NEAR_MISS_VARIABLES if (source := _lookup(name, env, dotenv)[1])
+        )
         # No key anywhere: the local sandbox. With an explicit base we trust it is a sandbox too.
-        key, key_source = SANDBOX_KEY, "sandbox default"
+        key, key_source = SANDBOX_KEY, SANDBOX_DEFAULT_SOURCE
         start_sandbox = base is None
     elif key.startswith("pk_"):
         raise ConfigurationError(
@@ -174,4 +193,5 @@ def resolve_settings(
         mode=mode,
         start_sandbox=start_sandbox,
         key_source=key_source,
+        near_misses=near_misses,
     )

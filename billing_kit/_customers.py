@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 from billing_kit._exceptions import IdempotencyConflict, InvalidArgument, ResourceNotFound
 from billing_kit._models import Customer
+from billing_kit._pan import find_card_number, safe_repr
+from billing_kit._validation import api_path, check_id, check_text
 
 if TYPE_CHECKING:
     from billing_kit._client import Client
@@ -39,8 +41,10 @@ def normalise_email(email: object) -> str:
     """
     if not isinstance(email, str) or not _EMAIL.match(email.strip()):
         raise InvalidArgument(
-            f"{email!r} is not an email address; pass something like 'ada@example.com'."
+            f"email={safe_repr(email)} is not an email address; pass something like "
+            "'ada@example.com'."
         )
+    check_text("email", email)  # no card number may reach Stripe or the ledger
     return email.strip().lower()
 
 
@@ -67,7 +71,7 @@ def _list_by_email(client: Client, email: str) -> list[dict[str, Any]]:
 
 def _retrieve(client: Client, customer_id: str) -> dict[str, Any] | None:
     try:
-        data = client._transport.request("get", f"/v1/customers/{customer_id}").data
+        data = client._transport.request("get", api_path("customers", customer_id)).data
     except ResourceNotFound:
         return None
     return None if data.get("deleted") else dict(data)
@@ -79,6 +83,7 @@ def find_or_create_customer(client: Client, email: str, *, name: str | None = No
     See :meth:`billing_kit.Client.find_or_create_customer`.
     """
     normalised = normalise_email(email)
+    name = check_text("name", name)
     remembered = client.ledger.remembered_customer(normalised)
     if remembered is not None:
         found = _retrieve(client, remembered)
@@ -112,14 +117,16 @@ def find_or_create_customer(client: Client, email: str, *, name: str | None = No
 def resolve_customer_id(client: Client, customer: object) -> str:
     """Return the ``cus_…`` id for a :class:`Customer`, an id, or an email (found or created)."""
     if isinstance(customer, Customer):
-        return customer.id
+        return check_id("customer", customer.id, ("cus_",), example="cus_NffrFeUfNV2Hib")
     if isinstance(customer, str) and customer.startswith("cus_"):
-        return customer
+        return check_id("customer", customer, ("cus_",), example="cus_NffrFeUfNV2Hib")
     if isinstance(customer, str) and "@" in customer:
         return find_or_create_customer(client, customer).id
+    if isinstance(customer, str) and find_card_number(customer) is not None:
+        check_id("customer", customer, ("cus_",), example="cus_NffrFeUfNV2Hib")  # raises, masked
     raise InvalidArgument(
-        f"Customer {customer!r} is neither a Customer, a 'cus_…' id nor an email address; pass "
-        "one of those (an email finds or creates the customer)."
+        f"customer={safe_repr(customer)} is neither a Customer, a 'cus_…' id nor an email "
+        "address; pass one of those (an email finds or creates the customer)."
     )
 
 
@@ -159,13 +166,9 @@ def attach_payment_method(client: Client, customer: object, payment_method: str)
     CardDeclined
         The card is one issuers decline at attach time (e.g. ``pm_card_visa_chargeDeclined``).
     """
-    if not isinstance(payment_method, str) or not payment_method.startswith(
-        ("pm_", "tok_", "card_", "src_")
-    ):
-        raise InvalidArgument(
-            f"Payment method {payment_method!r} is not a 'pm_…' PaymentMethod or 'tok_…' token; "
-            "in test mode use e.g. 'pm_card_visa' or 'tok_visa'."
-        )
+    check_id(
+        "payment_method", payment_method, ("pm_", "tok_", "card_", "src_"), example="pm_card_visa"
+    )
     customer_id = resolve_customer_id(client, customer)
     transport = client._transport
     if payment_method.startswith(("tok_", "src_", "card_")):
@@ -174,7 +177,7 @@ def attach_payment_method(client: Client, customer: object, payment_method: str)
         key = _derived_key(client, "source", customer_id, payment_method)
         card = transport.request(
             "post",
-            f"/v1/customers/{customer_id}/sources",
+            api_path("customers", customer_id, "sources"),
             {"source": payment_method},
             idempotency_key=key,
         ).data
@@ -182,14 +185,14 @@ def attach_payment_method(client: Client, customer: object, payment_method: str)
     key = _derived_key(client, "attach", customer_id, payment_method)
     attached = transport.request(
         "post",
-        f"/v1/payment_methods/{payment_method}/attach",
+        api_path("payment_methods", payment_method, "attach"),
         {"customer": customer_id},
         idempotency_key=key,
     ).data
     pm_id = str(attached["id"])
     transport.request(
         "post",
-        f"/v1/customers/{customer_id}",
+        api_path("customers", customer_id),
         {"invoice_settings": {"default_payment_method": pm_id}},
         idempotency_key=_derived_key(client, "default", customer_id, pm_id),
     )

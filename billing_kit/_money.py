@@ -7,7 +7,8 @@ Facts (https://docs.stripe.com/currencies):
 
 - zero-decimal currencies (JPY, KRW, …) are sent in whole units;
 - ISK and UGX are zero-decimal for people, but Stripe takes them as two-decimal values ending
-  in ``00``;
+  in ``00``; an amount read back from Stripe that does not end in ``00`` (``4050`` ISK) is still
+  shown exactly (``40.50``), never rounded;
 - three-decimal currencies (BHD, JOD, KWD, OMR, TND) are sent in thousandths whose last digit
   is ``0``;
 - each settlement currency has a minimum charge (USD 0.50, GBP 0.30, JPY 50, …) and Stripe caps
@@ -35,9 +36,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import MAX_EMAX, MIN_EMIN, Context, Decimal, InvalidOperation
 
 from billing_kit._exceptions import InvalidAmount, UnknownCurrency
+from billing_kit._pan import safe_repr
+from billing_kit._validation import check_flag
 
 __all__ = [
     "CURRENCIES",
@@ -144,6 +147,9 @@ def _build_table() -> dict[str, CurrencyInfo]:
 CURRENCIES: dict[str, CurrencyInfo] = _build_table()
 """Every currency billing_kit accepts, keyed by lower-case ISO code."""
 
+# No Stripe maximum has more digits than this in minor units (the longest, IDR, has 12).
+_TOO_MANY_DIGITS = 15
+
 # "1234", "1234.5", "1,234.50", "-3" — thousands separators only in groups of three.
 _NUMBER = re.compile(r"^[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?$")
 
@@ -182,12 +188,21 @@ def currency_exponent(currency: str) -> int:
 def to_major(minor: int, currency: str) -> Decimal:
     """Return ``minor`` units of ``currency`` as a :class:`~decimal.Decimal` in major units.
 
-    >>> to_major(1234, "usd"), to_major(500, "jpy"), to_major(500, "isk")
-    (Decimal('12.34'), Decimal('500'), Decimal('5'))
+    Exact: ISK and UGX are written in whole units, but an amount in Stripe's minor units that
+    does not end in ``00`` keeps its decimals instead of being rounded.
+
+    >>> to_major(1234, "usd"), to_major(500, "jpy"), to_major(500, "isk"), to_major(4050, "isk")
+    (Decimal('12.34'), Decimal('500'), Decimal('5'), Decimal('40.50'))
     """
     info = currency_info(currency)
     value = Decimal(minor).scaleb(-info.exponent)
-    return value.quantize(Decimal(1).scaleb(-info.decimals))
+    written = value.quantize(Decimal(1).scaleb(-info.decimals), context=_EXACT)
+    return written if written == value else value
+
+
+# Enough precision for any int a caller can pass through the amount checks, and wide exponents, so
+# quantize never raises InvalidOperation for a large amount (the default context has 28 digits).
+_EXACT = Context(prec=1000, Emax=MAX_EMAX, Emin=MIN_EMIN)
 
 
 def format_amount(minor: int, currency: str) -> str:
@@ -195,10 +210,13 @@ def format_amount(minor: int, currency: str) -> str:
 
     >>> format_amount(-250, "gbp"), format_amount(1234500, "kwd"), format_amount(99, "chf")
     ('-£2.50', '1,234.500 KWD', 'CHF 0.99')
+    >>> format_amount(4050, "isk"), format_amount(500, "isk")
+    ('40.50 ISK', '5 ISK')
     """
     info = currency_info(currency)
     major = to_major(abs(minor), info.code)
-    number = f"{major:,.{info.decimals}f}"
+    places = max(info.decimals, -int(major.as_tuple().exponent))
+    number = f"{major:,.{places}f}"
     sign = "-" if minor < 0 else ""
     symbol = _SYMBOLS.get(info.code)
     if symbol is None:
@@ -213,29 +231,44 @@ def _to_decimal(value: object, original: object) -> Decimal:
             "floats cannot hold money exactly; pass a string such as '12.34', a Decimal, or an int"
         )
         kind = "a bool" if isinstance(value, bool) else "a float"
-        raise InvalidAmount(f"Amount {original!r} is {kind}: {hint}.")
+        raise InvalidAmount(f"Amount {safe_repr(original)} is {kind}: {hint}.")
     if isinstance(value, int):
-        return Decimal(value)
-    if isinstance(value, Decimal):
+        number = Decimal(value)
+    elif isinstance(value, Decimal):
         if not value.is_finite():
-            raise InvalidAmount(f"Amount {original!r} is not a number; pass e.g. '12.34'.")
-        return value
-    if isinstance(value, str):
-        text = value.strip().replace("_", "")
+            raise InvalidAmount(f"Amount {safe_repr(original)} is not a number; pass e.g. '12.34'.")
+        number = value
+    elif isinstance(value, str):
+        text = value.strip()
+        if "_" in text:
+            # Decimal("12_50") is 1250: Python's digit grouping, which no one means in an amount.
+            raise InvalidAmount(
+                f"Amount {safe_repr(original)} contains '_': write it without underscores, with "
+                "a decimal point for cents (e.g. '12.50') and commas for thousands ('1,250')."
+            )
         if not _NUMBER.match(text):
             raise InvalidAmount(
-                f"Amount {original!r} is not a number: write it like '12', '12.34' or "
+                f"Amount {safe_repr(original)} is not a number: write it like '12', '12.34' or "
                 "'1,234.50' (digits, optional thousands commas and one decimal point, no "
                 "currency symbol)."
             )
         try:
-            return Decimal(text.replace(",", ""))
+            number = Decimal(text.replace(",", ""))
         except InvalidOperation:  # pragma: no cover - the pattern admits only valid literals
-            raise InvalidAmount(f"Amount {original!r} is not a number.") from None
-    raise InvalidAmount(
-        f"Amount {original!r} has type {type(value).__name__}; pass an int, a Decimal or a "
-        "string such as '12.34'."
-    )
+            raise InvalidAmount(f"Amount {safe_repr(original)} is not a number.") from None
+    else:
+        raise InvalidAmount(
+            f"Amount {safe_repr(original)} has type {type(value).__name__}; pass an int, a "
+            "Decimal or a string such as '12.34'."
+        )
+    if number.adjusted() >= _TOO_MANY_DIGITS:
+        # Far above every maximum: refused here, before arithmetic in the default decimal
+        # context (28 digits) could round it or raise InvalidOperation.
+        raise InvalidAmount(
+            f"Amount {safe_repr(original)} has more than {_TOO_MANY_DIGITS} digits, far beyond "
+            "Stripe's maximum charge in any currency; check it, or split it into several charges."
+        )
+    return number
 
 
 def parse_amount(value: object, currency: str, *, minor: bool = False, minimum: bool = True) -> int:
@@ -276,13 +309,16 @@ def parse_amount(value: object, currency: str, *, minor: bool = False, minimum: 
     billing_kit._exceptions.InvalidAmount: Amount '12.345' has more decimals than USD allows (2): \
 round it, e.g. '12.34' or '12.35'.
     """
+    minor = check_flag("minor", minor)
+    minimum = check_flag("minimum", minimum)
     info = currency_info(currency)
     code = info.code.upper()
     number = _to_decimal(value, value)
+    shown = safe_repr(value)
     if minor:
         if number != number.to_integral_value():
             raise InvalidAmount(
-                f"Amount {value!r} was given as minor units (minor=True) but is not a whole "
+                f"Amount {shown} was given as minor units (minor=True) but is not a whole "
                 f"number; pass an int of the smallest {code} unit, or drop minor=True."
             )
         units = number
@@ -294,35 +330,35 @@ round it, e.g. '12.34' or '12.35'.
             low = number.quantize(step, rounding="ROUND_FLOOR")
             high = low + step
             raise InvalidAmount(
-                f"Amount {value!r} has more decimals than {code} allows ({info.decimals}): "
+                f"Amount {shown} has more decimals than {code} allows ({info.decimals}): "
                 f"round it, e.g. '{low}' or '{high}'."
             )
     amount = int(units)
     if amount < 0:
         raise InvalidAmount(
-            f"Amount {value!r} is negative; charge a positive amount, and use refund() to give "
+            f"Amount {shown} is negative; charge a positive amount, and use refund() to give "
             "money back."
         )
     if amount == 0:
         raise InvalidAmount(
-            f"Amount {value!r} is zero; Stripe only charges positive amounts (at least "
+            f"Amount {shown} is zero; Stripe only charges positive amounts (at least "
             f"{_describe_minimum(info)})."
         )
     if amount % info.step:
         below = amount - amount % info.step
         raise InvalidAmount(
-            f"Amount {value!r} is not a valid {code} amount: Stripe takes {code} in steps of "
+            f"Amount {shown} is not a valid {code} amount: Stripe takes {code} in steps of "
             f"{format_amount(info.step, info.code)}, so round it to "
             f"{format_amount(below, info.code)} or {format_amount(below + info.step, info.code)}."
         )
     if minimum and info.minimum is not None and amount < info.minimum:
         raise InvalidAmount(
-            f"Amount {value!r} ({format_amount(amount, info.code)}) is below Stripe's minimum "
+            f"Amount {shown} ({format_amount(amount, info.code)}) is below Stripe's minimum "
             f"charge of {format_amount(info.minimum, info.code)} for {code}; charge at least that."
         )
     if amount > info.maximum:
         raise InvalidAmount(
-            f"Amount {value!r} ({format_amount(amount, info.code)}) is above Stripe's maximum of "
+            f"Amount {shown} ({format_amount(amount, info.code)}) is above Stripe's maximum of "
             f"{format_amount(info.maximum, info.code)} for {code}; split it into several charges."
         )
     return amount

@@ -12,6 +12,8 @@ from billing_kit._charges import _ago, _digest, _finish_failed, _notes, _window,
 from billing_kit._exceptions import DuplicateRefund, InvalidArgument
 from billing_kit._models import Money, Refund
 from billing_kit._money import format_amount, parse_amount
+from billing_kit._pan import safe_repr
+from billing_kit._validation import check_flag
 
 if TYPE_CHECKING:
     from billing_kit._client import Client
@@ -30,10 +32,11 @@ def refund(
     allow_duplicate: bool = False,
 ) -> Refund:
     """Refund a charge, fully or partly. See :meth:`billing_kit.Client.refund`."""
+    allow_duplicate = check_flag("allow_duplicate", allow_duplicate)
     if reason is not None and reason not in REFUND_REASONS:
         raise InvalidArgument(
-            f"Refund reason {reason!r} is not one Stripe accepts; use one of {REFUND_REASONS!r} "
-            "or None."
+            f"Refund reason={safe_repr(reason)} is not one Stripe accepts; use one of "
+            f"{REFUND_REASONS!r} or None."
         )
     target = get_charge(client, charge_or_id)
     minor = None if amount is None else parse_amount(amount, target.amount.currency, minimum=False)

@@ -16,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 
+from billing_kit._excel import excel_safe, sheet_title
 from billing_kit.history._options import (
     InvalidOption,
     check_status,
@@ -91,7 +92,9 @@ def write_frame(frame: pd.DataFrame, path: Path) -> None:
         elif suffix == ".csv":
             frame.to_csv(name, index=False)
         else:
-            _excel_ready(frame).to_excel(name, index=False, sheet_name=path.stem[:31] or "data")
+            excel_safe(_excel_ready(frame)).to_excel(
+                name, index=False, sheet_name=sheet_title(path.stem)
+            )
         os.replace(name, path)
     except BaseException:
         Path(name).unlink(missing_ok=True)

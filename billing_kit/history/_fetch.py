@@ -25,6 +25,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 import orjson
 import stripe
@@ -315,7 +316,10 @@ class Fetcher:
 
         def one(object_id: str) -> None:
             try:
-                record = self.get(f"{path}/{object_id}", params, endpoint=f"{path}/:id")
+                # Ids come from Stripe's change feed; escaped all the same, like every path segment.
+                record = self.get(
+                    f"{path}/{quote(object_id, safe='')}", params, endpoint=f"{path}/:id"
+                )
             except ResourceNotFound:
                 return
             self.stats.add(rows=1)

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 import pandas as pd
 
+from billing_kit._validation import check_flag
 from billing_kit.history import _columns, _structs
 from billing_kit.history._cache import (
     CacheState,
@@ -46,8 +47,10 @@ from billing_kit.history._frames import build_frame, finish_frame
 from billing_kit.history._join import frame_records
 from billing_kit.history._options import (
     DateLike,
+    InvalidOption,
     check_customer,
     check_metadata,
+    check_rate_limit,
     check_status,
     check_timezone,
     check_window,
@@ -179,6 +182,8 @@ def load(
     statuses = check_status(kind, status)
     customer_id = check_customer(customer)
     keys = check_metadata(metadata)
+    refresh = check_flag("refresh", refresh, error=InvalidOption)
+    rate_limit = check_rate_limit(rate_limit)
     home = client.home
     namespace = client.cache_namespace
     fetcher = Fetcher(client, rate_limit=rate_limit)

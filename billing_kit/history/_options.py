@@ -17,6 +17,8 @@ from typing import Any
 import pandas as pd
 
 from billing_kit._exceptions import ConfigurationError
+from billing_kit._pan import safe_repr
+from billing_kit._validation import is_finite_number, is_stripe_id
 from billing_kit.history._schema import STATUS_VALUES, ObjectKind
 
 DateLike = str | dt.date | dt.datetime | pd.Timestamp | int | float | None
@@ -24,6 +26,10 @@ DateLike = str | dt.date | dt.datetime | pd.Timestamp | int | float | None
 
 class InvalidOption(ConfigurationError, ValueError):
     """A history option is unusable (bad date, unknown status, ...); nothing was sent to Stripe."""
+
+
+# 9999-12-31T23:59:59Z: the last second a date can name; larger numbers are typing slips.
+_LAST_SECOND = 253_402_300_799
 
 
 @dataclass(frozen=True)
@@ -76,6 +82,11 @@ def to_unix(name: str, value: DateLike, *, tz: str | None = None) -> int | None:
     if isinstance(value, bool):
         raise InvalidOption(f"{name}={value!r} is not a date; pass e.g. {name}='2024-01-31'")
     if isinstance(value, int | float):
+        if not (is_finite_number(value) and 0 <= value <= _LAST_SECOND):
+            raise InvalidOption(
+                f"{name}={value!r} is not a usable Unix time: pass seconds from 0 to "
+                f"{_LAST_SECOND} (year 9999), or a date such as {name}='2024-01-31'"
+            )
         return int(value)
     try:
         parsed: Any = pd.Timestamp(value)
@@ -132,10 +143,10 @@ def check_customer(customer: Any) -> str | None:
     if customer is None:
         return None
     value = getattr(customer, "id", customer)
-    if not isinstance(value, str) or not value.startswith("cus_"):
+    if not isinstance(value, str) or not is_stripe_id(value, ("cus_",)):
         raise InvalidOption(
-            f"customer={customer!r} is not a customer id; pass a 'cus_...' id or a Customer "
-            f"(billing_kit.Client.find_or_create_customer returns one)"
+            f"customer={safe_repr(customer)} is not a customer id; pass a 'cus_...' id (letters, "
+            f"digits and '_') or a Customer (client.find_or_create_customer returns one)"
         )
     return value
 
@@ -156,3 +167,15 @@ def check_metadata(metadata: Any) -> bool | tuple[str, ...] | None:
             f"or metadata=True for every key"
         )
     return keys
+
+
+def check_rate_limit(rate_limit: object) -> float | None:
+    """Return ``rate_limit`` (requests per second) if it is a finite number above 0, or ``None``."""
+    if rate_limit is None:
+        return None
+    if is_finite_number(rate_limit) and rate_limit > 0:
+        return float(rate_limit)
+    raise InvalidOption(
+        f"rate_limit={rate_limit!r} is not a positive number of requests per second; pass "
+        f"e.g. rate_limit=25, or None for the client's rate"
+    )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from billing_kit._money import parse_amount
+from billing_kit._pan import find_card_number, safe_repr
 
 # Stripe's metadata limits (docs.stripe.com/api/metadata).
 MAX_METADATA_KEYS = 50
@@ -35,7 +36,7 @@ def check_customer(text: str) -> str:
     if _EMAIL.match(value) or _CUSTOMER_ID.match(value):
         return value
     raise ValueError(
-        f"Customer {value!r} is neither an email address nor a customer id (cus_…); "
+        f"Customer {safe_repr(value)} is neither an email address nor a customer id (cus_…); "
         "type an email like ana@example.com or pick an existing customer."
     )
 
@@ -59,7 +60,7 @@ def check_amount(text: str, currency: str) -> int:
     except (ArithmeticError, ValueError, TypeError) as exc:
         raise ValueError(str(exc)) from exc
     if minor <= 0:
-        raise ValueError(f"Amount {value!r} must be more than zero.")
+        raise ValueError(f"Amount {safe_repr(value)} must be more than zero.")
     return minor
 
 
@@ -80,8 +81,8 @@ def check_metadata(text: str) -> dict[str, str]:
         key, value = key.strip(), value.strip()
         if not sep or not key:
             raise ValueError(
-                f"Metadata line {number} {line!r} is not key=value; write one pair per line, "
-                "like order_id=1234."
+                f"Metadata line {number} {safe_repr(line)} is not key=value; write one pair per "
+                "line, like order_id=1234."
             )
         if "[" in key or "]" in key:
             raise ValueError(f"Metadata key {key!r} (line {number}) may not contain brackets.")
@@ -94,6 +95,11 @@ def check_metadata(text: str) -> dict[str, str]:
             raise ValueError(
                 f"Metadata value for {key!r} (line {number}) is longer than "
                 f"{MAX_METADATA_VALUE_LENGTH} characters; shorten it."
+            )
+        if find_card_number(line) is not None:
+            raise ValueError(
+                f"Metadata line {number} holds what looks like a card number; Stripe forbids card "
+                "data in metadata (docs.stripe.com/api/metadata): remove it."
             )
         if key in metadata:
             raise ValueError(f"Metadata key {key!r} appears twice (line {number}); keep one.")
@@ -117,7 +123,7 @@ def check_charge_id(text: str) -> str:
     if not value:
         raise ValueError("Pick a recent charge or type a charge id (ch_…).")
     if not _CHARGE_ID.match(value):
-        raise ValueError(f"{value!r} is not a charge id; charge ids look like ch_3Nq…")
+        raise ValueError(f"{safe_repr(value)} is not a charge id; charge ids look like ch_3Nq…")
     return value
 
 
@@ -137,6 +143,7 @@ def check_payment_method(text: str) -> str | None:
     if _PAYMENT_METHOD.match(value):
         return value
     raise ValueError(
-        f"Payment method {value!r} is not a saved payment method id; use the customer's pm_… "
-        "id, or leave it blank to use their default card. Never type card numbers here."
+        f"Payment method {safe_repr(value)} is not a saved payment method id; use the "
+        "customer's pm_… id, or leave it blank to use their default card. Never type card "
+        "numbers here."
     )

@@ -1,14 +1,16 @@
 """Export a history frame to CSV or Excel.
 
 Excel cannot store time zones, so timestamps are written as UTC wall-clock times in a column
-whose name says so; amounts stay exact (decimals, not floats). CSV keeps the ISO timestamps with
-their offset."""
+whose name says so; amounts stay exact (decimals, not floats); control characters Excel cannot
+store are written as ``\\xNN`` escapes. CSV keeps the ISO timestamps with their offset."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pandas as pd
+
+from billing_kit._excel import excel_safe, sheet_title
 
 
 def export_csv(frame: pd.DataFrame, path: str | Path) -> Path:
@@ -44,5 +46,6 @@ def export_excel(frame: pd.DataFrame, path: str | Path, *, sheet: str = "charges
     """Write ``frame`` to an ``.xlsx`` workbook at ``path`` with openpyxl and return the path."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    excel_ready(frame).to_excel(target, sheet_name=sheet, index=False, engine="openpyxl")
+    ready = excel_safe(excel_ready(frame))
+    ready.to_excel(target, sheet_name=sheet_title(sheet), index=False, engine="openpyxl")
     return target

@@ -209,7 +209,7 @@ def test_legacy_decline(client: Client) -> None:
         (5, "usd", {"api": "paypal"}, InvalidArgument, "'paypal'"),
         (5, "usd", {"source": "tok_visa"}, InvalidArgument, "legacy Charges API"),
         (5, "usd", {"api": "charges", "payment_method": "pm_card_visa"}, InvalidArgument, "api="),
-        (5, "usd", {"payment_method": "4242424242424242"}, InvalidArgument, "not a valid pm_"),
+        (5, "usd", {"payment_method": "4242424242424242"}, InvalidArgument, "4242…4242"),
         (5, "usd", {"metadata": {"k" * 41: "v"}}, InvalidArgument, "metadata key"),
         (5, "usd", {"metadata": {"bk_attempt": "x"}}, InvalidArgument, "reserved"),
         (5, "usd", {"metadata": "x"}, InvalidArgument, "dict of str"),

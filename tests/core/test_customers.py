@@ -89,8 +89,11 @@ def test_attach_declined_card_raises_card_declined(client: Client) -> None:
 
 @pytest.mark.parametrize("method", ["visa", "4242424242424242", "", "pi_123"])
 def test_attach_rejects_non_ids_before_sending(client: Client, method: str) -> None:
-    with pytest.raises(InvalidArgument, match=repr(method)):
+    # A card number is shown masked, never whole (item 10 of issue 9).
+    shown = "'4242…4242'" if method == "4242424242424242" else repr(method)
+    with pytest.raises(InvalidArgument, match=shown) as caught:
         client.attach_payment_method("x@example.com", method)
+    assert "4242424242424242" not in str(caught.value)
     assert all_customers(client) == []
 
 

@@ -8,9 +8,23 @@ from types import ModuleType
 import pytest
 
 import billing_kit
-from billing_kit import _client, _config, _customers, _ledger, _masking, _models, _money
+from billing_kit import (
+    _client,
+    _config,
+    _customers,
+    _excel,
+    _ledger,
+    _masking,
+    _models,
+    _money,
+    _pan,
+    _validation,
+)
 
-MODULES = [_money, _masking, _models, _ledger, _config, _customers, _client, billing_kit]
+MODULES = [
+    _money, _masking, _models, _ledger, _config, _customers, _client, _pan, _validation, _excel,
+    billing_kit,
+]  # fmt: skip
 
 
 @pytest.mark.parametrize("module", MODULES, ids=lambda m: m.__name__)
@@ -18,5 +32,5 @@ def test_docstring_examples_run(module: ModuleType) -> None:
     flags = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
     result = doctest.testmod(module, optionflags=flags)
     assert result.failed == 0
-    if module in (_money, _masking, _client):
+    if module in (_money, _masking, _client, _pan, _validation):
         assert result.attempted >= 3

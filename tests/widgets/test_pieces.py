@@ -242,3 +242,18 @@ def test_history_table_pages_read_like_money() -> None:
     table.show(frame)
     table.sort_by.value = "amount"
     assert "¥3,000" in table.html.value and "$25.50" in table.html.value
+
+
+def test_widget_inputs_never_echo_card_numbers() -> None:
+    # Issue 9, item 10: the forms' own checks mask card numbers and refuse them in metadata.
+    for check, text in [
+        (check_payment_method, "4242 4242 4242 4242"),
+        (check_customer, "4242424242424242"),
+        (check_charge_id, "4000-0566-5566-5556"),
+        (check_metadata, "card=4242424242424242"),
+    ]:
+        with pytest.raises(ValueError) as caught:
+            check(text)
+        message = str(caught.value)
+        assert "4242424242424242" not in message.replace(" ", "").replace("-", "")
+        assert "4000056655665556" not in message.replace(" ", "").replace("-", "")
