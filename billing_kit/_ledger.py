@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import re
 import sqlite3
 import threading
+import time
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -105,6 +107,25 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def wal_mode(db: sqlite3.Connection, *, timeout: float) -> None:
+    """Switch ``db`` to WAL, waiting up to ``timeout`` seconds for other connections.
+
+    Two processes opening a fresh file at once both try to convert it; SQLite then answers one
+    of them ``database is locked`` at once, without consulting the busy timeout (it refuses to
+    wait where waiting could deadlock). So the switch is retried here until it goes through.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            locked = "locked" in str(exc) or "busy" in str(exc)
+            if not locked or time.monotonic() > deadline:
+                raise
+        time.sleep(random.uniform(0.005, 0.05))  # jittered, so two openers do not collide again
+
+
 def _stamp(moment: datetime) -> str:
     # Fixed width (always microseconds), so stored times compare correctly as text in SQL.
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
@@ -187,7 +208,7 @@ class Ledger:
         self._opened: list[sqlite3.Connection] = []
         self._opened_lock = threading.Lock()
         with self._connect() as db:
-            db.execute("PRAGMA journal_mode=WAL")
+            wal_mode(db, timeout=60.0)
             db.executescript(_SCHEMA)
 
     def __repr__(self) -> str:
