@@ -5,16 +5,23 @@ case-insensitively (normalised to lower case before storing or searching), and a
 an idempotency key derived from the account namespace and the normalised email: two kernels creating
 the same customer at once get the same ``cus_…`` back from Stripe, not two. After Stripe prunes
 that key (24 h on), the lookup by email (remembered locally in the ledger database, then listed from
-Stripe) finds it first.
+Stripe as given and lower-cased, then searched) finds it first, also when it was made outside the
+kit with capitals in its address.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 from typing import TYPE_CHECKING, Any
 
-from billing_kit._exceptions import IdempotencyConflict, InvalidArgument, ResourceNotFound
+from billing_kit._exceptions import (
+    IdempotencyConflict,
+    InvalidArgument,
+    InvalidRequest,
+    ResourceNotFound,
+)
 from billing_kit._models import Customer
 
 if TYPE_CHECKING:
@@ -27,6 +34,8 @@ __all__ = [
     "normalise_email",
     "resolve_customer_id",
 ]
+
+log = logging.getLogger("billing_kit")
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -53,16 +62,55 @@ def _derived_key(client: Client, *parts: str) -> str:
     return f"bk-{parts[0]}-{digest[:40]}"
 
 
-def _list_by_email(client: Client, email: str) -> list[dict[str, Any]]:
+def _list_by_email(client: Client, email: str, wanted: str) -> list[dict[str, Any]]:
+    """Customers listed with the ``email`` filter whose address is ``wanted`` in any case."""
     response = client._transport.request("get", "/v1/customers", {"email": email, "limit": 100})
     data = response.data.get("data") or []
-    # Filtered again here: Stripe's filter is exact (case-sensitive), ours is case-insensitive,
-    # and a server that ignored the filter must not make us adopt someone else's customer.
+    # Filtered again here: a server that ignored the filter must not make us adopt someone
+    # else's customer.
     return [
         dict(item)
         for item in data
-        if not item.get("deleted") and str(item.get("email") or "").lower() == email
+        if not item.get("deleted") and str(item.get("email") or "").lower() == wanted
     ]
+
+
+def _search_by_email(client: Client, wanted: str) -> list[dict[str, Any]]:
+    """Customers found by Stripe's search, whose ``email`` match ignores case.
+
+    Search is not offered everywhere (e.g. not in India) and trails writes by up to a minute
+    (https://docs.stripe.com/search#data-freshness); a refusal leaves the other lookups to decide.
+    """
+    escaped = wanted.replace('"', '\\"')  # Stripe's search escapes a quote with a backslash
+    try:
+        response = client._transport.request(
+            "get", "/v1/customers/search", {"query": f'email:"{escaped}"', "limit": 100}
+        )
+    except InvalidRequest as exc:
+        log.info("customer search unavailable (%s); relying on the email list filter", exc.code)
+        return []
+    data = response.data.get("data") or []
+    return [
+        dict(item)
+        for item in data
+        if not item.get("deleted") and str(item.get("email") or "").lower() == wanted
+    ]
+
+
+def _find_by_email(client: Client, email: str) -> list[dict[str, Any]]:
+    """Every customer whose email is ``email`` in any case, made by this kit or elsewhere.
+
+    Stripe's ``email`` list filter is exact and case-sensitive
+    (https://docs.stripe.com/api/customers/list#list_customers-email), so a customer made in the
+    Dashboard as ``Ada@Example.com`` is found neither under ``ada@example.com`` nor under
+    ``ADA@example.com``. Asked for: the address as given, lower-cased, and by search.
+    """
+    wanted = email.strip().lower()
+    found: dict[str, dict[str, Any]] = {}
+    for form in dict.fromkeys((email.strip(), wanted)):
+        found.update((item["id"], item) for item in _list_by_email(client, form, wanted))
+    found.update((item["id"], item) for item in _search_by_email(client, wanted))
+    return list(found.values())
 
 
 def _retrieve(client: Client, customer_id: str) -> dict[str, Any] | None:
@@ -85,7 +133,7 @@ def find_or_create_customer(client: Client, email: str, *, name: str | None = No
         if found is not None:
             return Customer.from_stripe(found)
         client.ledger.forget_customer(normalised)
-    existing = _list_by_email(client, normalised)
+    existing = _find_by_email(client, email)
     if existing:
         # Stripe lists newest first; the oldest is the one every earlier call returned.
         oldest = min(existing, key=lambda item: (item.get("created") or 0, item["id"]))
@@ -99,7 +147,7 @@ def find_or_create_customer(client: Client, email: str, *, name: str | None = No
         created = client._transport.request("post", "/v1/customers", params, idempotency_key=key)
     except IdempotencyConflict:
         # The key was used for this email with another name: that customer exists, find it.
-        existing = _list_by_email(client, normalised)
+        existing = _find_by_email(client, email)
         if not existing:
             raise
         created_data: dict[str, Any] = min(existing, key=lambda item: item.get("created") or 0)

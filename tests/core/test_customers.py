@@ -52,6 +52,26 @@ def test_concurrent_kernels_make_one_customer(
     assert len(all_customers(clients[0])) == 1
 
 
+@pytest.mark.parametrize(
+    ("made_as", "looked_up_as"),
+    [
+        ("Ada@Example.com", "ada@example.com"),  # found by the list filter, as given
+        ("Ada@Example.com", "Ada@Example.com"),
+        ("Ada@Example.com", " ADA@EXAMPLE.COM "),  # neither list form matches: search finds it
+        ("grace.hopper@navy.mil", "Grace.Hopper@Navy.MIL"),  # lower-cased list form matches
+    ],
+)
+def test_customer_made_outside_the_kit_is_found_in_any_case(
+    client: Client, made_as: str, looked_up_as: str
+) -> None:
+    # Made in the Dashboard (here: through the official library, not the kit), with capitals.
+    made = client.stripe.v1.customers.create({"email": made_as, "name": "Made elsewhere"})
+    found = client.find_or_create_customer(looked_up_as)
+    assert found.id == made.id
+    assert [c.id for c in all_customers(client)] == [made.id]  # no duplicate was created
+    assert client.find_or_create_customer(made_as.lower()).id == made.id
+
+
 @pytest.mark.parametrize("email", ["not-an-email", "", "a@b", None, 42])
 def test_bad_email_creates_nothing(client: Client, email: object) -> None:
     with pytest.raises(InvalidArgument, match="not an email address"):
