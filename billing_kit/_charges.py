@@ -35,6 +35,7 @@ from billing_kit._exceptions import (
 from billing_kit._ledger import LedgerRow
 from billing_kit._models import Charge, Money
 from billing_kit._money import currency_info, format_amount, parse_amount
+from billing_kit._settle import cancel_incomplete, charge_of_intent, give_up, settle, settle_spent
 
 if TYPE_CHECKING:
     from billing_kit._client import Client
@@ -100,27 +101,12 @@ def _finish_failed(client: Client, key: str, exc: BaseException) -> None:
             decline_code=exc.decline_code,
             error_message=exc.message,
         )
-    elif isinstance(exc, StripeRequestError) and not isinstance(exc, _UNKNOWN):
+    elif isinstance(exc, StripeRequestError) and (exc.key_spent or not isinstance(exc, _UNKNOWN)):
+        # A spent key (Stripe replays its saved error) is as final as any refusal: a re-run
+        # must get a new key, not this one.
         ledger.finish(key, "failed", error_code=exc.code, error_message=exc.message)
     else:
-        ledger.release(key)
-
-
-def _charge_of_intent(client: Client, intent: Mapping[str, Any]) -> Charge:
-    latest = intent.get("latest_charge")
-    if isinstance(latest, Mapping):
-        return Charge.from_stripe(latest)
-    if isinstance(latest, str):
-        return Charge.from_stripe(client._transport.request("get", f"/v1/charges/{latest}").data)
-    status = intent.get("status")
-    raise CardDeclined(
-        f"PaymentIntent {intent.get('id')!r} is {status!r} and has no charge.",
-        decline_code="authentication_required" if status == "requires_action" else status,
-        reason="The card needs 3D Secure authentication, which a notebook cannot perform; use "
-        "a card that does not require it, or collect the payment with Stripe Checkout.",
-        charge_id=None,
-        payment_intent_id=intent.get("id"),
-    )
+        give_up(client, key, exc)
 
 
 def _send_charge(client: Client, args: Mapping[str, Any], key: str) -> Charge:
@@ -143,13 +129,16 @@ def _send_charge(client: Client, args: Mapping[str, Any], key: str) -> Charge:
                 "payment_method": args["payment_method"],
                 "payment_method_types": ["card"],  # no redirect-based methods: no return_url
                 "confirm": True,
+                # Charged from a notebook, so merchant-initiated: the customer is not there to
+                # authenticate (https://docs.stripe.com/payments/save-and-reuse).
+                "off_session": True,
                 "capture_method": "automatic" if args["capture"] else "manual",
                 "expand": ["latest_charge"],
             }
             data = transport.request(
                 "post", "/v1/payment_intents", params, idempotency_key=key, **_notes(client, key)
             ).data
-            result = _charge_of_intent(client, data)
+            result = charge_of_intent(client, data)
             stripe_id = str(data["id"])
         else:
             source = args["source"]
@@ -164,6 +153,18 @@ def _send_charge(client: Client, args: Mapping[str, Any], key: str) -> Charge:
             ).data
             result = Charge.from_stripe(data)
             stripe_id = result.id
+    except StripeRequestError as exc:
+        if exc.key_spent:
+            row = client.ledger.get(key)
+            assert row is not None
+            try:
+                return settle_spent(client, row, exc)
+            finally:
+                client.ledger.release(key)
+        _finish_failed(client, key, exc)
+        if isinstance(exc, CardDeclined) and args["api"] == "payment_intents":
+            cancel_incomplete(client, exc.payment_intent_id, key)
+        raise
     except BaseException as exc:
         _finish_failed(client, key, exc)
         raise
@@ -179,37 +180,6 @@ def _send_charge(client: Client, args: Mapping[str, Any], key: str) -> Charge:
         error_message=result.failure_reason,
     )
     return result
-
-
-def _settle(client: Client, row: LedgerRow) -> None:
-    """Find out from Stripe whether an unfinished attempt arrived, and record what it became."""
-    api = json.loads(row.params).get("api", "payment_intents")
-    path = "/v1/payment_intents" if api == "payment_intents" else "/v1/charges"
-    since = int(row.created_at.timestamp()) - 300
-    params = {"customer": row.customer, "created": {"gte": since}, "limit": 100}
-    page = client._transport.request("get", path, params).data
-    for item in page.get("data") or []:
-        if (item.get("metadata") or {}).get("bk_attempt") != row.idempotency_key:
-            continue
-        try:
-            found = _charge_of_intent(client, item) if api == "payment_intents" else None
-        except CardDeclined:  # the PaymentIntent exists but never produced a charge
-            client.ledger.finish(row.idempotency_key, "declined", stripe_id=str(item["id"]))
-            return
-        found = found or Charge.from_stripe(item)
-        client.ledger.finish(
-            row.idempotency_key,
-            "succeeded" if found.succeeded else "declined",
-            status=found.status,
-            stripe_id=str(item["id"]),
-            charge_id=found.id,
-        )
-        return
-    client.ledger.finish(
-        row.idempotency_key,
-        "abandoned",
-        error_message="not found in Stripe: the interrupted request never arrived",
-    )
 
 
 def _previous_charge(client: Client, row: LedgerRow) -> Charge:
@@ -316,7 +286,7 @@ def charge(
             idempotency_key=idempotency_key,
         )
         if reservation.unsettled is not None:
-            _settle(client, reservation.unsettled)
+            settle(client, reservation.unsettled)
             continue
         if reservation.conflict is not None:
             row = reservation.conflict
@@ -372,7 +342,7 @@ def get_charge(client: Client, charge_or_id: object) -> Charge:
         intent = transport.request(
             "get", f"/v1/payment_intents/{charge_or_id}", {"expand": ["latest_charge"]}
         ).data
-        return _charge_of_intent(client, intent)
+        return charge_of_intent(client, intent)
     if isinstance(charge_or_id, str) and charge_or_id.startswith(("ch_", "py_")):
         return Charge.from_stripe(transport.request("get", f"/v1/charges/{charge_or_id}").data)
     raise InvalidArgument(
@@ -410,7 +380,7 @@ def capture(client: Client, charge_or_id: object, amount: object = None) -> Char
                 idempotency_key=key,
                 **_notes(client, key),
             ).data
-            result = _charge_of_intent(client, data)
+            result = charge_of_intent(client, data)
         else:
             params = {} if minor is None else {"amount": minor}
             data = client._transport.request(

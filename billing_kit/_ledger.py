@@ -307,8 +307,10 @@ class Ledger:
                 for row in recent:
                     if row.outcome == "succeeded":
                         return Reservation(key=None, duplicate=row)
+                # Another thread of this process may be sending it right now: it is unsettled
+                # all the same (the caller must not charge beside it), never skipped.
                 for row in recent:
-                    if row.outcome == "pending" and row.idempotency_key not in busy:
+                    if row.outcome == "pending":
                         return Reservation(key=None, unsettled=row)
             key = idempotency_key or f"bk-{kind}-{uuid.uuid4()}"
             db.execute(
@@ -346,6 +348,14 @@ class Ledger:
         ]
 
     def _claim(self, key: str, *, resumed: bool) -> Reservation:
+        if resumed:
+            # Being sent again: no longer given up (see give_up), and in flight from now on.
+            with self._connect() as db:
+                db.execute(
+                    "UPDATE attempts SET error_code = NULL, error_message = NULL, updated_at = ? "
+                    "WHERE idempotency_key = ? AND outcome = 'pending'",
+                    (_stamp(_now()), key),
+                )
         with _IN_FLIGHT_LOCK:
             _IN_FLIGHT.add(key)
         return Reservation(key=key, resumed=resumed, duplicate=None)
@@ -377,16 +387,24 @@ class Ledger:
         error_code: str | None = None,
         decline_code: str | None = None,
         error_message: str | None = None,
-    ) -> None:
-        """Record the outcome of ``key``: ``succeeded``, ``declined``, ``failed`` or ``pending``.
+    ) -> bool:
+        """Record the outcome of ``key``: ``succeeded``, ``declined``, ``failed`` or ``abandoned``.
 
-        ``pending`` keeps the row resumable (the outcome is unknown, e.g. retries ran out).
+        Only a row without a known outcome moves: ``pending``, or ``abandoned`` (a guess made
+        when the attempt was not found in Stripe, which a late answer from Stripe overrules). A
+        row that already has an outcome Stripe reported keeps it, so a second kernel settling
+        the same attempt can never overwrite what the first one heard.
+
+        Returns
+        -------
+        bool
+            ``True`` when the row moved, ``False`` when it already had an outcome.
         """
         with self._connect() as db:
-            db.execute(
+            cursor = db.execute(
                 "UPDATE attempts SET outcome = ?, status = ?, stripe_id = ?, charge_id = ?, "
                 "error_code = ?, decline_code = ?, error_message = ?, updated_at = ? "
-                "WHERE idempotency_key = ?",
+                "WHERE idempotency_key = ? AND outcome IN ('pending', 'abandoned')",
                 (
                     outcome,
                     status,
@@ -400,6 +418,26 @@ class Ledger:
                 ),
             )
         self.release(key)
+        return cursor.rowcount == 1
+
+    def give_up(self, key: str, *, error_code: str | None, error_message: str) -> None:
+        """Record that this process stopped sending ``key`` with its outcome unknown.
+
+        The row stays ``pending`` (resumable under the same key); the error tells
+        :func:`in_flight` that no process is retrying it any more.
+        """
+        with self._connect() as db:
+            db.execute(
+                "UPDATE attempts SET error_code = ?, error_message = ?, updated_at = ? "
+                "WHERE idempotency_key = ? AND outcome = 'pending'",
+                (error_code, scrub(error_message), _stamp(_now()), key),
+            )
+        self.release(key)
+
+    def is_sending(self, key: str) -> bool:
+        """Return ``True`` while a thread of this process is sending ``key``."""
+        with _IN_FLIGHT_LOCK:
+            return key in _IN_FLIGHT
 
     def release(self, key: str) -> None:
         """Mark ``key`` as no longer being sent by this process."""
