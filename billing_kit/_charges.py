@@ -109,7 +109,7 @@ def _finish_failed(client: Client, key: str, exc: BaseException) -> None:
         give_up(client, key, exc)
 
 
-def _send_charge(client: Client, args: Mapping[str, Any], key: str) -> Charge:
+def _send_charge(client: Client, args: Mapping[str, Any], key: str, *, explicit: bool) -> Charge:
     """Send one charge request under ``key`` and record its outcome in the ledger."""
     transport = client._transport
 
@@ -158,7 +158,7 @@ def _send_charge(client: Client, args: Mapping[str, Any], key: str) -> Charge:
             row = client.ledger.get(key)
             assert row is not None
             try:
-                return settle_spent(client, row, exc)
+                return settle_spent(client, row, exc, explicit=explicit)
             finally:
                 client.ledger.release(key)
         _finish_failed(client, key, exc)
@@ -310,7 +310,7 @@ def charge(
                 idempotency_key=row.idempotency_key,
             )
         assert reservation.key is not None
-        return _send_charge(client, args, reservation.key)
+        return _send_charge(client, args, reservation.key, explicit=idempotency_key is not None)
     raise RuntimeError("earlier attempts of this charge could not be settled")  # pragma: no cover
 
 

@@ -189,11 +189,14 @@ def settle(client: Client, row: LedgerRow) -> None:
     )
 
 
-def settle_spent(client: Client, row: LedgerRow, exc: StripeRequestError) -> Charge:
+def settle_spent(
+    client: Client, row: LedgerRow, exc: StripeRequestError, *, explicit: bool = False
+) -> Charge:
     """Settle an attempt whose key Stripe spent on a saved error; return its charge if found.
 
     The key can never carry the request again (Stripe replays the saved error for 24 hours), so
-    the row is finished either way and the next call makes a new key.
+    the row is finished either way and the next call makes a new key (``explicit``: the caller
+    chose the key, and must pass a new one).
 
     Raises
     ------
@@ -236,11 +239,17 @@ def settle_spent(client: Client, row: LedgerRow, exc: StripeRequestError) -> Cha
             idempotency_key=key,
         ) from exc
     client.ledger.finish(key, "failed", error_code=exc.code, error_message=exc.message)
+    next_step = (
+        "Run it again with a new key: pass another idempotency_key, or none to let billing_kit "
+        "choose one (the charge form makes a new one itself)."
+        if explicit
+        else "Run the same call again: it is sent with a new key."
+    )
     raise StripeUnavailable(
         f"Stripe answered HTTP {exc.http_status} and saved that error under idempotency key "
         f"{key!r}: it replays it for 24 hours, so the key is spent. billing_kit looked the attempt "
-        "up in Stripe: nothing was charged under it, and the ledger records it as failed. Run "
-        "the same call again: it is sent with a new key.",
+        f"up in Stripe: nothing was charged under it, and the ledger records it as failed. "
+        f"{next_step}",
         http_status=exc.http_status,
         code=exc.code,
         request_id=exc.request_id,
