@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from billing_kit._exceptions import (
@@ -21,6 +22,7 @@ from billing_kit._exceptions import (
     InvalidArgument,
     InvalidRequest,
     ResourceNotFound,
+    StripeRequestError,
 )
 from billing_kit._models import Customer
 
@@ -36,6 +38,9 @@ __all__ = [
 ]
 
 log = logging.getLogger("billing_kit")
+
+# Derived keys tried in turn when Stripe has spent one on a saved error.
+_KEY_ROUNDS = 3
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -60,6 +65,32 @@ def _derived_key(client: Client, *parts: str) -> str:
     """
     digest = hashlib.sha256("|".join((client.cache_namespace, *parts)).encode()).hexdigest()
     return f"bk-{parts[0]}-{digest[:40]}"
+
+
+def _post_derived(
+    client: Client,
+    path: str,
+    params: dict[str, Any],
+    *parts: str,
+    recheck: Callable[[], dict[str, Any] | None] | None = None,
+) -> dict[str, Any]:
+    """POST under a key derived from ``parts``, moving on to the next derived key if Stripe spent
+    one on a saved 500 (it replays that for 24 hours, which would block this email or card).
+
+    ``recheck`` looks for what the failed request may have made before the next key is tried.
+    Every kernel derives the same sequence of keys, so they still converge on one object.
+    """
+    for round_ in range(_KEY_ROUNDS):
+        key = _derived_key(client, *parts, *(("again", str(round_)) if round_ else ()))
+        try:
+            return dict(client._transport.request("post", path, params, idempotency_key=key).data)
+        except StripeRequestError as exc:
+            if not exc.key_spent or round_ == _KEY_ROUNDS - 1:
+                raise
+        found = recheck() if recheck is not None else None
+        if found is not None:
+            return found
+    raise AssertionError("unreachable")  # pragma: no cover - the last round returns or raises
 
 
 def _list_by_email(client: Client, email: str, wanted: str) -> list[dict[str, Any]]:
@@ -142,17 +173,21 @@ def find_or_create_customer(client: Client, email: str, *, name: str | None = No
     params: dict[str, Any] = {"email": normalised}
     if name is not None:
         params["name"] = name
-    key = _derived_key(client, "customer", normalised)
+
+    def oldest_existing() -> dict[str, Any] | None:
+        found = _find_by_email(client, email)
+        return min(found, key=lambda item: item.get("created") or 0) if found else None
+
     try:
-        created = client._transport.request("post", "/v1/customers", params, idempotency_key=key)
+        created_data = _post_derived(
+            client, "/v1/customers", params, "customer", normalised, recheck=oldest_existing
+        )
     except IdempotencyConflict:
         # The key was used for this email with another name: that customer exists, find it.
-        existing = _find_by_email(client, email)
-        if not existing:
+        existing_data = oldest_existing()
+        if existing_data is None:
             raise
-        created_data: dict[str, Any] = min(existing, key=lambda item: item.get("created") or 0)
-    else:
-        created_data = dict(created.data)
+        created_data = existing_data
     client.ledger.remember_customer(normalised, created_data["id"])
     return Customer.from_stripe(created_data)
 
@@ -215,30 +250,33 @@ def attach_payment_method(client: Client, customer: object, payment_method: str)
             "in test mode use e.g. 'pm_card_visa' or 'tok_visa'."
         )
     customer_id = resolve_customer_id(client, customer)
-    transport = client._transport
     if payment_method.startswith(("tok_", "src_", "card_")):
         if payment_method.startswith("card_"):
             return payment_method
-        key = _derived_key(client, "source", customer_id, payment_method)
-        card = transport.request(
-            "post",
+        card = _post_derived(
+            client,
             f"/v1/customers/{customer_id}/sources",
             {"source": payment_method},
-            idempotency_key=key,
-        ).data
+            "source",
+            customer_id,
+            payment_method,
+        )
         return str(card["id"])
-    key = _derived_key(client, "attach", customer_id, payment_method)
-    attached = transport.request(
-        "post",
+    attached = _post_derived(
+        client,
         f"/v1/payment_methods/{payment_method}/attach",
         {"customer": customer_id},
-        idempotency_key=key,
-    ).data
+        "attach",
+        customer_id,
+        payment_method,
+    )
     pm_id = str(attached["id"])
-    transport.request(
-        "post",
+    _post_derived(
+        client,
         f"/v1/customers/{customer_id}",
         {"invoice_settings": {"default_payment_method": pm_id}},
-        idempotency_key=_derived_key(client, "default", customer_id, pm_id),
+        "default",
+        customer_id,
+        pm_id,
     )
     return pm_id
