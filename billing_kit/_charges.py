@@ -10,8 +10,10 @@ Which idempotency key a call uses (:meth:`billing_kit._ledger.Ledger.reserve` de
 - a deliberate new charge (``allow_duplicate=True``, or after the window) gets a fresh key.
 
 Every PaymentIntent, charge and refund also carries its key in ``metadata["bk_attempt"]``, so an
-unfinished attempt with *other* details (say, the re-run switched cards) can be settled by looking
-it up in Stripe instead of sending it again.
+unfinished attempt with *other* details (say, the re-run switched cards, or another kernel is
+sending it) can be settled by looking it up in Stripe instead of sending it again (``_settle``:
+one that may still be in flight raises :class:`~billing_kit.OutcomeUnknown`, and a key Stripe
+spent on a saved 500 is settled and replaced).
 """
 
 from __future__ import annotations

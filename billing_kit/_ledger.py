@@ -174,7 +174,8 @@ class Reservation:
     Exactly one of: ``key``, the idempotency key to send with (``resumed`` when it belongs to an
     earlier, unfinished attempt of the same request); ``duplicate``, the earlier successful attempt
     the guard matched; ``unsettled``, an unfinished attempt with the same guard but different
-    details, whose outcome the caller must settle before asking again; ``conflict``, the earlier
+    details (possibly being sent by another thread or process right now), whose outcome the
+    caller must settle before asking again; ``conflict``, the earlier
     attempt that already used an explicitly given key for other details. Only ``key`` reserves.
     """
 
