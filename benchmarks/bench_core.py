@@ -5,6 +5,8 @@
 - charge latency through ``Client.charge`` (ledger row first, pacer, retry loop, typed result)
   next to a bare ``stripe.StripeClient`` PaymentIntent create with the same parameters — the ratio
   is the toolkit's overhead on top of the request itself;
+- the same charge back to back at the default pacing (``rate_limit`` 25/s in test and sandbox),
+  which is what a notebook gets unless it raises ``rate_limit``;
 - one ledger reserve → attempt → finish cycle next to a bare SQLite insert on the same kind of file;
 - ``parse_amount`` next to ``Decimal(text)``;
 - a run of charges under ``fault_rate=0.2`` (500s, resets, commit-then-drop): attempts, retries,
@@ -86,6 +88,29 @@ def _bench_charges(samples: int, home: Path) -> None:
         client.close()
 
 
+def _bench_paced(samples: int, home: Path) -> None:
+    """Charges back to back with the default pacing (25 requests/s in test mode and sandbox)."""
+    from billing_kit.sandbox import start
+
+    with start() as server:
+        client = billing_kit.connect(KEY, api_base=server.url, home=home / "paced")
+        customer = client.find_or_create_customer("paced@example.com")
+        started = time.perf_counter()
+        per_charge = _per_call(
+            samples,
+            lambda i: client.charge(
+                customer, 10, "usd", payment_method="pm_card_visa", description=f"p{i}"
+            ),
+        )
+        elapsed = time.perf_counter() - started
+        print(
+            f"charge at the default rate_limit={client.rate_limit:g}/s: {per_charge * 1000:.1f} ms "
+            f"median, {samples / elapsed:.1f} charges/s",
+            flush=True,
+        )
+        client.close()
+
+
 def _bench_ledger(samples: int, home: Path) -> None:
     ledger = Ledger(home / "bench-ledger.sqlite3", namespace="bench", mode="test")
     window = timedelta(minutes=10)
@@ -151,6 +176,7 @@ def run(quick: bool) -> None:
         home = Path(folder)
         os.environ.setdefault("TQDM_DISABLE", "1")
         _bench_charges(samples, home)
+        _bench_paced(samples, home)
         _bench_ledger(samples * 5, home)
         _bench_money(samples * 50)
         _bench_faults(50 if quick else 200, home)

@@ -10,8 +10,10 @@ Which idempotency key a call uses (:meth:`billing_kit._ledger.Ledger.reserve` de
 - a deliberate new charge (``allow_duplicate=True``, or after the window) gets a fresh key.
 
 Every PaymentIntent, charge and refund also carries its key in ``metadata["bk_attempt"]``, so an
-unfinished attempt with *other* details (say, the re-run switched cards) can be settled by looking
-it up in Stripe instead of sending it again.
+unfinished attempt with *other* details (say, the re-run switched cards, or another kernel is
+sending it) can be settled by looking it up in Stripe instead of sending it again (``_settle``:
+one that may still be in flight raises :class:`~billing_kit.OutcomeUnknown`, and a key Stripe
+spent on a saved 500 is settled and replaced).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from billing_kit._ledger import LedgerRow
 from billing_kit._models import Charge, Money
 from billing_kit._money import currency_info, format_amount, parse_amount
 from billing_kit._pan import find_card_number, safe_repr
+from billing_kit._settle import cancel_incomplete, charge_of_intent, give_up, settle, settle_spent
 from billing_kit._validation import (
     api_path,
     check_flag,
@@ -81,32 +84,15 @@ def _finish_failed(client: Client, key: str, exc: BaseException) -> None:
             decline_code=exc.decline_code,
             error_message=exc.message,
         )
-    elif isinstance(exc, StripeRequestError) and not isinstance(exc, _UNKNOWN):
+    elif isinstance(exc, StripeRequestError) and (exc.key_spent or not isinstance(exc, _UNKNOWN)):
+        # A spent key (Stripe replays its saved error) is as final as any refusal: a re-run
+        # must get a new key, not this one.
         ledger.finish(key, "failed", error_code=exc.code, error_message=exc.message)
     else:
-        ledger.release(key)
+        give_up(client, key, exc)
 
 
-def _charge_of_intent(client: Client, intent: Mapping[str, Any]) -> Charge:
-    latest = intent.get("latest_charge")
-    if isinstance(latest, Mapping):
-        return Charge.from_stripe(latest)
-    if isinstance(latest, str):
-        return Charge.from_stripe(
-            client._transport.request("get", api_path("charges", latest)).data
-        )
-    status = intent.get("status")
-    raise CardDeclined(
-        f"PaymentIntent {intent.get('id')!r} is {status!r} and has no charge.",
-        decline_code="authentication_required" if status == "requires_action" else status,
-        reason="The card needs 3D Secure authentication, which a notebook cannot perform; use "
-        "a card that does not require it, or collect the payment with Stripe Checkout.",
-        charge_id=None,
-        payment_intent_id=intent.get("id"),
-    )
-
-
-def _send_charge(client: Client, args: Mapping[str, Any], key: str) -> Charge:
+def _send_charge(client: Client, args: Mapping[str, Any], key: str, *, explicit: bool) -> Charge:
     """Send one charge request under ``key`` and record its outcome in the ledger."""
     transport = client._transport
 
@@ -126,13 +112,16 @@ def _send_charge(client: Client, args: Mapping[str, Any], key: str) -> Charge:
                 "payment_method": args["payment_method"],
                 "payment_method_types": ["card"],  # no redirect-based methods: no return_url
                 "confirm": True,
+                # Charged from a notebook, so merchant-initiated: the customer is not there to
+                # authenticate (https://docs.stripe.com/payments/save-and-reuse).
+                "off_session": True,
                 "capture_method": "automatic" if args["capture"] else "manual",
                 "expand": ["latest_charge"],
             }
             data = transport.request(
                 "post", "/v1/payment_intents", params, idempotency_key=key, **_notes(client, key)
             ).data
-            result = _charge_of_intent(client, data)
+            result = charge_of_intent(client, data)
             stripe_id = str(data["id"])
         else:
             source = args["source"]
@@ -147,6 +136,18 @@ def _send_charge(client: Client, args: Mapping[str, Any], key: str) -> Charge:
             ).data
             result = Charge.from_stripe(data)
             stripe_id = result.id
+    except StripeRequestError as exc:
+        if exc.key_spent:
+            row = client.ledger.get(key)
+            assert row is not None
+            try:
+                return settle_spent(client, row, exc, explicit=explicit)
+            finally:
+                client.ledger.release(key)
+        _finish_failed(client, key, exc)
+        if isinstance(exc, CardDeclined) and args["api"] == "payment_intents":
+            cancel_incomplete(client, exc.payment_intent_id, key)
+        raise
     except BaseException as exc:
         _finish_failed(client, key, exc)
         raise
@@ -162,37 +163,6 @@ def _send_charge(client: Client, args: Mapping[str, Any], key: str) -> Charge:
         error_message=result.failure_reason,
     )
     return result
-
-
-def _settle(client: Client, row: LedgerRow) -> None:
-    """Find out from Stripe whether an unfinished attempt arrived, and record what it became."""
-    api = json.loads(row.params).get("api", "payment_intents")
-    path = "/v1/payment_intents" if api == "payment_intents" else "/v1/charges"
-    since = int(row.created_at.timestamp()) - 300
-    params = {"customer": row.customer, "created": {"gte": since}, "limit": 100}
-    page = client._transport.request("get", path, params).data
-    for item in page.get("data") or []:
-        if (item.get("metadata") or {}).get("bk_attempt") != row.idempotency_key:
-            continue
-        try:
-            found = _charge_of_intent(client, item) if api == "payment_intents" else None
-        except CardDeclined:  # the PaymentIntent exists but never produced a charge
-            client.ledger.finish(row.idempotency_key, "declined", stripe_id=str(item["id"]))
-            return
-        found = found or Charge.from_stripe(item)
-        client.ledger.finish(
-            row.idempotency_key,
-            "succeeded" if found.succeeded else "declined",
-            status=found.status,
-            stripe_id=str(item["id"]),
-            charge_id=found.id,
-        )
-        return
-    client.ledger.finish(
-        row.idempotency_key,
-        "abandoned",
-        error_message="not found in Stripe: the interrupted request never arrived",
-    )
 
 
 def _previous_charge(client: Client, row: LedgerRow) -> Charge:
@@ -299,7 +269,7 @@ def charge(
             idempotency_key=idempotency_key,
         )
         if reservation.unsettled is not None:
-            _settle(client, reservation.unsettled)
+            settle(client, reservation.unsettled)
             continue
         if reservation.conflict is not None:
             row = reservation.conflict
@@ -323,7 +293,7 @@ def charge(
                 idempotency_key=row.idempotency_key,
             )
         assert reservation.key is not None
-        return _send_charge(client, args, reservation.key)
+        return _send_charge(client, args, reservation.key, explicit=idempotency_key is not None)
     raise RuntimeError("earlier attempts of this charge could not be settled")  # pragma: no cover
 
 
@@ -363,7 +333,7 @@ def get_charge(client: Client, charge_or_id: object) -> Charge:
         intent = transport.request(
             "get", api_path("payment_intents", charge_or_id), {"expand": ["latest_charge"]}
         ).data
-        return _charge_of_intent(client, intent)
+        return charge_of_intent(client, intent)
     return Charge.from_stripe(transport.request("get", api_path("charges", charge_or_id)).data)
 
 
@@ -396,7 +366,7 @@ def capture(client: Client, charge_or_id: object, amount: object = None) -> Char
                 idempotency_key=key,
                 **_notes(client, key),
             ).data
-            result = _charge_of_intent(client, data)
+            result = charge_of_intent(client, data)
         else:
             params = {} if minor is None else {"amount": minor}
             data = client._transport.request(

@@ -118,6 +118,13 @@ class Client:
         self.ledger = Ledger(
             self.home / "ledger.sqlite3", namespace=self.cache_namespace, mode=self.mode
         )
+        # How long an unfinished attempt may still be in flight: every try of a request waits up
+        # to ``timeout``, with backoff between tries; a charge may take two requests (attaching
+        # a token, then charging). Until then another kernel must not give the attempt up.
+        backoffs = sum(min(max_backoff, backoff * 2**n) for n in range(max_retries))
+        self._in_flight_for = timedelta(seconds=2 * (timeout * (max_retries + 1) + backoffs))
+        # A request the client stopped waiting for may still run at Stripe for about as long.
+        self._answer_within = timedelta(seconds=timeout)
 
     def __repr__(self) -> str:
         return (

@@ -5,16 +5,25 @@ case-insensitively (normalised to lower case before storing or searching), and a
 an idempotency key derived from the account namespace and the normalised email: two kernels creating
 the same customer at once get the same ``cus_…`` back from Stripe, not two. After Stripe prunes
 that key (24 h on), the lookup by email (remembered locally in the ledger database, then listed from
-Stripe) finds it first.
+Stripe as given and lower-cased, then searched) finds it first, also when it was made outside the
+kit with capitals in its address.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from billing_kit._exceptions import IdempotencyConflict, InvalidArgument, ResourceNotFound
+from billing_kit._exceptions import (
+    IdempotencyConflict,
+    InvalidArgument,
+    InvalidRequest,
+    ResourceNotFound,
+    StripeRequestError,
+)
 from billing_kit._models import Customer
 from billing_kit._pan import find_card_number, safe_repr
 from billing_kit._validation import api_path, check_id, check_text
@@ -29,6 +38,11 @@ __all__ = [
     "normalise_email",
     "resolve_customer_id",
 ]
+
+log = logging.getLogger("billing_kit")
+
+# Derived keys tried in turn when Stripe has spent one on a saved error.
+_KEY_ROUNDS = 3
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -57,16 +71,81 @@ def _derived_key(client: Client, *parts: str) -> str:
     return f"bk-{parts[0]}-{digest[:40]}"
 
 
-def _list_by_email(client: Client, email: str) -> list[dict[str, Any]]:
+def _post_derived(
+    client: Client,
+    path: str,
+    params: dict[str, Any],
+    *parts: str,
+    recheck: Callable[[], dict[str, Any] | None] | None = None,
+) -> dict[str, Any]:
+    """POST under a key derived from ``parts``, moving on to the next derived key if Stripe spent
+    one on a saved 500 (it replays that for 24 hours, which would block this email or card).
+
+    ``recheck`` looks for what the failed request may have made before the next key is tried.
+    Every kernel derives the same sequence of keys, so they still converge on one object.
+    """
+    for round_ in range(_KEY_ROUNDS):
+        key = _derived_key(client, *parts, *(("again", str(round_)) if round_ else ()))
+        try:
+            return dict(client._transport.request("post", path, params, idempotency_key=key).data)
+        except StripeRequestError as exc:
+            if not exc.key_spent or round_ == _KEY_ROUNDS - 1:
+                raise
+        found = recheck() if recheck is not None else None
+        if found is not None:
+            return found
+    raise AssertionError("unreachable")  # pragma: no cover - the last round returns or raises
+
+
+def _list_by_email(client: Client, email: str, wanted: str) -> list[dict[str, Any]]:
+    """Customers listed with the ``email`` filter whose address is ``wanted`` in any case."""
     response = client._transport.request("get", "/v1/customers", {"email": email, "limit": 100})
     data = response.data.get("data") or []
-    # Filtered again here: Stripe's filter is exact (case-sensitive), ours is case-insensitive,
-    # and a server that ignored the filter must not make us adopt someone else's customer.
+    # Filtered again here: a server that ignored the filter must not make us adopt someone
+    # else's customer.
     return [
         dict(item)
         for item in data
-        if not item.get("deleted") and str(item.get("email") or "").lower() == email
+        if not item.get("deleted") and str(item.get("email") or "").lower() == wanted
     ]
+
+
+def _search_by_email(client: Client, wanted: str) -> list[dict[str, Any]]:
+    """Customers found by Stripe's search, whose ``email`` match ignores case.
+
+    Search is not offered everywhere (e.g. not in India) and trails writes by up to a minute
+    (https://docs.stripe.com/search#data-freshness); a refusal leaves the other lookups to decide.
+    """
+    escaped = wanted.replace('"', '\\"')  # Stripe's search escapes a quote with a backslash
+    try:
+        response = client._transport.request(
+            "get", "/v1/customers/search", {"query": f'email:"{escaped}"', "limit": 100}
+        )
+    except InvalidRequest as exc:
+        log.info("customer search unavailable (%s); relying on the email list filter", exc.code)
+        return []
+    data = response.data.get("data") or []
+    return [
+        dict(item)
+        for item in data
+        if not item.get("deleted") and str(item.get("email") or "").lower() == wanted
+    ]
+
+
+def _find_by_email(client: Client, email: str) -> list[dict[str, Any]]:
+    """Every customer whose email is ``email`` in any case, made by this kit or elsewhere.
+
+    Stripe's ``email`` list filter is exact and case-sensitive
+    (https://docs.stripe.com/api/customers/list#list_customers-email), so a customer made in the
+    Dashboard as ``Ada@Example.com`` is found neither under ``ada@example.com`` nor under
+    ``ADA@example.com``. Asked for: the address as given, lower-cased, and by search.
+    """
+    wanted = email.strip().lower()
+    found: dict[str, dict[str, Any]] = {}
+    for form in dict.fromkeys((email.strip(), wanted)):
+        found.update((item["id"], item) for item in _list_by_email(client, form, wanted))
+    found.update((item["id"], item) for item in _search_by_email(client, wanted))
+    return list(found.values())
 
 
 def _retrieve(client: Client, customer_id: str) -> dict[str, Any] | None:
@@ -90,7 +169,7 @@ def find_or_create_customer(client: Client, email: str, *, name: str | None = No
         if found is not None:
             return Customer.from_stripe(found)
         client.ledger.forget_customer(normalised)
-    existing = _list_by_email(client, normalised)
+    existing = _find_by_email(client, email)
     if existing:
         # Stripe lists newest first; the oldest is the one every earlier call returned.
         oldest = min(existing, key=lambda item: (item.get("created") or 0, item["id"]))
@@ -99,17 +178,21 @@ def find_or_create_customer(client: Client, email: str, *, name: str | None = No
     params: dict[str, Any] = {"email": normalised}
     if name is not None:
         params["name"] = name
-    key = _derived_key(client, "customer", normalised)
+
+    def oldest_existing() -> dict[str, Any] | None:
+        found = _find_by_email(client, email)
+        return min(found, key=lambda item: item.get("created") or 0) if found else None
+
     try:
-        created = client._transport.request("post", "/v1/customers", params, idempotency_key=key)
+        created_data = _post_derived(
+            client, "/v1/customers", params, "customer", normalised, recheck=oldest_existing
+        )
     except IdempotencyConflict:
         # The key was used for this email with another name: that customer exists, find it.
-        existing = _list_by_email(client, normalised)
-        if not existing:
+        existing_data = oldest_existing()
+        if existing_data is None:
             raise
-        created_data: dict[str, Any] = min(existing, key=lambda item: item.get("created") or 0)
-    else:
-        created_data = dict(created.data)
+        created_data = existing_data
     client.ledger.remember_customer(normalised, created_data["id"])
     return Customer.from_stripe(created_data)
 
@@ -170,30 +253,33 @@ def attach_payment_method(client: Client, customer: object, payment_method: str)
         "payment_method", payment_method, ("pm_", "tok_", "card_", "src_"), example="pm_card_visa"
     )
     customer_id = resolve_customer_id(client, customer)
-    transport = client._transport
     if payment_method.startswith(("tok_", "src_", "card_")):
         if payment_method.startswith("card_"):
             return payment_method
-        key = _derived_key(client, "source", customer_id, payment_method)
-        card = transport.request(
-            "post",
+        card = _post_derived(
+            client,
             api_path("customers", customer_id, "sources"),
             {"source": payment_method},
-            idempotency_key=key,
-        ).data
+            "source",
+            customer_id,
+            payment_method,
+        )
         return str(card["id"])
-    key = _derived_key(client, "attach", customer_id, payment_method)
-    attached = transport.request(
-        "post",
+    attached = _post_derived(
+        client,
         api_path("payment_methods", payment_method, "attach"),
         {"customer": customer_id},
-        idempotency_key=key,
-    ).data
+        "attach",
+        customer_id,
+        payment_method,
+    )
     pm_id = str(attached["id"])
-    transport.request(
-        "post",
+    _post_derived(
+        client,
         api_path("customers", customer_id),
         {"invoice_settings": {"default_payment_method": pm_id}},
-        idempotency_key=_derived_key(client, "default", customer_id, pm_id),
+        "default",
+        customer_id,
+        pm_id,
     )
     return pm_id

@@ -10,7 +10,8 @@ The tree::
     │       └── UnknownCurrency
     ├── DuplicateOperation ............ refused by the duplicate guard; nothing was sent
     │   ├── DuplicateCharge
-    │   └── DuplicateRefund
+    │   ├── DuplicateRefund
+    │   └── OutcomeUnknown ............ a matching attempt may still be in flight
     └── StripeRequestError ............ Stripe (or the network) answered with an error
         ├── AuthenticationFailed ...... 401, key rejected
         ├── AccessDenied .............. 403, key lacks a permission (stripe's PermissionError)
@@ -34,6 +35,8 @@ from typing import TYPE_CHECKING, Any
 from billing_kit._masking import scrub
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from billing_kit._models import Charge, Refund
 
 __all__ = [
@@ -51,6 +54,7 @@ __all__ = [
     "InvalidRequest",
     "LiveModeNotAllowed",
     "OAuthFailed",
+    "OutcomeUnknown",
     "RateLimited",
     "ResourceNotFound",
     "SignatureInvalid",
@@ -145,6 +149,26 @@ class DuplicateRefund(DuplicateOperation):
         self.previous = previous
 
 
+class OutcomeUnknown(DuplicateOperation):
+    """An earlier attempt of the same charge has no outcome yet and may still be in flight.
+
+    Another kernel or thread may be sending it at this moment, so charging now could charge
+    twice. Nothing was sent. Running the same call again after ``.retry_after`` settles the
+    earlier attempt (found in Stripe: a duplicate; not found: abandoned) and goes on.
+
+    Attributes
+    ----------
+    idempotency_key
+        Key of the earlier attempt, as stored in the ledger.
+    retry_after
+        UTC time after which the earlier attempt can no longer be in flight.
+    """
+
+    def __init__(self, message: str, *, idempotency_key: str, retry_after: datetime) -> None:
+        super().__init__(message, idempotency_key=idempotency_key)
+        self.retry_after = retry_after
+
+
 class StripeRequestError(BillingKitError):
     """Stripe, or the network on the way to it, answered a request with an error.
 
@@ -159,6 +183,10 @@ class StripeRequestError(BillingKitError):
     idempotency_key
         Key the request was sent with: re-running the same call reuses it, so Stripe replays
         instead of acting twice.
+    key_spent
+        ``True`` when Stripe saved this error under the idempotency key (a 5xx answered with
+        ``Idempotent-Replayed: true`` or ``Stripe-Should-Retry: false``): sending the key again
+        only replays the error, so the next attempt needs a new key.
     """
 
     def __init__(
@@ -170,6 +198,7 @@ class StripeRequestError(BillingKitError):
         request_id: str | None = None,
         idempotency_key: str | None = None,
         param: str | None = None,
+        key_spent: bool = False,
     ) -> None:
         super().__init__(message)
         self.http_status = http_status
@@ -177,6 +206,7 @@ class StripeRequestError(BillingKitError):
         self.request_id = request_id
         self.idempotency_key = idempotency_key
         self.param = param
+        self.key_spent = key_spent
 
     def __repr__(self) -> str:
         return (

@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import re
 import sqlite3
 import threading
+import time
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -105,6 +107,25 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def wal_mode(db: sqlite3.Connection, *, timeout: float) -> None:
+    """Switch ``db`` to WAL, waiting up to ``timeout`` seconds for other connections.
+
+    Two processes opening a fresh file at once both try to convert it; SQLite then answers one
+    of them ``database is locked`` at once, without consulting the busy timeout (it refuses to
+    wait where waiting could deadlock). So the switch is retried here until it goes through.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            locked = "locked" in str(exc) or "busy" in str(exc)
+            if not locked or time.monotonic() > deadline:
+                raise
+        time.sleep(random.uniform(0.005, 0.05))  # jittered, so two openers do not collide again
+
+
 def _stamp(moment: datetime) -> str:
     # Fixed width (always microseconds), so stored times compare correctly as text in SQL.
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
@@ -153,7 +174,8 @@ class Reservation:
     Exactly one of: ``key``, the idempotency key to send with (``resumed`` when it belongs to an
     earlier, unfinished attempt of the same request); ``duplicate``, the earlier successful attempt
     the guard matched; ``unsettled``, an unfinished attempt with the same guard but different
-    details, whose outcome the caller must settle before asking again; ``conflict``, the earlier
+    details (possibly being sent by another thread or process right now), whose outcome the
+    caller must settle before asking again; ``conflict``, the earlier
     attempt that already used an explicitly given key for other details. Only ``key`` reserves.
     """
 
@@ -187,7 +209,7 @@ class Ledger:
         self._opened: list[sqlite3.Connection] = []
         self._opened_lock = threading.Lock()
         with self._connect() as db:
-            db.execute("PRAGMA journal_mode=WAL")
+            wal_mode(db, timeout=60.0)
             db.executescript(_SCHEMA)
 
     def __repr__(self) -> str:
@@ -286,8 +308,10 @@ class Ledger:
                 for row in recent:
                     if row.outcome == "succeeded":
                         return Reservation(key=None, duplicate=row)
+                # Another thread of this process may be sending it right now: it is unsettled
+                # all the same (the caller must not charge beside it), never skipped.
                 for row in recent:
-                    if row.outcome == "pending" and row.idempotency_key not in busy:
+                    if row.outcome == "pending":
                         return Reservation(key=None, unsettled=row)
             key = idempotency_key or f"bk-{kind}-{uuid.uuid4()}"
             db.execute(
@@ -325,6 +349,14 @@ class Ledger:
         ]
 
     def _claim(self, key: str, *, resumed: bool) -> Reservation:
+        if resumed:
+            # Being sent again: no longer given up (see give_up), and in flight from now on.
+            with self._connect() as db:
+                db.execute(
+                    "UPDATE attempts SET error_code = NULL, error_message = NULL, updated_at = ? "
+                    "WHERE idempotency_key = ? AND outcome = 'pending'",
+                    (_stamp(_now()), key),
+                )
         with _IN_FLIGHT_LOCK:
             _IN_FLIGHT.add(key)
         return Reservation(key=key, resumed=resumed, duplicate=None)
@@ -356,16 +388,24 @@ class Ledger:
         error_code: str | None = None,
         decline_code: str | None = None,
         error_message: str | None = None,
-    ) -> None:
-        """Record the outcome of ``key``: ``succeeded``, ``declined``, ``failed`` or ``pending``.
+    ) -> bool:
+        """Record the outcome of ``key``: ``succeeded``, ``declined``, ``failed`` or ``abandoned``.
 
-        ``pending`` keeps the row resumable (the outcome is unknown, e.g. retries ran out).
+        Only a row without a known outcome moves: ``pending``, or ``abandoned`` (a guess made
+        when the attempt was not found in Stripe, which a late answer from Stripe overrules). A
+        row that already has an outcome Stripe reported keeps it, so a second kernel settling
+        the same attempt can never overwrite what the first one heard.
+
+        Returns
+        -------
+        bool
+            ``True`` when the row moved, ``False`` when it already had an outcome.
         """
         with self._connect() as db:
-            db.execute(
+            cursor = db.execute(
                 "UPDATE attempts SET outcome = ?, status = ?, stripe_id = ?, charge_id = ?, "
                 "error_code = ?, decline_code = ?, error_message = ?, updated_at = ? "
-                "WHERE idempotency_key = ?",
+                "WHERE idempotency_key = ? AND outcome IN ('pending', 'abandoned')",
                 (
                     outcome,
                     status,
@@ -379,6 +419,26 @@ class Ledger:
                 ),
             )
         self.release(key)
+        return cursor.rowcount == 1
+
+    def give_up(self, key: str, *, error_code: str | None, error_message: str) -> None:
+        """Record that this process stopped sending ``key`` with its outcome unknown.
+
+        The row stays ``pending`` (resumable under the same key); the error tells
+        :func:`in_flight` that no process is retrying it any more.
+        """
+        with self._connect() as db:
+            db.execute(
+                "UPDATE attempts SET error_code = ?, error_message = ?, updated_at = ? "
+                "WHERE idempotency_key = ? AND outcome = 'pending'",
+                (error_code, scrub(error_message), _stamp(_now()), key),
+            )
+        self.release(key)
+
+    def is_sending(self, key: str) -> bool:
+        """Return ``True`` while a thread of this process is sending ``key``."""
+        with _IN_FLIGHT_LOCK:
+            return key in _IN_FLIGHT
 
     def release(self, key: str) -> None:
         """Mark ``key`` as no longer being sent by this process."""

@@ -6,10 +6,11 @@ the window raises :class:`~billing_kit.DuplicateRefund` instead of refunding twi
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from billing_kit._charges import _ago, _digest, _finish_failed, _notes, _window, get_charge
-from billing_kit._exceptions import DuplicateRefund, InvalidArgument
+from billing_kit._exceptions import DuplicateRefund, InvalidArgument, StripeRequestError
 from billing_kit._models import Money, Refund
 from billing_kit._money import format_amount, parse_amount
 from billing_kit._pan import safe_repr
@@ -87,6 +88,12 @@ def refund(
             idempotency_key=key,
             **_notes(client, key),
         ).data
+    except StripeRequestError as exc:
+        found = _spent_refund(client, target.id, key) if exc.key_spent else None
+        if found is None:
+            _finish_failed(client, key, exc)  # a spent key is finished: a re-run gets a new one
+            raise
+        data = found
     except BaseException as exc:
         _finish_failed(client, key, exc)
         raise
@@ -95,3 +102,21 @@ def refund(
         key, "succeeded", status=result.status, stripe_id=result.id, charge_id=target.id
     )
     return result
+
+
+def _spent_refund(client: Client, charge_id: str, key: str) -> Mapping[str, Any] | None:
+    """Find the refund sent under ``key`` after Stripe spent the key on a saved error.
+
+    Looked up by ``metadata["bk_attempt"]`` among the charge's refunds (every page), so a re-run
+    with a new key cannot refund twice if the failed request did refund.
+    """
+    params: dict[str, Any] = {"charge": charge_id, "limit": 100}
+    while True:
+        page = client._transport.request("get", "/v1/refunds", params).data
+        items = page.get("data") or []
+        for item in items:
+            if (item.get("metadata") or {}).get("bk_attempt") == key:
+                return dict(item)
+        if not page.get("has_more") or not items:
+            return None
+        params["starting_after"] = items[-1]["id"]

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import stripe
 
-__all__ = ["RetryPolicy", "TokenBucket", "header", "is_retryable"]
+__all__ = ["RetryPolicy", "TokenBucket", "header", "is_retryable", "key_is_spent"]
 
 
 def header(headers: object, name: str) -> str | None:
@@ -34,8 +34,10 @@ def is_retryable(exc: stripe.StripeError) -> bool:
 
     Retried: connection errors stripe-python marks retryable (resets, timeouts, a dropped
     response), any HTTP 5xx, 409 (the same key is still in flight) and every 429. Not retried:
-    anything Stripe answers definitively (400, 401, 402, 403, 404), SSL failures, and other
-    responses marked ``Stripe-Should-Retry: false``.
+    anything Stripe answers definitively (400, 401, 402, 403, 404), SSL failures, answers
+    Stripe replayed from the idempotency key (``Idempotent-Replayed: true``: it saved them, even
+    a 500, and sends the same again for 24 hours) and other responses marked
+    ``Stripe-Should-Retry: false``.
 
     Rate-limit 429s carry ``Stripe-Should-Retry: false``, which tells the SDK not to retry *at
     once*; Stripe's advice for them is to back off and retry, which is what this loop does (the
@@ -43,6 +45,8 @@ def is_retryable(exc: stripe.StripeError) -> bool:
     """
     if isinstance(exc, stripe.APIConnectionError):
         return exc.should_retry
+    if header(exc.headers, "idempotent-replayed") == "true":
+        return False  # Stripe saved this answer under the key: resending only replays it
     if exc.http_status == 429:
         return True
     advice = header(exc.headers, "stripe-should-retry")
@@ -52,6 +56,23 @@ def is_retryable(exc: stripe.StripeError) -> bool:
         return True
     status = exc.http_status or 0
     return status == 409 or status == 429 or status >= 500
+
+
+def key_is_spent(exc: stripe.StripeError) -> bool:
+    """Return ``True`` when Stripe saved this server error under the request's idempotency key.
+
+    Stripe saves a request's result, 500s included, once the endpoint has begun executing, and
+    replays it for every later request with the key
+    (https://docs.stripe.com/api/idempotent_requests). A 5xx that comes back marked
+    ``Idempotent-Replayed: true``, or ``Stripe-Should-Retry: false`` (Stripe's word that the
+    same request cannot succeed), is therefore final for that key.
+    """
+    if isinstance(exc, stripe.APIConnectionError) or (exc.http_status or 0) < 500:
+        return False
+    return (
+        header(exc.headers, "idempotent-replayed") == "true"
+        or header(exc.headers, "stripe-should-retry") == "false"
+    )
 
 
 @dataclass

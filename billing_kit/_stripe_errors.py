@@ -28,6 +28,7 @@ from billing_kit._exceptions import (
     StripeRequestError,
     StripeUnavailable,
 )
+from billing_kit._retry import key_is_spent
 
 __all__ = ["DECLINE_REASONS", "ERROR_MAP", "decline_reason", "map_stripe_error"]
 
@@ -86,6 +87,9 @@ DECLINE_REASONS: dict[str, str] = {
     "processing_error": "The bank had a processing error. Retrying in a little while may work.",
     "fraudulent": "Stripe blocked the payment as likely fraud. Do not retry this card.",
     "card_velocity_exceeded": "The card went over its spending limit. Ask for another card.",
+    "authentication_required": "The card needs 3D Secure authentication, which a notebook "
+    "cannot perform (the customer is not there): ask the customer to pay through Stripe "
+    "Checkout or a payment link, or use a card that does not require it.",
     "do_not_honor": "The bank declined the card without saying why. Ask the customer to "
     "contact their bank or use another card.",
 }
@@ -146,12 +150,14 @@ def map_stripe_error(
     message = exc.user_message or str(exc) or type(exc).__name__
     if isinstance(exc, stripe.APIConnectionError):
         message = _connection_message(message)
+    spent = idempotency_key is not None and key_is_spent(exc)
     details: dict[str, Any] = {
         "http_status": exc.http_status,
         "code": code,
         "request_id": exc.request_id,
         "idempotency_key": idempotency_key,
         "param": param,
+        "key_spent": spent,
     }
     if target is InvalidRequest and (exc.http_status == 404 or code == "resource_missing"):
         target = ResourceNotFound
@@ -178,6 +184,11 @@ def map_stripe_error(
         message += (
             f" Stripe did not run the request; re-running the same call later reuses idempotency "
             f"key {idempotency_key!r}, so it cannot charge twice."
+        )
+    elif spent:
+        message += (
+            f" Stripe saved this error under idempotency key {idempotency_key!r} and replays it "
+            "for 24 hours: the attempt must be looked up in Stripe and sent again with a new key."
         )
     elif target is StripeUnavailable and idempotency_key:
         message += (

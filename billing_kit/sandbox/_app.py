@@ -129,6 +129,9 @@ def build_app(core: Core, faults: Faults, gauge: Gauge | None = None) -> ASGIApp
             if limited is not None:
                 return _error(limited)
             fault = faults.draw()
+            keyed = method == "POST" and "idempotency-key" in request.headers
+            if fault == "saved_error" and not keyed:
+                fault = "error"  # nothing to save the error under
             if fault == "error":
                 await asyncio.sleep(faults.latency)
                 return _error(faults.error())
@@ -138,6 +141,14 @@ def build_app(core: Core, faults: Faults, gauge: Gauge | None = None) -> ASGIApp
         headers = {k: v for k, v in request.headers.items()}
         query: bytes = request.scope.get("query_string", b"")
         latency = faults.latency if knobbed else 0.0
+        if fault == "saved_error":
+            began = await run_in_threadpool(
+                core.begin, method, path, query=query, body=body, headers=headers
+            )
+            await asyncio.sleep(latency)
+            if isinstance(began, Pending):
+                began = await run_in_threadpool(began.save_error, faults.error())
+            return _json(began)  # a replay or a refusal of an earlier request stays as it was
         if not latency:
             # One hop to the thread pool: reserve the key and run the endpoint back to back.
             response = await run_in_threadpool(

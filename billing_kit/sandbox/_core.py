@@ -216,6 +216,18 @@ class Pending:
             )
         return Response(status, body, self.headers)
 
+    def save_error(self, error: StripeError) -> Response:
+        """Store ``error`` as this request's outcome without running it (an injected fault).
+
+        Stripe saves a 500 under the idempotency key once execution has begun and replays it for
+        every later request with that key; this reproduces that, with nothing else saved.
+        """
+        body = error.body()
+        if self.key is not None:
+            with self.core.store.write() as conn:
+                _idempotency.complete(conn, self.key, error.status, body)
+        return Response(error.status, body, {**self.headers, **error.headers})
+
     def abandon(self) -> None:
         """Release the idempotency reservation: nothing was saved (or the client never heard)."""
         if self.key is not None:

@@ -1,7 +1,8 @@
 """Realism knobs in front of the core: latency, a per-endpoint rate limit, and injected faults.
 
 Faults are drawn from a seeded generator, one draw per API request, so a given seed and request
-order always fail the same way. Three kinds, equally likely when a fault fires:
+order always fail the same way. The kinds in ``Knobs.fault_kinds`` are equally likely when a fault
+fires; by default the first three:
 
 ``error``
     500 ``api_error`` before the request takes effect (not saved under its idempotency key, so a
@@ -11,6 +12,11 @@ order always fail the same way. Three kinds, equally likely when a fault fires:
 ``drop``
     the request takes effect and commits, then the connection is dropped ("commit then drop"): only
     an idempotent retry tells the client what happened.
+``saved_error``
+    (opt-in) a 500 saved under the request's idempotency key and replayed for every later request
+    with that key (``Idempotent-Replayed: true``), as Stripe does once execution has begun
+    (https://docs.stripe.com/api/idempotent_requests); the endpoint itself does not run. Requests
+    without a key get a plain ``error``.
 """
 
 from __future__ import annotations
@@ -24,6 +30,8 @@ from dataclasses import dataclass
 from billing_kit.sandbox._errors import StripeError, api_error, rate_limited
 
 FAULT_KINDS = ("error", "reset", "drop")
+#: Every kind a sandbox can inject; ``saved_error`` only when asked for in ``Knobs.fault_kinds``.
+ALL_FAULT_KINDS = (*FAULT_KINDS, "saved_error")
 
 
 @dataclass(frozen=True)
@@ -34,8 +42,15 @@ class Knobs:
     rate_limit: float | None = None
     fault_rate: float = 0.0
     fault_seed: int | None = None
+    fault_kinds: tuple[str, ...] = FAULT_KINDS
 
     def __post_init__(self) -> None:
+        unknown = [kind for kind in self.fault_kinds if kind not in ALL_FAULT_KINDS]
+        if unknown or not self.fault_kinds:
+            raise ValueError(
+                f"fault_kinds must be a non-empty tuple of {ALL_FAULT_KINDS!r}, got "
+                f"{self.fault_kinds!r}"
+            )
         if self.latency_ms < 0:
             raise ValueError(f"latency_ms must be >= 0, got {self.latency_ms!r}")
         if self.rate_limit is not None and self.rate_limit <= 0:
@@ -104,13 +119,13 @@ class Faults:
         return rate_limited("endpoint-rate")
 
     def draw(self) -> str | None:
-        """Return the fault for the next request (one of :data:`FAULT_KINDS`) or None."""
+        """Return the fault for the next request (one of ``knobs.fault_kinds``) or None."""
         with self._lock:
             rate = self.knobs.fault_rate
             if rate <= 0:
                 return None
             roll = self._rng.random()
-            kind = self._rng.choice(FAULT_KINDS)
+            kind = self._rng.choice(self.knobs.fault_kinds)
         return kind if roll < rate else None
 
     @staticmethod

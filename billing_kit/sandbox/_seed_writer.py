@@ -319,7 +319,7 @@ class FastConnection:
             # Page size is fixed when the file is first written: larger pages pack ~2 KB bodies.
             conn = sqlite3.connect(self.path, isolation_level=None)
             conn.execute(f"PRAGMA page_size = {_PAGE_SIZE}")
-            conn.execute("PRAGMA journal_mode = WAL")
+            _store.wal_mode(conn, timeout=60.0)
             conn.close()
         _store.Store(self.path).close()  # creates the schema exactly as the server does
         conn = sqlite3.connect(self.path, isolation_level=None, timeout=60.0)
@@ -346,6 +346,6 @@ class FastConnection:
                 conn.execute("ROLLBACK")
             if self.fast:
                 conn.execute("PRAGMA synchronous = NORMAL")
-                conn.execute("PRAGMA journal_mode = WAL")
+                _store.wal_mode(conn, timeout=60.0)
         finally:
             conn.close()

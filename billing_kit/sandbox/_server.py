@@ -121,8 +121,12 @@ class SandboxServer:
         rate_limit: float | object | None = _UNSET,
         fault_rate: float | object = _UNSET,
         fault_seed: int | object | None = _UNSET,
+        fault_kinds: tuple[str, ...] | object = _UNSET,
     ) -> None:
         """Change knobs while running; omitted knobs keep their value.
+
+        ``fault_kinds`` picks which faults ``fault_rate`` injects (default ``("error", "reset",
+        "drop")``; ``"saved_error"`` adds a 500 saved under the idempotency key, see ``_faults``).
 
         Examples
         --------
@@ -136,6 +140,7 @@ class SandboxServer:
             "rate_limit": rate_limit,
             "fault_rate": fault_rate,
             "fault_seed": fault_seed,
+            "fault_kinds": fault_kinds,
         }
         changes: dict[str, Any] = {k: v for k, v in given.items() if v is not _UNSET}
         self.faults.configure(dataclasses.replace(self.faults.knobs, **changes))

@@ -12,8 +12,10 @@ add milliseconds under contention. ``:memory:`` uses a single connection guarded
 
 from __future__ import annotations
 
+import random
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -122,6 +124,23 @@ def _column_type(column: str) -> str:
     return "INTEGER" if column in {"amount", "net", "available_on"} else "TEXT"
 
 
+def wal_mode(conn: sqlite3.Connection, *, timeout: float) -> None:
+    # Two processes opening a fresh file at once both try to convert it to WAL; SQLite answers
+    # one of them "database is locked" at once, without the busy timeout (waiting could
+    # deadlock), so the switch is retried until it goes through.
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+            if time.monotonic() > deadline:
+                raise
+        time.sleep(random.uniform(0.005, 0.05))
+
+
 def table_for_id(object_id: str) -> str | None:
     """Return the table holding ``object_id`` judging by its prefix, or None."""
     prefix, sep, _ = object_id.partition("_")
@@ -167,7 +186,7 @@ class Store:
         )
         conn.execute("PRAGMA busy_timeout = 30000")
         if not self.memory:
-            conn.execute("PRAGMA journal_mode = WAL")
+            wal_mode(conn, timeout=30.0)
         conn.execute("PRAGMA synchronous = NORMAL")
         # Search's exact match on free-text fields (see billing_kit.sandbox._search).
         conn.create_function("words_in_order", 2, words_in_order, deterministic=True)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import ipywidgets as W
 
-from billing_kit._exceptions import CardDeclined, DuplicateCharge
+from billing_kit._exceptions import CardDeclined, DuplicateCharge, StripeRequestError
 from billing_kit._money import format_amount, to_major
 from billing_kit.widgets._cards import TEST_CARDS
 from billing_kit.widgets._form import Form, Mode, esc, message_html, problems_html
@@ -357,9 +357,15 @@ class ChargeForm(Form):
         except DuplicateCharge as exc:
             self._ask_duplicate(intent, exc.previous)
             return None
-        except Exception:
+        except Exception as exc:
             # Unknown outcome (network, server): keep the intent and its key, so pressing Charge
-            # again replays the same request and Stripe charges at most once.
+            # again replays the same request and Stripe charges at most once. A key Stripe spent
+            # on a saved error, once settled (its row no longer pending), can only replay that
+            # error: the next press gets a new key.
+            if isinstance(exc, StripeRequestError) and exc.key_spent:
+                row = self.client.ledger.get(intent.idempotency_key)
+                if row is not None and row.outcome != "pending":
+                    intent = replace(intent, idempotency_key=f"bk-charge-{uuid.uuid4()}")
             self._pending.put(intent)
             raise
         finally:

@@ -189,6 +189,41 @@ def test_declines_carry_code_reason_and_failed_charge(
     assert retry.succeeded
 
 
+@pytest.mark.parametrize(
+    "method",
+    ["pm_card_chargeCustomerFail", "pm_card_visa_chargeDeclinedInsufficientFunds"],
+)
+def test_declined_payment_intent_is_cancelled(client: Client, method: str) -> None:
+    # A decline leaves the PaymentIntent in requires_payment_method; the kit never confirms it
+    # again (a re-run is a new attempt), so it is cancelled instead of piling up in Stripe.
+    with pytest.raises(CardDeclined) as caught:
+        client.charge("open@example.com", 10, "usd", payment_method=method)
+    intents = all_payment_intents(client)
+    assert [i.id for i in intents] == [caught.value.payment_intent_id]
+    assert intents[0].status == "canceled"
+    assert client.ledger.rows()[-1].outcome == "declined"
+
+
+def test_saved_card_needing_authentication_is_charged_off_session(client: Client) -> None:
+    # From a notebook the customer is never there to authenticate: the PaymentIntent is sent with
+    # off_session=True, so Stripe declines at once (authentication_required, with a failed
+    # charge) instead of leaving an intent waiting in requires_action; that intent is cancelled.
+    customer = client.find_or_create_customer("offsession@example.com")
+    saved = client.attach_payment_method(customer, "pm_card_authenticationRequired")
+    with pytest.raises(CardDeclined) as caught:
+        client.charge(customer, 10, "usd", description="monthly")
+    error = caught.value
+    assert error.decline_code == "authentication_required" and "Checkout" in str(error)
+    assert error.charge_id is not None
+    failed = client.get_charge(error.charge_id)
+    assert failed.status == "failed" and failed.failure_code == "authentication_required"
+    intents = all_payment_intents(client)
+    assert [(i.status, i.payment_method) for i in intents] == [("canceled", saved)]
+    # A card that needs no authentication goes through off-session as before.
+    client.attach_payment_method(customer, "pm_card_visa")
+    assert client.charge(customer, 10, "usd", description="monthly").succeeded
+
+
 def test_legacy_decline(client: Client) -> None:
     with pytest.raises(CardDeclined) as caught:
         client.charge("ld@example.com", 10, "usd", source="tok_chargeCustomerFail", api="charges")

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from typing import Any
 
 import pytest
+import stripe
 
 from billing_kit import CardDeclined, Client, Customer, InvalidArgument
+from billing_kit._customers import _derived_key
 
-from .conftest import all_customers
+from .conftest import TEST_KEY, all_customers
 
 
 def test_find_or_create_is_case_insensitive_and_creates_once(client: Client) -> None:
@@ -50,6 +53,26 @@ def test_concurrent_kernels_make_one_customer(
         thread.join(30)
     assert len(found) == 4 and len(set(found)) == 1
     assert len(all_customers(clients[0])) == 1
+
+
+@pytest.mark.parametrize(
+    ("made_as", "looked_up_as"),
+    [
+        ("Ada@Example.com", "ada@example.com"),  # found by the list filter, as given
+        ("Ada@Example.com", "Ada@Example.com"),
+        ("Ada@Example.com", " ADA@EXAMPLE.COM "),  # neither list form matches: search finds it
+        ("grace.hopper@navy.mil", "Grace.Hopper@Navy.MIL"),  # lower-cased list form matches
+    ],
+)
+def test_customer_made_outside_the_kit_is_found_in_any_case(
+    client: Client, made_as: str, looked_up_as: str
+) -> None:
+    # Made in the Dashboard (here: through the official library, not the kit), with capitals.
+    made = client.stripe.v1.customers.create({"email": made_as, "name": "Made elsewhere"})
+    found = client.find_or_create_customer(looked_up_as)
+    assert found.id == made.id
+    assert [c.id for c in all_customers(client)] == [made.id]  # no duplicate was created
+    assert client.find_or_create_customer(made_as.lower()).id == made.id
 
 
 @pytest.mark.parametrize("email", ["not-an-email", "", "a@b", None, 42])
@@ -110,3 +133,20 @@ def test_list_customers_and_filter(client: Client) -> None:
 def test_customer_given_neither_as_object_id_nor_email(client: Client) -> None:
     with pytest.raises(InvalidArgument, match="neither a Customer"):
         client.charge("bob", 5, "usd", payment_method="pm_card_visa")
+
+
+def test_customer_create_whose_key_stripe_spent_on_a_500_moves_to_the_next_key(
+    sandbox: Any, client: Client
+) -> None:
+    # The create's key is derived from the email, so a 500 Stripe saved under it would block
+    # this email for 24 hours. The 500 is saved first (same key, same parameters), as if an
+    # earlier create had hit it.
+    key = _derived_key(client, "customer", "spent@example.com")
+    raw = stripe.StripeClient(TEST_KEY, base_addresses={"api": sandbox.url})
+    sandbox.configure(fault_rate=1.0, fault_seed=1, fault_kinds=("saved_error",))
+    with pytest.raises(stripe.APIError):
+        raw.v1.customers.create({"email": "spent@example.com"}, {"idempotency_key": key})
+    sandbox.configure(fault_rate=0.0)
+    customer = client.find_or_create_customer("spent@example.com")
+    assert [c.id for c in all_customers(client)] == [customer.id]
+    assert client.find_or_create_customer("Spent@Example.com").id == customer.id

@@ -15,7 +15,15 @@ from typing import Any
 
 import pytest
 
-from billing_kit import Client, DuplicateCharge, Ledger, RateLimited, StripeUnavailable
+import billing_kit
+from billing_kit import (
+    Client,
+    DuplicateCharge,
+    Ledger,
+    OutcomeUnknown,
+    RateLimited,
+    StripeUnavailable,
+)
 
 from .conftest import FAST, TEST_KEY, all_charges, all_payment_intents
 
@@ -312,3 +320,177 @@ def test_same_cell_in_two_kernels_charges_once(tmp_path: Path) -> None:
             charges = all_charges(client)
     assert len(charges) == 1
     assert {output[1] for output in outputs} == {charges[0].id}
+
+
+def test_a_500_saved_under_the_key_is_settled_and_the_next_call_uses_a_new_key(
+    sandbox: Any, connect_to: Callable[..., Client]
+) -> None:
+    # Stripe saves a 500 under the idempotency key and replays it (Idempotent-Replayed: true)
+    # for 24 hours. Resending that key can never succeed: the kit must look the attempt up,
+    # finish its row, and send the next call with a new key, also with allow_duplicate=True.
+    client = connect_to(max_retries=2)
+    customer = client.find_or_create_customer("saved500@example.com")
+    sandbox.configure(fault_rate=1.0, fault_seed=5, fault_kinds=("saved_error",))
+    details = {"payment_method": "pm_card_visa", "description": "wedged", "allow_duplicate": True}
+    with pytest.raises(StripeUnavailable) as caught:
+        client.charge(customer, 10, "usd", **details)  # type: ignore[arg-type]
+    # Every request failed, the lookup too: the key is named and the row stays pending.
+    spent = caught.value.idempotency_key
+    assert spent is not None and caught.value.key_spent and spent in str(caught.value)
+    row = client.ledger.get(spent)
+    assert row is not None and row.outcome == "pending"
+    assert row.http_attempts == 2 and row.replays == 0  # the first answer, then its replay
+
+    sandbox.configure(fault_rate=0.0)
+    with pytest.raises(StripeUnavailable, match="new key") as caught:
+        client.charge(customer, 10, "usd", **details)  # type: ignore[arg-type]
+    assert caught.value.idempotency_key == spent  # resumed, heard the replay, looked it up
+    row = client.ledger.get(spent)
+    assert row is not None and row.outcome == "failed" and row.http_attempts == 3
+    assert all_payment_intents(client) == []  # the saved 500 charged nothing
+
+    charge = client.charge(customer, 10, "usd", **details)  # type: ignore[arg-type]
+    assert charge.succeeded
+    assert [(c.id, c.metadata["bk_attempt"] != spent) for c in all_charges(client)] == [
+        (charge.id, True)
+    ]
+    assert [r.outcome for r in client.ledger.rows()] == ["failed", "succeeded"]
+
+
+def test_charges_under_every_fault_kind_including_saved_500s_charge_each_once(
+    sandbox: Any, connect_to: Callable[..., Client]
+) -> None:
+    count = 60
+    client = connect_to(max_retries=6)
+    customer = client.find_or_create_customer("allfaults@example.com")
+    sandbox.configure(
+        fault_rate=0.3, fault_seed=20261201, fault_kinds=("error", "reset", "drop", "saved_error")
+    )
+    for index in range(count):
+        for _ in range(8):
+            try:
+                client.charge(
+                    customer, 10, "usd", payment_method="pm_card_visa", description=f"#{index}"
+                )
+                break
+            except (StripeUnavailable, RateLimited):
+                continue  # the user's remedy: run the same call again
+        else:  # pragma: no cover - eight rounds of faults in a row
+            pytest.fail(f"charge #{index} never got through")
+    sandbox.configure(fault_rate=0.0)
+    charges = all_charges(client)
+    rows = [row for row in client.ledger.rows() if row.kind == "charge"]
+    assert sorted(c.description for c in charges) == sorted(f"#{i}" for i in range(count))
+    succeeded = [row for row in rows if row.outcome == "succeeded"]
+    assert {row.charge_id for row in succeeded} == {c.id for c in charges}
+    assert len(succeeded) == count
+    spent = [row for row in rows if row.outcome != "succeeded"]
+    assert spent, "the seed never injected a saved 500"
+    assert all(row.outcome == "failed" and row.replays == 0 for row in spent)
+    # Nothing was charged under a spent key.
+    assert not {row.idempotency_key for row in spent} & {c.metadata["bk_attempt"] for c in charges}
+
+
+HELD = textwrap.dedent(
+    """
+    import sys, time
+    from pathlib import Path
+    import billing_kit
+
+    key, url, held, go = sys.argv[1], sys.argv[2], Path(sys.argv[3]), Path(sys.argv[4])
+    client = billing_kit.connect(key, api_base=url, backoff=0.02, max_backoff=0.2)
+    customer = client.find_or_create_customer("held@example.com")
+    send = client._transport.request
+
+    def held_send(method, path, *args, **kwargs):
+        if method == "post" and path == "/v1/payment_intents":
+            held.touch()  # the ledger row is written, the request not sent yet
+            while not go.exists():
+                time.sleep(0.01)
+        return send(method, path, *args, **kwargs)
+
+    client._transport.request = held_send
+    charge = client.charge(customer, 42, "usd", payment_method="pm_card_visa", description="o7")
+    print("charged", charge.id, flush=True)
+    """
+)
+
+
+def _wait_for(path: Path, process: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + 60
+    while not path.exists():
+        assert process.poll() is None, "kernel A exited before reaching the send"
+        assert time.monotonic() < deadline, "kernel A never reached the send"
+        time.sleep(0.02)
+
+
+def test_kernel_held_between_reserve_and_send_is_never_charged_beside(tmp_path: Path) -> None:
+    # Kernel A has written its ledger row and is about to send; kernel B runs the same charge
+    # (customer, amount, currency, description) with another card. B finds nothing in Stripe
+    # yet, but A's attempt may still be in flight: B must refuse (outcome unknown), not charge.
+    from billing_kit.sandbox import start
+
+    script = tmp_path / "held.py"
+    script.write_text(HELD)
+    home, held, go = tmp_path / "home", tmp_path / "held", tmp_path / "go"
+    root = str(Path(billing_kit.__file__).resolve().parents[1])  # this checkout's billing_kit
+    env = {"BILLING_KIT_HOME": str(home), "HOME": str(tmp_path), "PATH": "/bin", "PYTHONPATH": root}
+    with start(db=tmp_path / "sandbox.db") as server:
+        command = [sys.executable, str(script), TEST_KEY, server.url, str(held), str(go)]
+        kernel_a = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True)
+        try:
+            _wait_for(held, kernel_a)
+            with billing_kit.connect(TEST_KEY, api_base=server.url, home=home, **FAST) as kernel_b:
+                customer = kernel_b.find_or_create_customer("held@example.com")
+                with pytest.raises(OutcomeUnknown) as caught:
+                    kernel_b.charge(
+                        customer, 42, "usd", payment_method="pm_card_mastercard", description="o7"
+                    )
+                (row_a,) = kernel_b.ledger.rows()
+                assert row_a.outcome == "pending" and row_a.http_attempts == 0
+                assert caught.value.idempotency_key == row_a.idempotency_key
+                assert row_a.idempotency_key in str(caught.value) and "again after" in str(
+                    caught.value
+                )
+                go.touch()
+                output = kernel_a.communicate(timeout=60)[0].split()
+                assert kernel_a.returncode == 0 and output[0] == "charged"
+                # A finished: B's re-run now sees A's charge and refuses a duplicate.
+                with pytest.raises(DuplicateCharge) as duplicate:
+                    kernel_b.charge(
+                        customer, 42, "usd", payment_method="pm_card_mastercard", description="o7"
+                    )
+                assert duplicate.value.previous.id == output[1]
+                charges = all_charges(kernel_b)
+                rows = kernel_b.ledger.rows()
+        finally:
+            go.touch()
+            if kernel_a.poll() is None:
+                kernel_a.kill()
+            kernel_a.communicate(timeout=30)
+    brands = [c.payment_method_details.card.brand for c in charges]
+    assert [c.id for c in charges] == [output[1]] and brands == ["visa"]
+    assert [(r.outcome, r.charge_id) for r in rows] == [("succeeded", output[1])]
+
+
+def test_settling_looks_through_every_page_of_matches(
+    sandbox: Any, connect_to: Callable[..., Client]
+) -> None:
+    # An attempt that timed out on the client but was charged, followed by 100 newer payments of
+    # the same customer: the lookup must page past the first 100 to find it.
+    client = connect_to(max_retries=0, timeout=0.3)
+    customer = client.find_or_create_customer("pages@example.com")
+    sandbox.configure(latency_ms=800)
+    with pytest.raises(StripeUnavailable):
+        client.charge(customer, 10, "usd", payment_method="pm_card_visa", description="late")
+    sandbox.configure(latency_ms=0)
+    _wait_for_intents(client, 1)
+    for index in range(100):
+        client.stripe.v1.payment_intents.create(
+            {"amount": 500 + index, "currency": "usd", "customer": customer.id}
+        )
+    with pytest.raises(DuplicateCharge) as caught:
+        client.charge(customer, 10, "usd", payment_method="pm_card_mastercard", description="late")
+    assert caught.value.previous.brand == "visa"
+    assert len(all_charges(client)) == 1
+    assert [row.outcome for row in client.ledger.rows()] == ["succeeded"]

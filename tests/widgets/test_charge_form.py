@@ -127,6 +127,29 @@ def test_failed_request_keeps_the_key_so_a_retry_charges_once(
     assert len(stripe_charges()) == 1
 
 
+def test_a_key_stripe_spent_on_a_saved_500_is_replaced_for_the_next_press(
+    sandbox: Any, client: billing_kit.Client, stripe_charges: Callable[[], list[Any]]
+) -> None:
+    # Stripe saved a 500 under the reviewed intent's key: pressing Charge again with that key
+    # could only replay the 500. Once the kit has settled it, the next press uses a new key.
+    customer = client.find_or_create_customer("ana@example.com")  # no lookups under the faults
+    form = ChargeForm(client)
+    fill(form, customer=customer.id)
+    intent = form.submit()
+    assert intent is not None
+    sandbox.configure(fault_rate=1.0, fault_seed=1, fault_kinds=("saved_error",))
+    form.confirm_button.click()  # the 500 is saved; the lookup fails too: row left pending
+    sandbox.configure(fault_rate=0.0)
+    form.confirm_button.click()  # replayed 500, looked up: nothing charged, row failed
+    assert "new key" in form.error_area.value and stripe_charges() == []
+    row = client.ledger.get(intent.idempotency_key)
+    assert row is not None and row.outcome == "failed"
+    form.confirm_button.click()
+    (charge,) = stripe_charges()
+    assert form.last_charge is not None and form.last_charge.id == charge.id
+    assert charge.metadata["bk_attempt"] != intent.idempotency_key
+
+
 BAD_INPUTS = [
     ({"customer": ""}, "Enter the customer's email"),
     ({"customer": "ana"}, "'ana' is neither an email address nor a customer id"),
