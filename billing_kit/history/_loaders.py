@@ -4,8 +4,9 @@ frame.
 One call of :func:`load` does, in order:
 
 1. check every option (nothing is sent for a call that cannot work);
-2. work out which created-ranges the cache lacks, plus the last few minutes again (objects created
-   just before the previous pull may have been invisible to it), and resume an interrupted pull;
+2. work out which created-ranges the cache lacks (it never counts as covered the last five minutes
+   before a call, whose objects a list may not show yet, nor anything after), and resume an
+   interrupted pull;
 3. pull those ranges in parallel slices, journalling finished slices as they complete;
 4. for charges, follow the change feeds so late refunds, disputes and captures of old charges show:
    balance transactions of type refund/adjustment created since the last sync name their charges
