@@ -101,10 +101,10 @@ def to_unix(
     stamp: pd.Timestamp = parsed
     if stamp.tzinfo is None:
         stamp = stamp.tz_localize(tz or "UTC")
-    # From the exact nanoseconds, not the float timestamp(), so no rounding error can cross a
-    # second.
-    nanos = stamp.as_unit("ns").value
-    return -(-nanos // 10**9) if upper else nanos // 10**9
+    # Rounded exactly (not through the float timestamp()), in UTC so no DST fold is ambiguous.
+    utc = stamp.tz_convert("UTC")
+    whole = utc.ceil("s") if upper else utc.floor("s")
+    return int(whole.timestamp())
 
 
 def check_window(since: DateLike, until: DateLike, *, tz: str | None = None) -> Window:
