@@ -457,7 +457,9 @@ class _Sync:
         for row in frame.index[missing]:
             charge_id = str(frame.at[row, "id"])
             cached = known.get(charge_id)
-            if cached is None or cached.balance_transaction != frame.at[row, "balance_transaction"]:
+            # A charge cached before its capture has no balance transaction yet: fetch it again.
+            txn = None if cached is None else cached.balance_transaction
+            if cached is None or pd.isna(txn) or txn != frame.at[row, "balance_transaction"]:
                 refetch.add(charge_id)
                 continue
             currencies[row] = cached.settlement_currency

@@ -195,7 +195,12 @@ class CacheEqualsFresh(RuleBasedStateMachine):
     def time_passes(self, seconds: int) -> None:
         self.world.now += seconds
 
-    @rule(seconds=st.sampled_from([1, 120, 3600]))
+    @rule(seconds=st.sampled_from([301, 3600, DAY]))
+    def a_while_passes(self, seconds: int) -> None:
+        """Time passing is as likely as any two other steps: objects age into covered ranges."""
+        self.time_passes(seconds)
+
+    @rule(seconds=st.sampled_from([1, 120]))
     def sandbox_clock_runs_ahead(self, seconds: int) -> None:
         self.stripe.raw_request("post", "/v1/_sandbox/clock", advance=seconds)
 
@@ -303,8 +308,12 @@ class CacheEqualsFresh(RuleBasedStateMachine):
         return None
 
     @invariant()
-    def no_customer_is_lost(self) -> None:
-        assert len(self.customers) == len(set(self.customers))
+    def nothing_unsettled_is_covered(self) -> None:
+        """No kind's cache counts as covered what a list may not show yet (issue 9, item 1)."""
+        folder = self.home / "cache" / self.client.cache_namespace
+        for path in folder.glob("*.state.json") if folder.exists() else ():
+            covered = json.loads(path.read_text())["covered"]
+            assert all(hi <= int(self.world.now) - 300 for _, hi in covered), (path.name, covered)
 
 
 def test_a_cached_frame_always_equals_a_fresh_pull(
@@ -313,28 +322,30 @@ def test_a_cached_frame_always_equals_a_fresh_pull(
     SEEN.update(pulls=0, rows=0, from_cache=0)
     world = World(time.time())
     monkeypatch.setattr(time, "time", world.time)
-    server = start(db=":memory:")
-    try:
+    CacheEqualsFresh.world = world
+    CacheEqualsFresh.folder = tmp_path
+    CacheEqualsFresh.counter = itertools.count()
+    # One account for all runs: each run starts with an empty cache on the objects made so far.
+    with start(db=":memory:") as server:
         CacheEqualsFresh.server = server
-        CacheEqualsFresh.world = world
-        CacheEqualsFresh.folder = tmp_path
-        CacheEqualsFresh.counter = itertools.count()
-        run_state_machine_as_test(
-            CacheEqualsFresh,
-            settings=settings(
-                max_examples=8,
-                stateful_step_count=60,
-                derandomize=True,
-                # Shrinking a long failing run outlasts the suite's timeout; the failing steps
-                # are printed as they ran (add Phase.shrink here to shrink them).
-                phases=[Phase.explicit, Phase.generate],
-                database=None,
-                deadline=None,
-                suppress_health_check=list(HealthCheck),
-            ),
-        )
-    finally:
-        server.stop()
+        _run()
     # The comparisons were not all of empty frames, and rows really came from covered ranges.
-    assert SEEN["pulls"] >= 40 and SEEN["rows"] > 5 * SEEN["pulls"], SEEN
-    assert SEEN["from_cache"] > SEEN["rows"] // 4, SEEN
+    assert SEEN["pulls"] >= 30 and SEEN["rows"] > 5 * SEEN["pulls"], SEEN
+    assert SEEN["from_cache"] > SEEN["rows"] // 10, SEEN
+
+
+def _run() -> None:
+    run_state_machine_as_test(
+        CacheEqualsFresh,
+        settings=settings(
+            max_examples=6,
+            stateful_step_count=50,
+            derandomize=True,
+            # Shrinking a long failing run outlasts the suite's timeout; the failing steps
+            # are printed as they ran (add Phase.shrink here to shrink them).
+            phases=[Phase.explicit, Phase.generate],
+            database=None,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+        ),
+    )
