@@ -44,7 +44,9 @@ def charges_frame(
     since, until
         Window on ``created``; ``until`` is exclusive. A date (``"2024-01-31"``), ISO timestamp,
         datetime or Unix seconds; dates without a zone are read in ``tz`` (default UTC).
-        ``since=None`` means from the account's first charge, ``until=None`` up to now.
+        ``since=None`` means from the account's first charge, ``until=None`` up to now (the
+        current second included). ``created`` is whole seconds: an instant inside a second keeps
+        that second (``until=datetime.now(UTC)`` keeps the charges made in it).
     customer
         Only this customer's charges (a ``cus_`` id or a Customer).
     status
@@ -57,7 +59,9 @@ def charges_frame(
         ``True`` for a progress bar, ``False`` for none, a tqdm bar to drive, or a callable taking a
         :class:`billing_kit.history.ProgressUpdate`.
     refresh
-        ``False`` uses the cache as it is when it covers the window (no request at all).
+        ``False`` skips the change feeds: cached rows come as they were pulled, and no request
+        is made when the cache covers the window. The cache never covers the last five minutes
+        before the previous call, nor anything after it, so new charges always show.
     rate_limit
         Account-wide requests/s (default ``client.default_rate_limit``).
 

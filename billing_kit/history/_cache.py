@@ -33,17 +33,25 @@ from billing_kit.history._frames import METADATA_JSON, build_frame
 from billing_kit.history._join import concat_frames, conform
 from billing_kit.history._schema import ObjectKind
 
-STATE_VERSION = 1
+#: 2: coverage never reaches past the pull's start minus the consistency margin; caches written
+#: by version 1 could claim the future (tomorrow 00:00 for ``until=today``) and are re-pulled.
+STATE_VERSION = 2
 Range = tuple[int, int]
 
 
 @dataclass
 class PullJournal:
-    """An unfinished pull: what it set out to cover, what is done, and where the done rows are."""
+    """An unfinished pull: what it set out to cover, what is done, and where the done rows are.
+
+    ``settled`` is the latest created-time the pull may mark covered: the start of the earliest
+    call that worked on it, minus the list consistency margin (a resumed pull read some slices
+    back then).
+    """
 
     plan: list[Range] = field(default_factory=list)
     finished: list[Range] = field(default_factory=list)
     parts: list[str] = field(default_factory=list)
+    settled: int = 0
 
     def remaining(self) -> list[Range]:
         """The planned ranges minus the finished ones, merged and in ascending order."""
@@ -72,6 +80,7 @@ class CacheState:
                 plan=[(int(a), int(b)) for a, b in pull["plan"]],
                 finished=[(int(a), int(b)) for a, b in pull["finished"]],
                 parts=list(pull["parts"]),
+                settled=int(pull.get("settled", 0)),
             )
         covered = [(int(a), int(b)) for a, b in data.get("covered", [])]
         return cls(
@@ -252,6 +261,17 @@ def merge(ranges: Sequence[Range]) -> list[Range]:
     return out
 
 
+def clip(ranges: Sequence[Range], limit: int) -> list[Range]:
+    """The parts of ``ranges`` before ``limit``.
+
+    Examples
+    --------
+    >>> clip([(0, 5), (8, 20), (30, 40)], 10)
+    [(0, 5), (8, 10)]
+    """
+    return [(lo, min(hi, limit)) for lo, hi in ranges if lo < limit]
+
+
 def subtract(ranges: Sequence[Range], holes: Sequence[Range]) -> list[Range]:
     """``ranges`` minus ``holes`` (both merged half-open ranges).
 
@@ -302,6 +322,7 @@ __all__ = [
     "CacheState",
     "HistoryCache",
     "PullJournal",
+    "clip",
     "merge",
     "subtract",
     "upsert",

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import msgspec
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -159,6 +160,21 @@ def conform(kind: ObjectKind, frame: pd.DataFrame) -> pd.DataFrame:
             blobs = blobs.astype(_METADATA_DTYPE)
         columns[METADATA_JSON] = blobs.array
     return pd.DataFrame(columns, copy=False)
+
+
+def trim_categories(kind: ObjectKind, frame: pd.DataFrame) -> pd.DataFrame:
+    """Return ``frame`` with each category column listing only the values present (and the fixed
+    ones), in canonical order: what a frame built from exactly these rows has, so a frame cut
+    from the cache shows no phantom categories in ``value_counts()``."""
+    out = frame.copy(deep=False)
+    for column in schema(kind):
+        if column.kind == "category":
+            values = out[column.name].array
+            present = values.categories[np.unique(values.codes[values.codes >= 0])]
+            order = category_order(column, (str(c) for c in present))
+            if list(values.categories) != order:
+                out[column.name] = values.set_categories(order)
+    return out
 
 
 def concat_frames(

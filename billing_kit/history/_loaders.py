@@ -4,8 +4,9 @@ frame.
 One call of :func:`load` does, in order:
 
 1. check every option (nothing is sent for a call that cannot work);
-2. work out which created-ranges the cache lacks, plus the last few minutes again (objects created
-   just before the previous pull may have been invisible to it), and resume an interrupted pull;
+2. work out which created-ranges the cache lacks (it never counts as covered the last five minutes
+   before a call, whose objects a list may not show yet, nor anything after), and resume an
+   interrupted pull;
 3. pull those ranges in parallel slices, journalling finished slices as they complete;
 4. for charges, follow the change feeds so late refunds, disputes and captures of old charges show:
    balance transactions of type refund/adjustment created since the last sync name their charges
@@ -31,6 +32,8 @@ from billing_kit.history._cache import (
     CacheState,
     HistoryCache,
     PullJournal,
+    Range,
+    clip,
     merge,
     subtract,
     upsert,
@@ -44,7 +47,7 @@ from billing_kit.history._fetch import (
     Record,
 )
 from billing_kit.history._frames import build_frame, finish_frame
-from billing_kit.history._join import frame_records
+from billing_kit.history._join import frame_records, trim_categories
 from billing_kit.history._options import (
     DateLike,
     InvalidOption,
@@ -65,6 +68,8 @@ if TYPE_CHECKING:
 OVERLAP_SECONDS = 300
 #: Stripe keeps events for 30 days; ask for a little less so the oldest page never 404s.
 EVENTS_HORIZON = 30 * 86400 - 3600
+#: No limit on coverage from the rows themselves.
+_NO_LIMIT = 2**62
 #: Flush finished slices to the journal at least this often (rows), so an interrupted pull resumes.
 JOURNAL_ROWS = 5000
 
@@ -85,6 +90,8 @@ ENDPOINTS: dict[ObjectKind, Endpoint] = {
         (
             "charge.captured",
             "charge.expired",
+            "charge.succeeded",
+            "charge.failed",
             "charge.refunded",
             "charge.updated",
             "charge.refund.updated",
@@ -184,6 +191,11 @@ def load(
     keys = check_metadata(metadata)
     refresh = check_flag("refresh", refresh, error=InvalidOption)
     rate_limit = check_rate_limit(rate_limit)
+    # "Up to now" keeps every second up to and including the one the call starts in: everything
+    # that exists when the call starts, and nothing dated after the client's clock.
+    now = int(time.time())
+    lo = window.since or 0
+    hi = window.until if window.until is not None else now + 1
     home = client.home
     namespace = client.cache_namespace
     fetcher = Fetcher(client, rate_limit=rate_limit)
@@ -192,18 +204,20 @@ def load(
         cache = HistoryCache(home / "cache" / namespace, kind)
         with cache.locked():
             frame = _Sync(cache, kind, fetcher, reporter).run(
-                window, refresh=refresh, customer=customer_id
+                (lo, hi), now, refresh=refresh, customer=customer_id
             )
     finally:
         reporter.close()
+    # The cache holds every row pulled so far: keep the window's, as a fresh pull would.
+    created = frame["created"]
+    keep = (created < pd.Timestamp(hi, unit="s", tz="UTC")).to_numpy(copy=True)
     if window.since is not None:
-        frame = frame[frame["created"] >= pd.Timestamp(window.since, unit="s", tz="UTC")]
-    if window.until is not None:
-        frame = frame[frame["created"] < pd.Timestamp(window.until, unit="s", tz="UTC")]
+        keep &= (created >= pd.Timestamp(window.since, unit="s", tz="UTC")).to_numpy()
     if customer_id is not None:
-        frame = frame[frame["customer"] == customer_id]
+        keep &= (frame["customer"] == customer_id).fillna(False).to_numpy(dtype=bool)
     if statuses is not None:
-        frame = frame[frame["status"].isin(statuses)]
+        keep &= frame["status"].isin(statuses).to_numpy()
+    frame = trim_categories(kind, frame[keep])
     out = finish_frame(frame.reset_index(drop=True), kind, tz=tz, metadata=keys)
     stats = fetcher.stats
     out.attrs["pull"] = {
@@ -230,39 +244,47 @@ class _Sync:
         self.fetcher = fetcher
         self.progress = progress
 
-    def run(self, window: Any, *, refresh: bool, customer: str | None) -> pd.DataFrame:
-        now = int(time.time())
+    def run(self, window: Range, now: int, *, refresh: bool, customer: str | None) -> pd.DataFrame:
+        """Bring the cache up to date for ``window`` (Unix seconds, half-open) and return all of
+        its rows (the caller filters).
+
+        A range is marked covered only up to ``now`` minus the list consistency margin: a list
+        may not show yet what was created in its last moments, and the window's end may lie in
+        the future. Everything after that is read again by every call, so a new object always
+        shows (https://docs.stripe.com/api/pagination: lists are newest first, by ``created``).
+        """
         state = self.cache.load_state()
         covered = merge(state.covered)
-        until = window.until or now + 1
-        if not refresh and window.until is None and covered:
-            # "Up to now" without a refresh means up to the last pull: read the cache as it is.
-            until = min(until, covered[-1][1])
-        want = [(window.since or 0, until)]
-        needed = subtract(want, covered)
-        if refresh and covered and want[0][1] > covered[-1][1] - OVERLAP_SECONDS:
-            top = covered[-1][1]
-            needed = merge([*needed, (max(want[0][0], top - OVERLAP_SECONDS), want[0][1])])
+        if refresh and covered and self._feed_lost(state, now):
+            # Changes older than the events kept may be missing from the cached rows.
+            covered = []
+        settled = now - OVERLAP_SECONDS
+        needed = subtract(merge([window]), covered)
         if customer is not None and needed and state.pull is None:
-            # Not all of the window is cached: a filtered pull is far cheaper than the whole
-            # account.
-            return self._direct(needed, customer)
+            # Not all of the window is cached: a filtered pull of the missing ranges is far
+            # cheaper than the whole account; the rest of the window comes from the cache.
+            base = self.cache.load_frame()
+            news = self._changes(state, now, base, set()) if refresh and covered else []
+            direct = self._direct(needed, customer)
+            return upsert(self.kind, [base, *news, direct], consume=True)
         base = self.cache.load_frame()
-        plan = merge([*(state.pull.plan if state.pull else []), *needed])
+        journal = state.pull
+        plan = merge([*(journal.plan if journal else []), *needed])
         parts: list[pd.DataFrame] = []
         if plan:
-            state.pull = state.pull or PullJournal()
-            state.pull.plan = plan
+            journal = state.pull = journal or PullJournal(settled=settled)
+            journal.plan = plan
             self.cache.save_state(state)
-            self._pull(state, few=self._short(base, state.pull.remaining()))
-            parts = self.cache.load_parts(state.pull)
+            self._pull(state, few=self._short(base, journal.remaining()))
+            parts = self.cache.load_parts(journal)
         changed: list[pd.DataFrame] = []
         if refresh and covered:
             fresh_ids = {i for p in parts for i in p["id"]}
             changed = self._changes(state, now, base, fresh_ids)
         # The base, the parts and the changes are consumed: one frame's worth of memory.
         merged = upsert(self.kind, [base, *parts, *changed], consume=True)
-        state.covered = merge([*covered, *plan])
+        limit = min(settled, journal.settled if journal else settled, self._unsettled(merged))
+        state.covered = clip(merge([*covered, *plan]), limit)
         state.pull = None
         if refresh or state.bt_cursor is None:
             state.bt_cursor = now
@@ -271,6 +293,27 @@ class _Sync:
         self.cache.save_state(state)
         self.cache.clear_parts()
         return merged
+
+    def _feed_lost(self, state: CacheState, now: int) -> bool:
+        """Whether the events since the last sync are partly gone (Stripe keeps 30 days,
+        https://docs.stripe.com/api/events), so changes to cached rows may have been missed."""
+        if not self.endpoint.events or state.events_cursor is None:
+            return False
+        return state.events_cursor - OVERLAP_SECONDS < now - EVENTS_HORIZON
+
+    def _unsettled(self, frame: pd.DataFrame) -> int:
+        """The oldest ``created`` whose rows may still change without an event to say so.
+
+        A balance transaction's ``status`` turns from ``pending`` to ``available`` on
+        ``available_on`` without any event (https://docs.stripe.com/api/balance_transactions/
+        object), so a range holding a pending one is read again until it is available.
+        """
+        if self.kind != "balance_transactions" or not len(frame):
+            return _NO_LIMIT
+        pending = frame["created"][frame["status"] == "pending"]
+        if not len(pending):
+            return _NO_LIMIT
+        return int(pending.min().value // 10**9)
 
     def _direct(self, ranges: list[tuple[int, int]], customer: str) -> pd.DataFrame:
         records: list[Any] = []
@@ -419,7 +462,9 @@ class _Sync:
         for row in frame.index[missing]:
             charge_id = str(frame.at[row, "id"])
             cached = known.get(charge_id)
-            if cached is None or cached.balance_transaction != frame.at[row, "balance_transaction"]:
+            # A charge cached before its capture has no balance transaction yet: fetch it again.
+            txn = None if cached is None else cached.balance_transaction
+            if cached is None or pd.isna(txn) or txn != frame.at[row, "balance_transaction"]:
                 refetch.add(charge_id)
                 continue
             currencies[row] = cached.settlement_currency

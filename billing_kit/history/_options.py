@@ -9,6 +9,7 @@ cannot work.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import zoneinfo
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -62,8 +63,15 @@ def check_timezone(tz: str | None) -> str | None:
     return tz
 
 
-def to_unix(name: str, value: DateLike, *, tz: str | None = None) -> int | None:
+def to_unix(
+    name: str, value: DateLike, *, tz: str | None = None, upper: bool = False
+) -> int | None:
     """Return ``value`` as Unix seconds; dates without a zone are read in ``tz`` (default UTC).
+
+    Stripe's ``created`` is whole seconds and its list filters take whole seconds, so an instant
+    inside a second is rounded to keep every object made in ``[since, until)``: ``since`` down
+    (an object made at 10.7 s has ``created=10``), ``until`` (exclusive, ``upper=True``) up, so
+    ``until=datetime.now(UTC)`` keeps the charges of the current second.
 
     Examples
     --------
@@ -71,6 +79,8 @@ def to_unix(name: str, value: DateLike, *, tz: str | None = None) -> int | None:
     1704067200
     >>> to_unix("since", "2024-01-01", tz="Asia/Tokyo")
     1704034800
+    >>> to_unix("until", "2024-01-01T00:00:00.25Z", upper=True)
+    1704067201
 
     Raises
     ------
@@ -87,7 +97,9 @@ def to_unix(name: str, value: DateLike, *, tz: str | None = None) -> int | None:
                 f"{name}={value!r} is not a usable Unix time: pass seconds from 0 to "
                 f"{_LAST_SECOND} (year 9999), or a date such as {name}='2024-01-31'"
             )
-        return int(value)
+        if isinstance(value, int):
+            return value
+        return math.ceil(value) if upper else math.floor(value)
     try:
         parsed: Any = pd.Timestamp(value)
     except (ValueError, TypeError, OverflowError):
@@ -100,7 +112,10 @@ def to_unix(name: str, value: DateLike, *, tz: str | None = None) -> int | None:
     stamp: pd.Timestamp = parsed
     if stamp.tzinfo is None:
         stamp = stamp.tz_localize(tz or "UTC")
-    return int(stamp.timestamp())
+    # Rounded exactly (not through the float timestamp()), in UTC so no DST fold is ambiguous.
+    utc = stamp.tz_convert("UTC")
+    whole = utc.ceil("s") if upper else utc.floor("s")
+    return int(whole.timestamp())
 
 
 def check_window(since: DateLike, until: DateLike, *, tz: str | None = None) -> Window:
@@ -112,7 +127,7 @@ def check_window(since: DateLike, until: DateLike, *, tz: str | None = None) -> 
         For an unparseable date, or ``since`` not before ``until``.
     """
     lo = to_unix("since", since, tz=tz)
-    hi = to_unix("until", until, tz=tz)
+    hi = to_unix("until", until, tz=tz, upper=True)
     if lo is not None and hi is not None and lo >= hi:
         raise InvalidOption(
             f"since={since!r} is not before until={until!r}: the window is empty; swap them "

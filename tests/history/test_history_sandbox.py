@@ -309,13 +309,18 @@ def test_time_zone_customer_filter_progress_callback_and_cached_reads(client: An
     assert updates and updates[-1].done and updates[-1].rows >= 1
     tokyo = history.charges_frame(client, tz="Asia/Tokyo", progress=False)
     assert str(tokyo["created"].dtype) == "datetime64[ns, Asia/Tokyo]"
-    time.sleep(1.1)  # a second later, "up to now" without a refresh still means the cache as is
+    # A settled window (older than the consistency margin) is read from the cache alone.
+    settled = history.charges_frame(client, until=time.time() - 600, progress=False, refresh=False)
+    assert settled.attrs["pull"]["requests"] == 0
+    late = client.charge(gus, "7.00", "usd", payment_method="pm_card_visa")
+    # "Up to now" is never settled: without a refresh the tail is still read (one request) and
+    # the charge made since the last pull shows.
     cached = history.charges_frame(client, progress=False, refresh=False)
-    assert cached.attrs["pull"]["requests"] == 0
-    assert len(cached) == 2
+    assert cached.attrs["pull"]["requests"] == 1
+    assert len(cached) == 3 and late.id in set(cached["id"])
     by_customer = history.charges_frame(client, customer=gus.id, progress=False, refresh=False)
-    assert by_customer.attrs["pull"]["requests"] == 0
-    assert by_customer["customer"].tolist() == [gus.id]
+    assert by_customer.attrs["pull"]["requests"] == 1
+    assert by_customer["customer"].tolist() == [gus.id, gus.id]
 
 
 def test_progress_drives_a_given_tqdm_bar(client: Any) -> None:

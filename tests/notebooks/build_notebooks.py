@@ -171,10 +171,11 @@ money settled in (`settlement_currency`).""",
     (
         "code",
         """\
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
+# The form's window: from the start of the first day, up to now (every charge made so far).
 until = datetime.now(UTC)
-since = until - timedelta(days=days)
+since = datetime.combine(until.date() - timedelta(days=days), time(), tzinfo=UTC)
 charges = client.charges_frame(since, until, progress=False)
 charges[["created", "status", "currency", "amount", "fee", "decline_code"]].head()""",
     ),
