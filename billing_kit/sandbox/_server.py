@@ -239,13 +239,18 @@ def _spawn_detached(command: list[str], log: Path) -> None:
     )  # fmt: skip
 
 
-def ensure_shared(home: Path) -> str:
+def ensure_shared(home: Path, *, idle_minutes: float | None = None) -> str:
     """Return the URL of the shared sandbox for state folder ``home``, starting it if needed.
 
     The server runs as a detached process (it outlives the notebook that started it) on a free
     loopback port, with its database at ``home/"sandbox.db"``. A file lock makes concurrent callers
     (several kernels starting at once) agree on one server; ``home/"sandbox.json"`` records its URL
     and ``home/"sandbox.log"`` its output.
+
+    On first start the database gets a realistic 90-day history (see ``_lifecycle``). The server
+    stops by itself after ``idle_minutes`` without a request (default
+    ``$BILLING_KIT_SANDBOX_IDLE_MINUTES``, else 30; 0 = never); the next call starts it again,
+    on its previous port when that is free, so clients holding the old URL keep working.
 
     Raises
     ------
@@ -254,6 +259,9 @@ def ensure_shared(home: Path) -> str:
     """
     import fcntl  # POSIX only; imported here so start() still works on Windows
 
+    from billing_kit.sandbox import _lifecycle
+
+    minutes = _lifecycle.idle_minutes(idle_minutes)
     home = Path(home).expanduser()
     home.mkdir(parents=True, exist_ok=True)
     state_file = home / "sandbox.json"
@@ -264,10 +272,13 @@ def ensure_shared(home: Path) -> str:
                 url = str(json.loads(state_file.read_text())["url"])
                 if _healthy(url):
                     return url
+            port = _lifecycle.free_port_of(state_file)
             state_file.unlink(missing_ok=True)
+            _lifecycle.prepare_database(home / "sandbox.db")
             _spawn_detached(
                 [sys.executable, "-m", "billing_kit.sandbox", "serve", "--host", "127.0.0.1",
-                 "--port", "0", "--db", str(home / "sandbox.db"), "--state-file", str(state_file)],
+                 "--port", str(port), "--db", str(home / "sandbox.db"),
+                 "--state-file", str(state_file), "--idle-minutes", str(minutes)],
                 home / "sandbox.log",
             )  # fmt: skip
             deadline = time.monotonic() + _STARTUP_TIMEOUT
