@@ -402,7 +402,7 @@ def connect(
 
         try:
             base = ensure_shared(settings.home)
-        except RuntimeError as exc:
+        except (RuntimeError, ValueError) as exc:  # ValueError: a bad idle time in the env
             raise ConfigurationError(
                 f"No Stripe key is configured, and the local sandbox under {settings.home} did not "
                 f"start: {exc}. Set STRIPE_API_KEY (or pass connect(api_key=...)) to use Stripe."

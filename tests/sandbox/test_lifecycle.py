@@ -129,3 +129,7 @@ def test_idle_time_comes_from_option_or_environment(monkeypatch: pytest.MonkeyPa
         _lifecycle.idle_minutes()
     with pytest.raises(ValueError, match=r"idle_minutes must be .* got -1"):
         _lifecycle.idle_minutes(-1)
+    # connect() reports it as a configuration problem, naming the variable; nothing starts.
+    with pytest.raises(billing_kit.ConfigurationError, match=r"IDLE_MINUTES .* got 'soon'"):
+        billing_kit.connect()
+    assert not (Path(os.environ["BILLING_KIT_HOME"]) / "sandbox.json").exists()
