@@ -42,11 +42,15 @@ def _processes() -> Iterator[tuple[int, int, str]]:
             yield int(entry.name), int(fields[1]), command.strip()
 
 
-def leftover_processes(folder: Path, parent: int) -> dict[int, str]:
+# Python's own helpers: started once per process by multiprocessing, they exit with it.
+_PYTHON_HELPERS = ("multiprocessing.resource_tracker", "multiprocessing.forkserver")
+
+
+def leftover_processes(folder: Path, parent: int | None = None) -> dict[int, str]:
     """Return sandbox servers naming ``folder`` in their command line, and ``parent``'s children."""
     found: dict[int, str] = {}
     for pid, ppid, command in _processes():
-        if pid == os.getpid():
+        if pid == os.getpid() or any(helper in command for helper in _PYTHON_HELPERS):
             continue
         if ("billing_kit.sandbox" in command and str(folder) in command) or ppid == parent:
             found[pid] = command

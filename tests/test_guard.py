@@ -49,5 +49,5 @@ def test_a_leaky_run_fails_and_leaves_nothing(tmp_path: Path) -> None:
     assert "a test wrote to the user's state folder ~/.billing_kit" in run.stdout, report
     assert "the tests left 1 process(es) running (now stopped)" in run.stdout, report
     assert "billing_kit.sandbox serve" in run.stdout, report
-    assert not leftover_processes(inner, os.getpid())  # and it did stop it
+    assert not leftover_processes(inner)  # and it did stop it
     assert not (Path(os.environ["HOME"]) / ".billing_kit").exists()  # ours was not touched

@@ -14,7 +14,6 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from pathlib import Path
 from types import FrameType, TracebackType
 from typing import Any
@@ -214,14 +213,6 @@ def start(
 # -- the shared, detached sandbox ---------------------------------------------------------------
 
 
-def _healthy(url: str, timeout: float = 3.0) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/v1/_sandbox/health", timeout=timeout) as reply:
-            return bool(json.loads(reply.read()).get("ok"))
-    except (OSError, ValueError):
-        return False
-
-
 # Runs in a short-lived middle process: it starts the server in a new session and exits, so the
 # server is reparented to init and this process holds no child it would have to reap.
 _LAUNCHER = (
@@ -256,6 +247,8 @@ def ensure_shared(home: Path, *, idle_minutes: float | None = None) -> str:
     ------
     RuntimeError
         The server did not become healthy within 20 s (see ``sandbox.log``).
+    ValueError
+        ``idle_minutes`` (or ``$BILLING_KIT_SANDBOX_IDLE_MINUTES``) is not a number ≥ 0.
     """
     import fcntl  # POSIX only; imported here so start() still works on Windows
 
@@ -270,7 +263,7 @@ def ensure_shared(home: Path, *, idle_minutes: float | None = None) -> str:
         try:
             with contextlib.suppress(OSError, ValueError):
                 url = str(json.loads(state_file.read_text())["url"])
-                if _healthy(url):
+                if _lifecycle.healthy(url):
                     return url
             port = _lifecycle.free_port_of(state_file)
             state_file.unlink(missing_ok=True)
@@ -285,7 +278,7 @@ def ensure_shared(home: Path, *, idle_minutes: float | None = None) -> str:
             while time.monotonic() < deadline:
                 with contextlib.suppress(OSError, ValueError, KeyError):
                     url = str(json.loads(state_file.read_text())["url"])
-                    if _healthy(url):
+                    if _lifecycle.healthy(url):
                         return url
                 time.sleep(0.05)
             raise RuntimeError(
