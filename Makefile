@@ -31,10 +31,11 @@ apt = if [ ! -x $(1) ]; then \
 	  fi; \
 	fi
 
-# No key configured: the notebooks start (or reuse) the shared local sandbox under $$BILLING_KIT_HOME.
+# JupyterLab on the analyst's working copies in workbench/ (git-ignored, copied from notebooks/
+# once), opened on the first notebook. No key configured: the notebooks start (or reuse) the shared
+# local sandbox under $$BILLING_KIT_HOME. Extra jupyter options: make lab LAB_ARGS="--port 8890".
 lab: $(STAMP)
-	$(BIN)/jupyter lab --notebook-dir=notebooks --ServerApp.ip=127.0.0.1 \
-	  $$( [ "$$(id -u)" = 0 ] && echo --allow-root )
+	$(BIN)/billing-kit lab -- $(LAB_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check billing_kit tests benchmarks setup.py

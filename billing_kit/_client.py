@@ -26,6 +26,7 @@ from billing_kit._ledger import Ledger
 from billing_kit._masking import KeyScrubbingFilter, mask_key
 from billing_kit._models import Charge, Customer, Refund
 from billing_kit._retry import RetryPolicy, TokenBucket
+from billing_kit._shared_sandbox import SharedSandboxHttp
 from billing_kit._transport import Transport, TransportStats
 from billing_kit._validation import check_flag, is_finite_number
 
@@ -102,7 +103,11 @@ class Client:
         self.home = settings.home
         self.duplicate_window = duplicate_window
         self._api_key = settings.api_key
-        self._http = stripe.RequestsClient(timeout=timeout)
+        self._http = (
+            SharedSandboxHttp(settings.home, self.api_base, timeout=timeout)
+            if settings.start_sandbox  # it may stop when idle; requests restart it
+            else stripe.RequestsClient(timeout=timeout)
+        )
         self.stripe = stripe.StripeClient(
             settings.api_key,
             base_addresses={"api": self.api_base},
@@ -431,7 +436,7 @@ def connect(
 
         try:
             base = ensure_shared(settings.home)
-        except RuntimeError as exc:
+        except (RuntimeError, ValueError) as exc:  # ValueError: a bad idle time in the env
             raise ConfigurationError(
                 f"No Stripe key is configured, and the local sandbox under {settings.home} did not "
                 f"start: {exc}. Set STRIPE_API_KEY (or pass connect(api_key=...)) to use Stripe."

@@ -9,9 +9,12 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
+from tests.guard import session_guard
 from tests.support import TEST_KEY, require_tool
 
-__all__ = ["TEST_KEY", "require_tool"]
+# session_guard (autouse, session scope): the run fails if a test leaves a process running or
+# writes to the real ~/.billing_kit (HOME points at a temporary folder for the whole session).
+__all__ = ["TEST_KEY", "require_tool", "session_guard"]
 
 # Hypothesis keeps no example database (tests write nothing outside their temporary folders) and
 # sets no per-example deadline (sandbox round trips vary on a loaded 2-core machine). In CI the

@@ -11,6 +11,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from billing_kit.sandbox._lifecycle import idle_minutes, watch_idle
+from billing_kit.sandbox._lifecycle import register as register_lifecycle
 from billing_kit.sandbox.seed import register as register_seed
 
 DEFAULT_PORT = 12111
@@ -50,19 +52,26 @@ def register(subparsers: Any) -> None:
     serve.add_argument("--rate-limit", type=float, default=None, help="requests/s per endpoint")
     serve.add_argument("--fault-rate", type=float, default=0.0, help="share of requests that fail")
     serve.add_argument("--fault-seed", type=int, default=None, help="makes faults repeatable")
+    serve.add_argument(
+        "--idle-minutes", type=float, default=0.0,
+        help="stop after this long without a request (default 0: never)",
+    )  # fmt: skip
     serve.add_argument("--state-file", default=None, help=argparse.SUPPRESS)
     serve.set_defaults(func=serve_command)
     register_seed(commands)
+    register_lifecycle(commands)
 
 
 def serve_command(args: argparse.Namespace) -> int:
     """Run ``sandbox serve`` in the foreground; return the exit status."""
+    from billing_kit.sandbox._app import Gauge
     from billing_kit.sandbox._core import Core
     from billing_kit.sandbox._faults import Faults, Knobs
     from billing_kit.sandbox._server import bind, url_of, uvicorn_server
 
     try:
         knobs = Knobs(args.latency_ms, args.rate_limit, args.fault_rate, args.fault_seed)
+        idle = idle_minutes(args.idle_minutes)
         sock = bind(args.host, args.port)
     except (ValueError, OSError) as exc:
         print(f"billing-kit sandbox serve: {exc}", file=sys.stderr)
@@ -76,7 +85,9 @@ def serve_command(args: argparse.Namespace) -> int:
         tmp.write_text(json.dumps({"url": url, "pid": os.getpid(), "db": db}))
         tmp.replace(state)
     print(url, flush=True)
-    server = uvicorn_server(core, Faults(knobs))
+    gauge = Gauge()
+    server = uvicorn_server(core, Faults(knobs), gauge)
+    watch_idle(server, gauge, idle)
     if args.state_file:
         _watch_state(server, Path(args.state_file))
     try:

@@ -14,7 +14,6 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from pathlib import Path
 from types import FrameType, TracebackType
 from typing import Any
@@ -219,14 +218,6 @@ def start(
 # -- the shared, detached sandbox ---------------------------------------------------------------
 
 
-def _healthy(url: str, timeout: float = 3.0) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/v1/_sandbox/health", timeout=timeout) as reply:
-            return bool(json.loads(reply.read()).get("ok"))
-    except (OSError, ValueError):
-        return False
-
-
 # Runs in a short-lived middle process: it starts the server in a new session and exits, so the
 # server is reparented to init and this process holds no child it would have to reap.
 _LAUNCHER = (
@@ -244,7 +235,7 @@ def _spawn_detached(command: list[str], log: Path) -> None:
     )  # fmt: skip
 
 
-def ensure_shared(home: Path) -> str:
+def ensure_shared(home: Path, *, idle_minutes: float | None = None) -> str:
     """Return the URL of the shared sandbox for state folder ``home``, starting it if needed.
 
     The server runs as a detached process (it outlives the notebook that started it) on a free
@@ -252,13 +243,23 @@ def ensure_shared(home: Path) -> str:
     (several kernels starting at once) agree on one server; ``home/"sandbox.json"`` records its URL
     and ``home/"sandbox.log"`` its output.
 
+    On first start the database gets a realistic 90-day history (see ``_lifecycle``). The server
+    stops by itself after ``idle_minutes`` without a request (default
+    ``$BILLING_KIT_SANDBOX_IDLE_MINUTES``, else 30; 0 = never); the next call starts it again,
+    on its previous port when that is free, so clients holding the old URL keep working.
+
     Raises
     ------
     RuntimeError
         The server did not become healthy within 20 s (see ``sandbox.log``).
+    ValueError
+        ``idle_minutes`` (or ``$BILLING_KIT_SANDBOX_IDLE_MINUTES``) is not a number ≥ 0.
     """
     import fcntl  # POSIX only; imported here so start() still works on Windows
 
+    from billing_kit.sandbox import _lifecycle
+
+    minutes = _lifecycle.idle_minutes(idle_minutes)
     home = Path(home).expanduser()
     home.mkdir(parents=True, exist_ok=True)
     state_file = home / "sandbox.json"
@@ -267,19 +268,22 @@ def ensure_shared(home: Path) -> str:
         try:
             with contextlib.suppress(OSError, ValueError):
                 url = str(json.loads(state_file.read_text())["url"])
-                if _healthy(url):
+                if _lifecycle.healthy(url):
                     return url
+            port = _lifecycle.free_port_of(state_file)
             state_file.unlink(missing_ok=True)
+            _lifecycle.prepare_database(home / "sandbox.db")
             _spawn_detached(
                 [sys.executable, "-m", "billing_kit.sandbox", "serve", "--host", "127.0.0.1",
-                 "--port", "0", "--db", str(home / "sandbox.db"), "--state-file", str(state_file)],
+                 "--port", str(port), "--db", str(home / "sandbox.db"),
+                 "--state-file", str(state_file), "--idle-minutes", str(minutes)],
                 home / "sandbox.log",
             )  # fmt: skip
             deadline = time.monotonic() + _STARTUP_TIMEOUT
             while time.monotonic() < deadline:
                 with contextlib.suppress(OSError, ValueError, KeyError):
                     url = str(json.loads(state_file.read_text())["url"])
-                    if _healthy(url):
+                    if _lifecycle.healthy(url):
                         return url
                 time.sleep(0.05)
             raise RuntimeError(

@@ -48,6 +48,17 @@ def test_notebook_is_committed_clean(path: Path) -> None:
     assert not any("sk_live" in cell.source or "sk_test_" in cell.source for cell in code)
 
 
+@pytest.mark.parametrize("name", ["02_charge_history.ipynb", "03_refunds.ipynb"])
+def test_analysis_notebooks_build_on_the_seeded_history(name: str) -> None:
+    """Running them adds no charge: the shared sandbox starts with 90 days of history."""
+    code = "\n".join(
+        cell.source
+        for cell in nbformat.read(NOTEBOOKS / name, as_version=4).cells
+        if cell.cell_type == "code"
+    )
+    assert "ensure_demo_charges" not in code and ".charge(" not in code
+
+
 @pytest.mark.slow
 def test_every_notebook_runs_top_to_bottom(tmp_path: Path) -> None:
     work, home = tmp_path / "notebooks", tmp_path / "bk-home"

@@ -18,7 +18,7 @@ import httpx
 import pytest
 import stripe
 
-from billing_kit.sandbox import SandboxServer, ensure_shared, start
+from billing_kit.sandbox import Core, SandboxServer, ensure_shared, start
 from billing_kit.sandbox._faults import Faults, Knobs
 from tests.support import TEST_KEY
 
@@ -249,6 +249,8 @@ def test_shared_server_stops_when_its_home_goes(tmp_path: Path) -> None:
 
 def test_two_processes_write_one_file(tmp_path: Path) -> None:
     home = tmp_path / "two-processes"
+    home.mkdir()
+    Core(home / "sandbox.db").close()  # an empty database: ensure_shared seeds only a new one
     shared = ensure_shared(home)  # a detached process on home/sandbox.db
     pid = json.loads((home / "sandbox.json").read_text())["pid"]
     try:

@@ -1,0 +1,125 @@
+"""JupyterLab started the way ``make lab`` starts it (``billing-kit lab``), in Debian's chromium.
+
+The first page is the first notebook (no Launcher, no "Jupyter news" toast), and after Run All
+and a save the outputs are in the analyst's working copy while the tracked notebooks in
+notebooks/ are byte for byte unchanged (so ``git status`` stays clean and the committed-clean test
+passes).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import secrets
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.browser.conftest import ROOT, _free_port
+from tests.browser.test_charge_notebook import SCREENSHOTS, _run_all
+from tests.support import stop_shared_sandbox
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(300)]
+
+FIRST = "01_charge_a_customer.ipynb"
+
+
+@dataclass(frozen=True)
+class MadeLab:
+    base: str
+    token: str
+    workbench: Path
+
+
+def _digests(folder: Path) -> dict[str, str]:
+    return {
+        str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(folder.rglob("*.ipynb"))
+    }
+
+
+@pytest.fixture
+def made_lab(tmp_path: Path) -> Iterator[MadeLab]:
+    """``billing-kit lab`` with only what a test needs added: a port, a token, no browser."""
+    home, workbench = tmp_path / "bk-home", tmp_path / "workbench"
+    port, token = _free_port(), secrets.token_hex(16)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("STRIPE_", "BILLING_KIT_"))}
+    env.update(BILLING_KIT_HOME=str(home), TQDM_DISABLE="1", PYTHONPATH=str(ROOT))
+    command = [
+        sys.executable, "-m", "billing_kit.cli", "lab",
+        "--templates", str(ROOT / "notebooks"), "--workdir", str(workbench), "--",
+        "--no-browser", f"--port={port}", "--ServerApp.port_retries=0",
+        f"--IdentityProvider.token={token}",
+    ]  # fmt: skip
+    log = tmp_path / "lab.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2):
+                    break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    failure = f"billing-kit lab did not start:\n{log.read_text()}"
+                    raise RuntimeError(failure) from None
+                time.sleep(0.3)
+        assert f"/lab/tree/{FIRST}?token=" in log.read_text()  # the address it prints
+        yield MadeLab(base, token, workbench)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+        stop_shared_sandbox(home)
+
+
+def test_lab_opens_on_the_first_notebook_and_keeps_git_clean(made_lab: MadeLab, page: Any) -> None:
+    from playwright.sync_api import expect
+
+    tracked = _digests(ROOT / "notebooks")
+    page.goto(f"{made_lab.base}/?token={made_lab.token}")  # what the printed address leads to
+    expect(page).to_have_url(re.compile(rf"/lab/tree/{re.escape(FIRST)}"), timeout=60_000)
+    expect(page.locator(".jp-NotebookPanel")).to_be_visible(timeout=60_000)
+    current = page.locator("#jp-main-dock-panel .lm-TabBar-tab.lm-mod-current")
+    expect(current).to_contain_text(FIRST)
+    expect(page.locator(".jp-Launcher")).to_have_count(0)
+    _run_all(page)
+    code_cells = sum(
+        1 for cell in json.loads((ROOT / "notebooks" / FIRST).read_text())["cells"]
+        if cell["cell_type"] == "code"
+    )  # fmt: skip
+    done = page.locator(".jp-CodeCell .jp-InputPrompt", has_text=re.compile(r"\[\d+\]"))
+    expect(done).to_have_count(code_cells, timeout=120_000)
+    expect(page.locator(".bk-form").first).to_be_visible(timeout=60_000)
+    # Past app start-up, the news question would be showing by now: it must not be there.
+    expect(page.get_by_text("official Jupyter news")).to_have_count(0)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "lab-first-page.png"))
+
+    # Save as autosave would (autosave only waits longer), then read what reached the disk.
+    page.locator(".jp-NotebookPanel .jp-Cell").first.click()
+    page.keyboard.press("Control+s")
+    copy = made_lab.workbench / FIRST
+    deadline = time.monotonic() + 60
+    saved: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        saved = json.loads(copy.read_text())
+        if any(cell.get("outputs") for cell in saved["cells"]):
+            break
+        time.sleep(0.5)
+    assert any(cell.get("outputs") for cell in saved["cells"]), "the working copy kept no output"
+    assert _digests(ROOT / "notebooks") == tracked, "a tracked notebook changed"
