@@ -37,8 +37,8 @@ lab: $(STAMP)
 	  $$( [ "$$(id -u)" = 0 ] && echo --allow-root )
 
 lint: $(STAMP)
-	$(BIN)/ruff check billing_kit tests benchmarks setup.py
-	$(BIN)/ruff format --check billing_kit tests benchmarks setup.py
+	$(BIN)/ruff check billing_kit tests benchmarks setup.py examples
+	$(BIN)/ruff format --check billing_kit tests benchmarks setup.py examples
 
 types: $(STAMP)
 	$(BIN)/mypy

@@ -80,6 +80,12 @@ def serve_command(args: argparse.Namespace) -> int:
     core = Core(db)
     url = url_of(sock)
     forwarder = None
+    if args.webhook_secret is not None and args.forward_to is None:
+        core.close()
+        sock.close()
+        print("billing-kit sandbox serve: --webhook-secret signs deliveries to --forward-to URL; "
+              "pass both", file=sys.stderr)  # fmt: skip
+        return 2
     if args.forward_to is not None:
         from billing_kit.sandbox._webhooks import SANDBOX_WEBHOOK_SECRET, Forwarder
 

@@ -208,6 +208,12 @@ def test_serve_refuses_a_bad_secret_with_a_clear_message(
     assert "webhook_secret must look like 'whsec_'" in err and "sk_test_x1" not in err
 
 
+def test_serve_refuses_a_secret_without_a_url(capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["--webhook-secret", "whsec_lonely"]
+    status = cli_main(["sandbox", "serve", "--port", "0", "--db", ":memory:", *args])
+    assert status == 2 and "pass both" in capsys.readouterr().err
+
+
 # -- trigger ----------------------------------------------------------------------------------
 
 
