@@ -270,3 +270,24 @@ def test_events_delivered_by_the_sandbox_forwarder_are_accepted(
         thread.join()
     with pytest.raises(stripe.SignatureVerificationError):
         stripe.Webhook.construct_event(events_of(sandbox)[0], "t=1,v1=00", WEBHOOK_SECRET)
+
+
+def test_an_attempt_reused_for_another_order_charges_nothing_more(
+    make_app: MakeApp, sandbox: SandboxServer
+) -> None:
+    client = make_app().test_client()
+    attempt = form_attempt(client.get("/").data)
+    submit(client, attempt, sku="stickers", quantity="1")  # order 1, paid
+    other = submit(client, payment_method="pm_card_chargeDeclined")  # order 2, declined
+    assert other.status_code == 402
+    # A tampered retry form: order 2 paid under order 1's attempt key.
+    reply = client.post("/checkout", data={"order": "2", "attempt": attempt,
+                                           "payment_method": "pm_card_visa"})  # fmt: skip
+    assert reply.status_code == 402 and b"already used" in reply.data
+    assert [s for _, s in charges(sandbox)].count("succeeded") == 1
+    assert (
+        client.post(
+            "/checkout", data={"order": "x", "attempt": attempt, "payment_method": "pm_card_visa"}
+        ).status_code
+        == 400
+    )

@@ -122,6 +122,10 @@ def pay(order: Order, payment_method: str, attempt: str) -> Outcome:
     except bk.CardDeclined as exc:
         code = exc.decline_code or "generic_decline"
         return Outcome(False, SAFE_MESSAGES.get(code, GENERIC_DECLINE), exc.payment_intent_id, code)
+    except bk.IdempotencyConflict:
+        # The attempt's key already paid for something else (a tampered form): charge nothing.
+        return Outcome(False, "This checkout was already used; please start again.", None,
+                       "idempotency_conflict")  # fmt: skip
     return Outcome(True, "Thank you, your payment succeeded.", charge.payment_intent)
 
 

@@ -49,6 +49,8 @@ def checkout() -> Response:
     if (offered and method not in offered) or not method.startswith("pm_"):
         return _form("Please choose a payment method.", status=400)
     if form.get("order"):  # another card for an order whose first attempt was declined
+        if not form["order"].isdigit():
+            return _form("This order does not exist; please start again.", status=400)
         order = orders.add_attempt(attempt, int(form["order"]))
         if order is None:
             abort(404)
