@@ -5,10 +5,12 @@ decline family, one charge per attempt, and a webhook endpoint that verifies and
 from __future__ import annotations
 
 import html
+import os
 import re
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -291,3 +293,16 @@ def test_an_attempt_reused_for_another_order_charges_nothing_more(
         ).status_code
         == 400
     )
+
+
+def test_settings_come_from_dotenv_then_the_environment(tmp_path: Path) -> None:
+    from checkout import settings_from_env
+
+    (tmp_path / ".env").write_text(
+        "STRIPE_API_KEY=sk_test_fromdotenv\nSTRIPE_WEBHOOK_SECRET=whsec_fromdotenv\nOTHER=x\n"
+    )
+    before = dict(os.environ)
+    found = settings_from_env({"STRIPE_WEBHOOK_SECRET": "whsec_fromenv"}, tmp_path)
+    expected = {"STRIPE_API_KEY": "sk_test_fromdotenv", "STRIPE_WEBHOOK_SECRET": "whsec_fromenv"}
+    assert found == expected
+    assert dict(os.environ) == before  # nothing leaked into the process environment

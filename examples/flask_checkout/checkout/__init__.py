@@ -34,12 +34,15 @@ SETTINGS = (
 )
 
 
-def settings_from_env(environ: Mapping[str, str] | None = None) -> dict[str, str]:
-    """Return the :data:`SETTINGS` found in ``.env`` (next to the package), overridden by the
-    environment. ``os.environ`` is left alone, so the key does not leak into subprocesses.
+def settings_from_env(
+    environ: Mapping[str, str] | None = None, folder: Path | None = None
+) -> dict[str, str]:
+    """Return the :data:`SETTINGS` found in ``folder/.env`` (default: next to the package),
+    overridden by the environment. ``os.environ`` is left alone, so the key does not leak into
+    subprocesses.
     """
     env = os.environ if environ is None else environ
-    dotenv = dotenv_values(Path(__file__).resolve().parent.parent / ".env")
+    dotenv = dotenv_values((folder or Path(__file__).resolve().parent.parent) / ".env")
     found = {k: v for k, v in dotenv.items() if k in SETTINGS and v}
     found.update({k: env[k] for k in SETTINGS if env.get(k)})
     return found
