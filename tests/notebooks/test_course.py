@@ -5,6 +5,7 @@ message that says what is wrong and hints at the fix.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import subprocess
@@ -108,13 +109,20 @@ def test_every_lesson_runs_under_nbval_with_its_solutions(tmp_path: Path) -> Non
 @pytest.mark.slow
 def test_every_check_fails_on_the_empty_answer(tmp_path: Path) -> None:
     home = Path(os.environ["BILLING_KIT_HOME"])  # the per-test folder set by tests/conftest.py
-    try:
-        for path in _lessons():
-            notebook = nbformat.read(path, as_version=4)
+    notebooks = {path: nbformat.read(path, as_version=4) for path in _lessons()}
+
+    async def run_all() -> None:  # one kernel per lesson, all at once: they mostly wait on I/O
+        await asyncio.gather(*(
             NotebookClient(
                 notebook, timeout=60, kernel_name="python3", allow_errors=True,
                 resources={"metadata": {"path": str(tmp_path)}},
-            ).execute()  # fmt: skip
+            ).async_execute()
+            for notebook in notebooks.values()
+        ))  # fmt: skip
+
+    try:
+        asyncio.run(run_all())
+        for path, notebook in notebooks.items():
             for index, cell in enumerate(notebook.cells):
                 if cell.cell_type != "code":
                     continue
