@@ -38,8 +38,8 @@ lab: $(STAMP)
 	$(BIN)/billing-kit lab -- $(LAB_ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check billing_kit tests benchmarks setup.py
-	$(BIN)/ruff format --check billing_kit tests benchmarks setup.py
+	$(BIN)/ruff check billing_kit tests benchmarks setup.py examples
+	$(BIN)/ruff format --check billing_kit tests benchmarks setup.py examples
 
 types: $(STAMP)
 	$(BIN)/mypy

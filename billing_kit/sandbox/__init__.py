@@ -21,9 +21,18 @@ from __future__ import annotations
 
 from billing_kit.sandbox._core import Core
 from billing_kit.sandbox._server import SandboxServer, ensure_shared, start
+from billing_kit.sandbox._webhooks import SANDBOX_WEBHOOK_SECRET
 
 # Importing the submodule binds the package attribute `seed` to the module first; this import then
 # rebinds it to the function, so `billing_kit.sandbox.seed(...)` is the function, per the contract.
 from billing_kit.sandbox.seed import SeedSummary, seed
 
-__all__ = ["Core", "SandboxServer", "SeedSummary", "ensure_shared", "seed", "start"]
+__all__ = [
+    "SANDBOX_WEBHOOK_SECRET",
+    "Core",
+    "SandboxServer",
+    "SeedSummary",
+    "ensure_shared",
+    "seed",
+    "start",
+]

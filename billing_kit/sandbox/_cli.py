@@ -1,4 +1,4 @@
-"""``billing-kit sandbox ...``: ``serve`` here, ``seed`` from :mod:`.seed`."""
+"""``billing-kit sandbox ...``: ``serve`` and ``trigger`` here, ``seed`` from :mod:`.seed`."""
 
 from __future__ import annotations
 
@@ -57,9 +57,18 @@ def register(subparsers: Any) -> None:
         help="stop after this long without a request (default 0: never)",
     )  # fmt: skip
     serve.add_argument("--state-file", default=None, help=argparse.SUPPRESS)
+    serve.add_argument(
+        "--forward-to", default=None, metavar="URL",
+        help="POST every new event, signed, to this webhook endpoint (like `stripe listen`)",
+    )  # fmt: skip
+    serve.add_argument(
+        "--webhook-secret", default=None, metavar="WHSEC",
+        help="endpoint secret to sign with (default: the sandbox's whsec_sandbox)",
+    )  # fmt: skip
     serve.set_defaults(func=serve_command)
     register_seed(commands)
     register_lifecycle(commands)
+    register_trigger(commands)
 
 
 def serve_command(args: argparse.Namespace) -> int:
@@ -79,6 +88,26 @@ def serve_command(args: argparse.Namespace) -> int:
     db = args.db or str(default_db())
     core = Core(db)
     url = url_of(sock)
+    forwarder = None
+    if args.webhook_secret is not None and args.forward_to is None:
+        core.close()
+        sock.close()
+        print("billing-kit sandbox serve: --webhook-secret signs deliveries to --forward-to URL; "
+              "pass both", file=sys.stderr)  # fmt: skip
+        return 2
+    if args.forward_to is not None:
+        from billing_kit.sandbox._webhooks import SANDBOX_WEBHOOK_SECRET, Forwarder
+
+        try:
+            forwarder = Forwarder(
+                core.store, args.forward_to, args.webhook_secret or SANDBOX_WEBHOOK_SECRET,
+                on_attempt=_print_attempt,
+            )  # fmt: skip
+        except ValueError as exc:
+            core.close()
+            sock.close()
+            print(f"billing-kit sandbox serve: {exc}", file=sys.stderr)
+            return 2
     if args.state_file:
         state = Path(args.state_file)
         tmp = state.with_suffix(".tmp")
@@ -90,10 +119,68 @@ def serve_command(args: argparse.Namespace) -> int:
     watch_idle(server, gauge, idle)
     if args.state_file:
         _watch_state(server, Path(args.state_file))
+    if forwarder is not None:
+        print(f"forwarding events to {forwarder.url}", flush=True)
+        forwarder.start()
     try:
         server.run(sockets=[sock])  # uvicorn stops cleanly on SIGINT and SIGTERM
     finally:
+        if forwarder is not None:
+            forwarder.stop()
         core.close()
+    return 0
+
+
+def _print_attempt(attempt: Any) -> None:
+    """Print one delivery the way ``stripe listen`` does: ``<-- [200] charge.succeeded [evt_]``."""
+    answer = attempt.status if attempt.status is not None else attempt.error
+    print(f"<-- [{answer}] {attempt.event_type} [{attempt.event_id}]", flush=True)
+
+
+def register_trigger(commands: Any) -> None:
+    """Add ``sandbox trigger EVENT_TYPE``."""
+    from billing_kit.sandbox._triggers import FIXTURES
+
+    trigger = commands.add_parser(
+        "trigger",
+        help="create the objects that emit an event (like `stripe trigger`)",
+        description="Make the API calls that emit EVENT_TYPE on a running sandbox. Supported: "
+        + ", ".join(sorted(FIXTURES)),
+    )
+    trigger.add_argument("event_type", metavar="EVENT_TYPE")
+    trigger.add_argument(
+        "--api-base", default=None, metavar="URL",
+        help="the sandbox (default: $STRIPE_API_BASE, else the shared one of $BILLING_KIT_HOME)",
+    )  # fmt: skip
+    trigger.set_defaults(func=trigger_command)
+
+
+def trigger_command(args: argparse.Namespace) -> int:
+    """Run ``sandbox trigger``; print the new event ids; return the exit status."""
+    import stripe
+
+    from billing_kit._config import SANDBOX_KEY
+    from billing_kit.sandbox._lifecycle import healthy
+    from billing_kit.sandbox._server import ensure_shared
+    from billing_kit.sandbox._triggers import FIXTURES, trigger
+
+    name = "billing-kit sandbox trigger"
+    if args.event_type not in FIXTURES:
+        print(f"{name}: unsupported event type {args.event_type!r}; supported: "
+              f"{', '.join(sorted(FIXTURES))}", file=sys.stderr)  # fmt: skip
+        return 2
+    url = args.api_base or os.environ.get("STRIPE_API_BASE")
+    if url is None:
+        url = ensure_shared(default_db().parent)
+    url = url.rstrip("/")
+    if not healthy(url):
+        print(f"{name}: no sandbox answers at {url!r}; start one with `billing-kit sandbox serve`",
+              file=sys.stderr)  # fmt: skip
+        return 2
+    client = stripe.StripeClient(SANDBOX_KEY, base_addresses={"api": url})
+    for event_id in trigger(client, args.event_type):
+        print(f"{args.event_type} {event_id}", flush=True)
+    print("Trigger succeeded!", flush=True)
     return 0
 
 

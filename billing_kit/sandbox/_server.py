@@ -23,6 +23,7 @@ import uvicorn
 from billing_kit.sandbox._app import Gauge, build_app
 from billing_kit.sandbox._core import Core
 from billing_kit.sandbox._faults import Faults, Knobs
+from billing_kit.sandbox._webhooks import SANDBOX_WEBHOOK_SECRET, Forwarder
 
 _UNSET: object = object()
 _STARTUP_TIMEOUT = 20.0
@@ -92,7 +93,12 @@ class SandboxServer:
         The pure :class:`~billing_kit.sandbox._core.Core`; inspect state through ``core.store``.
     gauge
         Requests served and the peak number in flight (``gauge.peak``).
+    webhooks
+        The :class:`~billing_kit.sandbox._webhooks.Forwarder` delivering signed events when
+        started with ``forward_to``, else None.
     """
+
+    webhooks: Forwarder | None = None
 
     def __init__(self, core: Core, faults: Faults, sock: socket.socket) -> None:
         self.core = core
@@ -146,6 +152,8 @@ class SandboxServer:
 
     def stop(self) -> None:
         """Stop serving and close the database (idempotent)."""
+        if self.webhooks is not None:
+            self.webhooks.stop()
         self._server.should_exit = True
         if self._thread.is_alive() and threading.current_thread() is not self._thread:
             self._thread.join(timeout=10)
@@ -177,6 +185,8 @@ def start(
     rate_limit: float | None = None,
     fault_rate: float = 0.0,
     fault_seed: int | None = None,
+    forward_to: str | None = None,
+    webhook_secret: str = SANDBOX_WEBHOOK_SECRET,
 ) -> SandboxServer:
     """Start a sandbox in a background thread and return its handle once it accepts requests.
 
@@ -188,13 +198,16 @@ def start(
         Where to listen; ``port=0`` picks a free port (see ``SandboxServer.url``).
     latency_ms, rate_limit, fault_rate, fault_seed
         Realism knobs; see :meth:`SandboxServer.configure` and ``docs/sandbox.md``.
+    forward_to, webhook_secret
+        POST every new event to this URL, signed with this endpoint secret, as Stripe does
+        (``SandboxServer.webhooks``; see ``docs/sandbox.md``, "Webhooks").
 
     Raises
     ------
     OSError
         The port is taken.
     ValueError
-        A knob is out of range.
+        A knob is out of range, or ``forward_to``/``webhook_secret`` is malformed.
 
     Examples
     --------
@@ -208,7 +221,10 @@ def start(
     sock = bind(host, port)
     core = Core(db)
     try:
-        return SandboxServer(core, faults, sock)
+        webhooks = None if forward_to is None else Forwarder(core.store, forward_to, webhook_secret)
+        server = SandboxServer(core, faults, sock)
+        server.webhooks = None if webhooks is None else webhooks.start()
+        return server
     except BaseException:
         core.close()
         sock.close()

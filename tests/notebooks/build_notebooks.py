@@ -275,156 +275,25 @@ TEACHING: list[Cell] = [
     (
         "md",
         """\
-# How a payment API works: PaymentIntents and Charges
+# How a payment API works: now a course
 
-This notebook looks behind the charge form, step by step, against the practice sandbox (or
-your Stripe test mode). Nothing here can touch live money: `connect()` refuses live keys unless
-asked.
+This lesson grew into a short course in [`learn/`](learn/), one notebook per topic, each with
+exercises that check your answer. Every notebook runs offline against the local sandbox in
+under a minute:
 
-Stripe has two ways to take a card payment:
+1. [The classic checkout, with today's library](learn/01_classic_checkout.ipynb): keys from the
+   environment, token, customer, charge, decline.
+2. [Money](learn/02_money.ipynb): minor units, zero- and three-decimal currencies, why floats
+   fail.
+3. [PaymentIntents and 3D Secure](learn/03_payment_intents_and_3d_secure.ipynb).
+4. [Idempotency and retries](learn/04_idempotency_and_retries.ipynb): a dropped connection,
+   retried with the same key, charges once.
+5. [Refunds, fees, balance transactions and payouts](learn/05_refunds_fees_and_payouts.ipynb).
+6. [Webhooks](learn/06_webhooks.ipynb): signed events, duplicates and disorder.
 
-* **Charges** (the older API): one call, one attempt. You send a card and an amount; the answer
-  is a *charge* that either succeeded or failed.
-* **PaymentIntents** (the current API): a *PaymentIntent* is the intention to collect an amount
-  from a customer. It lives through several states (waiting for a card, waiting for the bank's
-  3-D Secure check, processing, succeeded) and each attempt to pay it creates a *charge*. If the
-  first card is declined, the same PaymentIntent can be paid with another card.
-
-billing_kit uses PaymentIntents by default; both end in a charge (`ch_…`), which is what
-history, fees and refunds are about.""",
+`docs/teaching.md` maps each notebook to the Stripe concepts it covers.""",
     ),
-    ("code", "allow_live = False", ["parameters"]),
-    ("code", CONNECT),
-    (
-        "md",
-        """\
-## 1. A successful payment
-
-`client.charge` creates a PaymentIntent, confirms it with the card, and returns the charge it
-made. The charge remembers its PaymentIntent:""",
-    ),
-    (
-        "code",
-        """\
-# allow_duplicate: running this lesson again should charge again, not ask "are you sure?"
-charge = client.charge(
-    "ana@example.com", "20.00", "usd", payment_method="pm_card_visa", allow_duplicate=True
-)
-charge.id, charge.status, str(charge.amount), charge.payment_intent""",
-    ),
-    (
-        "md",
-        """\
-The PaymentIntent itself, read straight from the API with the official `stripe` library
-(`client.stripe`). Amounts travel as integers in the currency's smallest unit: 2000 cents.""",
-    ),
-    (
-        "code",
-        """\
-intent = client.stripe.v1.payment_intents.retrieve(charge.payment_intent)
-intent.status, intent.amount, intent.currency, intent.latest_charge""",
-    ),
-    (
-        "md",
-        """\
-## 2. A declined card
-
-The bank says no. The charge is recorded with status `failed`, and the PaymentIntent goes back
-to waiting for a payment method, so the customer could try another card.""",
-    ),
-    (
-        "code",
-        """\
-card = "pm_card_visa_chargeDeclinedInsufficientFunds"
-try:
-    client.charge("ben@example.com", "9.00", "usd", payment_method=card)
-except billing_kit.CardDeclined as declined:
-    print("declined:", declined.decline_code, "-", declined.reason)
-    if declined.payment_intent_id:
-        retry = client.stripe.v1.payment_intents.retrieve(declined.payment_intent_id)
-        print("the PaymentIntent is now:", retry.status)""",
-    ),
-    (
-        "md",
-        """\
-## 3. The older Charges API
-
-Same money, one call, no PaymentIntent. A card *token* (`tok_visa`) stands in for the card.
-There is no 3-D Secure step and no second attempt: a decline is final.""",
-    ),
-    (
-        "code",
-        """\
-legacy = client.charge(
-    "ana@example.com", "7.00", "usd", api="charges", source="tok_visa", allow_duplicate=True
-)
-legacy.id, legacy.status, legacy.payment_intent""",
-    ),
-    (
-        "md",
-        """\
-## 4. Authorise now, capture later
-
-A hotel or a shop that ships later first *authorises* the amount (the bank holds it) and
-*captures* it when the service is delivered. Until captured, no money moves.""",
-    ),
-    (
-        "code",
-        """\
-held = client.charge(
-    "chloe@example.com", "30.00", "usd", payment_method="pm_card_visa", capture=False,
-    allow_duplicate=True,
-)
-print("authorised, captured?", held.captured)
-print("after capture, captured?", client.capture(held).captured)""",
-    ),
-    (
-        "md",
-        """\
-## 5. Idempotency: asking twice, paying once
-
-Networks fail. If the answer to "charge $5" is lost, sending the request again could charge
-twice. Every request therefore carries an **idempotency key**; Stripe remembers the answer for a
-day and returns the same answer, and nothing new, when the same key comes again. The form uses
-one key per confirmed charge, and billing_kit retries under the same key.""",
-    ),
-    (
-        "code",
-        """\
-import uuid
-
-key = str(uuid.uuid4())
-params = {
-    "amount": 500, "currency": "usd", "payment_method": "pm_card_visa",
-    "confirm": True, "payment_method_types": ["card"],
-}
-first = client.stripe.v1.payment_intents.create(params, options={"idempotency_key": key})
-again = client.stripe.v1.payment_intents.create(params, options={"idempotency_key": key})
-print("same PaymentIntent both times:", first.id == again.id)""",
-    ),
-    (
-        "md",
-        """\
-## 6. Amounts: never floats, always the smallest unit
-
-Most currencies have cents; yen has none; Kuwaiti dinars have three decimals. billing_kit turns
-what people type into the integer Stripe expects, and refuses what the currency cannot hold.""",
-    ),
-    (
-        "code",
-        """\
-from billing_kit import parse_amount
-
-parse_amount("12.34", "usd"), parse_amount("500", "jpy"), parse_amount("5.120", "kwd")""",
-    ),
-    (
-        "code",
-        """\
-try:
-    parse_amount("12.5", "jpy")
-except billing_kit.InvalidAmount as error:
-    print(error)""",
-    ),
+    ("code", 'course = "learn/01_classic_checkout.ipynb"  # start here', ["parameters"]),
 ]
 
 

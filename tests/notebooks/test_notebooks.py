@@ -62,7 +62,8 @@ def test_analysis_notebooks_build_on_the_seeded_history(name: str) -> None:
 @pytest.mark.slow
 def test_every_notebook_runs_top_to_bottom(tmp_path: Path) -> None:
     work, home = tmp_path / "notebooks", tmp_path / "bk-home"
-    shutil.copytree(NOTEBOOKS, work, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    # The course in learn/ has its own test (its exercises fail until solved: test_course.py).
+    shutil.copytree(NOTEBOOKS, work, ignore=shutil.ignore_patterns(".ipynb_checkpoints", "learn"))
     # An empty config file makes this run independent of the repository's pytest settings.
     (work / "pytest.ini").write_text("[pytest]\naddopts =\n")
     env = {
