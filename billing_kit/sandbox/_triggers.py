@@ -67,9 +67,11 @@ def _refund_failed(client: stripe.StripeClient) -> None:
 
 
 def _refund_updated(client: stripe.StripeClient) -> None:
-    intent = _intent(client, "pm_card_pendingRefund")
+    # A metadata update emits refund.updated (https://docs.stripe.com/api/refunds/update); a
+    # card refund cannot be canceled, only one in requires_action can.
+    intent = _intent(client, "pm_card_visa")
     refund = client.v1.refunds.create({"payment_intent": intent.id})
-    client.v1.refunds.cancel(refund.id)
+    client.v1.refunds.update(refund.id, {"metadata": {"triggered_by": "billing-kit"}})
 
 
 def _disputed(client: stripe.StripeClient) -> None:
