@@ -25,6 +25,8 @@ from billing_kit._transport import Transport, TransportStats
 if TYPE_CHECKING:
     import pandas as pd
 
+    from billing_kit.reconcile import PayoutReconciliation
+
 __all__ = ["Client", "connect"]
 
 _RATE_LIMITS: dict[str, float] = {"sandbox": 25.0, "test": 25.0, "live": 100.0}
@@ -312,6 +314,32 @@ class Client:
         from billing_kit import history
 
         return history.customers_frame(self, since, until, **options)
+
+    def balance_summary(self, start: Any, end: Any, tz: str = "UTC") -> pd.DataFrame:
+        """Stripe's ``balance.summary.1``; see :func:`billing_kit.reconcile.balance_summary`."""
+        from billing_kit import reconcile
+
+        return reconcile.balance_summary(self, start, end, tz)
+
+    def balance_activity(
+        self, start: Any, end: Any, tz: str = "UTC", *, itemized: bool = False
+    ) -> pd.DataFrame:
+        """Activity by reporting category; see :func:`billing_kit.reconcile.balance_activity`."""
+        from billing_kit import reconcile
+
+        return reconcile.balance_activity(self, start, end, tz, itemized=itemized)
+
+    def payout_reconciliation(self, start: Any, end: Any, tz: str = "UTC") -> PayoutReconciliation:
+        """Automatic payouts and their items; see :mod:`billing_kit.reconcile`."""
+        from billing_kit import reconcile
+
+        return reconcile.payout_reconciliation(self, start, end, tz)
+
+    def ending_balance_reconciliation(self, end: Any, tz: str = "UTC") -> pd.DataFrame:
+        """Transactions not yet paid out at ``end``; see :mod:`billing_kit.reconcile`."""
+        from billing_kit import reconcile
+
+        return reconcile.ending_balance_reconciliation(self, end, tz)
 
 
 def connect(
