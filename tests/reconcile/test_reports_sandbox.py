@@ -139,7 +139,7 @@ def test_activity_by_reporting_category(story: Any) -> None:
                 "payout",
                 "refund",
                 "refund_failure",
-            ],  # fmt: skip
+            ],
             "currency": ["usd"] * 6,
             "count": [7, 2, 1, 1, 3, 1],
             "gross": _dec(["504.00", "-50.00", "30.00", "-100.00", "-104.00", "40.00"]),
