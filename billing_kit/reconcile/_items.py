@@ -40,7 +40,9 @@ def major(minor: Any, currency: Any) -> Any:
 
 def strings(values: Any) -> pd.Series:
     """Arrow strings (``string[pyarrow]``, as the history frames hold ids), missing as ``<NA>``."""
-    return pd.Series([None if pd.isna(v) else str(v) for v in values], dtype=STRING_DTYPE)
+    series = pd.Series(list(values) if not isinstance(values, pd.Series) else values)
+    plain = series.astype(object)
+    return plain.where(plain.notna(), None).astype(STRING_DTYPE).reset_index(drop=True)
 
 
 def _sources(history: History) -> pd.DataFrame:

@@ -178,35 +178,41 @@ def payout_reconciliation(history: History, start: int, end: int, tz: str) -> Pa
         ["automatic_payout_effective_at", "automatic_payout_id", "created", "id"], kind="stable"
     )
     frame = itemize(items, history, tz, payouts=True)
-    payouts = history.payouts.set_index(history.payouts["id"].astype(object))
+    fields = ["amount_minor", "currency", "status", "reconciliation_status", "trace_id"]
+    payouts = history.payouts.set_index(history.payouts["id"].astype(object))[fields]
     own = settled[settled["is_payout_row"]]
     effective = dict(zip(own["automatic_payout_id"].astype(object),
                          own["automatic_payout_effective_at"], strict=True))  # fmt: skip
     listed = history.links.groupby(history.links["automatic_payout_id"].astype(object)).size()
+    sums = items.groupby(items["automatic_payout_id"].astype(object)).agg(
+        count=("id", "size"), gross=("amount_minor", "sum"), fee=("fee_minor", "sum"),
+        net=("net_minor", "sum"),
+    )  # fmt: skip
     chosen = sorted(effective, key=lambda p: (effective[p], p))
+    records = payouts.reindex(chosen).to_dict("index")
     columns: dict[str, list[object]] = {k: [] for k in (
         "automatic_payout_id", "currency", "effective", "status", "reconciliation_status",
         "trace_id", "count", "reason")}  # fmt: skip
     money: dict[str, list[int]] = {k: [] for k in ("gross", "fee", "net", "amount", "difference")}
     for payout_id in chosen:
-        payout = payouts.loc[payout_id]
-        mine = items[items["automatic_payout_id"].astype(object) == payout_id]
-        net = int(mine["net_minor"].sum())
+        payout = records[payout_id]
+        count, gross, fee, net = (
+            (int(v) for v in sums.loc[payout_id]) if payout_id in sums.index else (0, 0, 0, 0)
+        )
         amount = int(payout["amount_minor"])
-        absent = int(listed.get(payout_id, 0)) - len(mine)
+        absent = int(listed.get(payout_id, 0)) - count
         status = str(payout["status"])
         reconciliation = str(payout["reconciliation_status"])
         values = {"automatic_payout_id": payout_id, "currency": str(payout["currency"]),
                   "effective": effective[payout_id], "status": status,
                   "reconciliation_status": reconciliation,
                   "trace_id": None if pd.isna(payout["trace_id"]) else str(payout["trace_id"]),
-                  "count": len(mine),
+                  "count": count,
                   "reason": _reason(net - amount, status, reconciliation, absent)}  # fmt: skip
         for key, value in values.items():
             columns[key].append(value)
-        for key, number in (("gross", int(mine["amount_minor"].sum())),
-                            ("fee", int(mine["fee_minor"].sum())), ("net", net),
-                            ("amount", amount), ("difference", net - amount)):  # fmt: skip
+        for key, number in (("gross", gross), ("fee", fee), ("net", net), ("amount", amount),
+                            ("difference", net - amount)):  # fmt: skip
             money[key].append(number)
     effective_utc = pd.to_datetime(pd.Series(columns.pop("effective"), dtype=object), utc=True)
     summary = _money_frame(columns, money)

@@ -274,6 +274,10 @@ def draw(charges: int, customers: int, days: int, seed: int, end: int) -> Plan:
     dp_reason = _pick(rng, [w for _, w in DISPUTE_REASONS], dispute.size)
     settle_after = dp_created + rng.integers(10 * DAY, 20 * DAY, dispute.size)
     wins = rng.random(dispute.size) < 0.4
+    # Every history that settles two disputes has one won and one lost.
+    closing = np.flatnonzero(settle_after < end)
+    if closing.size >= 2:
+        wins[closing[0]], wins[closing[1]] = True, False
     dp_status: list[str] = []
     dp_reversed = np.full(dispute.size, -1, np.int64)
     for i in range(dispute.size):
