@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -40,8 +41,9 @@ def balance_summary(
     Per currency, rows ``starting_balance``, ``activity_gross``, ``activity_fee``, ``activity``,
     ``payouts`` and ``ending_balance`` (columns ``category``, ``currency``, ``description``,
     ``net_amount`` as exact decimals); ``starting_balance + activity + payouts ==
-    ending_balance``, or an ``unreconciled`` row says by how much and why. Dates without a zone
-    are read in ``tz``.
+    ending_balance``. For a period ending now, the ending balance is checked against Stripe's
+    ``GET /v1/balance`` (available + pending); an ``unreconciled`` row says by how much and why
+    when they differ. Dates without a zone are read in ``tz``.
 
     Raises
     ------
@@ -53,7 +55,16 @@ def balance_summary(
     >>> client.balance_summary("2026-11-01", "2026-12-01", tz="Europe/Paris")  # doctest: +SKIP
     """
     lo, hi, _ = _period(start, end, tz)
-    return _reports.balance_summary(gather(client, hi, metadata=False), lo, hi)
+    history = gather(client, hi, metadata=False)
+    live: dict[str, int] | None = None
+    if hi >= time.time():
+        # A period ending now can be checked against Stripe's own running balance.
+        balance = client.stripe.v1.balance.retrieve()
+        live = {}
+        for entry in [*balance.available, *balance.pending]:
+            currency, amount = str(entry["currency"]), int(entry["amount"])
+            live[currency] = live.get(currency, 0) + amount
+    return _reports.balance_summary(history, lo, hi, live=live)
 
 
 def balance_activity(

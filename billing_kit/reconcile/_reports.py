@@ -52,14 +52,18 @@ def _money_frame(columns: dict[str, list[object]], money: dict[str, list[int]]) 
     return frame
 
 
-def balance_summary(history: History, start: int, end: int) -> pd.DataFrame:
+def balance_summary(
+    history: History, start: int, end: int, *, live: dict[str, int] | None = None
+) -> pd.DataFrame:
     """``balance.summary.1``: per currency, starting balance, activity, payouts, ending balance.
 
     Rows of ``category`` ``starting_balance``, ``activity_gross``, ``activity_fee``,
     ``activity``, ``payouts`` (negative: money leaving the balance), ``ending_balance``; so
-    ``starting_balance + activity + payouts == ending_balance``. The ending balance is summed on
-    its own (every transaction placed before ``end``), not derived; a currency where the two
-    disagree gets an ``unreconciled`` row with the difference and why.
+    ``starting_balance + activity + payouts == ending_balance``.
+
+    ``live`` (minor units per currency, Stripe's ``GET /v1/balance`` available + pending, for a
+    period ending now) is an independent sum of the same money: a currency whose ending balance
+    differs from it gets an ``unreconciled`` row with the difference and why.
     """
     rows = ledger(history)
     before = rows[rows["placed_at"] < _stamp(start)]
@@ -71,7 +75,8 @@ def balance_summary(history: History, start: int, end: int) -> pd.DataFrame:
     curs: list[object] = []
     descs: list[object] = []
     nets: list[int] = []
-    for currency in sorted(set(until["currency"].dropna())):
+    currencies = set(until["currency"].dropna()) | set(live or {})
+    for currency in sorted(currencies):
         parts = (("before", before), ("activity", activity), ("paid", paid), ("until", until))
         of = {name: frame[frame["currency"] == currency] for name, frame in parts}
         values = {
@@ -82,21 +87,20 @@ def balance_summary(history: History, start: int, end: int) -> pd.DataFrame:
             "payouts": int(of["paid"]["net_minor"].sum()),
             "ending_balance": int(of["until"]["net_minor"].sum()),
         }
-        rolled = values["starting_balance"] + values["activity"] + values["payouts"]
         for category, description in _SUMMARY_ROWS:
             cats.append(category)
             curs.append(currency)
             descs.append(description)
             nets.append(values[category])
-        if rolled != values["ending_balance"]:
-            missing = int(of["until"]["placed_at"].isna().sum())
+        if live is not None and live.get(currency, 0) != values["ending_balance"]:
             cats.append("unreconciled")
             curs.append(currency)
             descs.append(
-                f"starting + activity + payouts differs from the ending balance; {missing} "
-                "transaction(s) have no date to place them by"
+                "Stripe's balance (available + pending) differs from the ending balance by this "
+                "amount: transactions are missing from the history, or were created after it "
+                "was pulled; pull again (refresh=True) and rerun"
             )
-            nets.append(values["ending_balance"] - rolled)
+            nets.append(live.get(currency, 0) - values["ending_balance"])
     frame = _money_frame({"category": cats, "currency": curs}, {"net_amount": nets})
     frame.insert(2, "description", strings(descs))
     return frame

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -77,11 +78,31 @@ def test_the_seeded_history_has_every_special_case(seeded: Any) -> None:
 
 def test_the_whole_history_ends_at_the_live_balance(seeded: Any) -> None:
     history, live = seeded
-    summary = _reports.balance_summary(history, START - 86_400, END + 30 * 86_400)
+    # The sandbox's /v1/balance (available + pending) is an independent sum of the same money.
+    summary = _reports.balance_summary(
+        history, START - 86_400, END + 30 * 86_400, live={"usd": live}
+    )
     assert set(summary["category"]) == {"starting_balance", "activity_gross", "activity_fee",
                                         "activity", "payouts", "ending_balance"}  # fmt: skip
-    # The sandbox's /v1/balance (available + pending) is an independent sum of the same money.
     assert _values(summary)["ending_balance"] == Decimal(live) / 100
+
+
+def test_a_history_missing_a_transaction_says_where_and_why(seeded: Any) -> None:
+    history, live = seeded
+    txns = history.transactions
+    lost = txns[txns["reporting_category"] == "refund_failure"]
+    partial = replace(history, transactions=txns.drop(lost.index))
+    summary = _reports.balance_summary(
+        partial, START - 86_400, END + 30 * 86_400, live={"usd": live}
+    )
+    row = summary[summary["category"] == "unreconciled"]
+    assert list(row["net_amount"]) == list(lost["net"])
+    assert "missing from the history" in row["description"].iloc[0]
+    # The payout that listed it no longer ties, and says why.
+    payouts = _reports.payout_reconciliation(partial, START, END + 30 * 86_400, "UTC").summary
+    broken = payouts[payouts["difference"] != Decimal(0)]
+    assert list(broken["difference"]) == [-lost["net"].iloc[0]]
+    assert "1 listed transaction(s) are missing" in broken["reason"].iloc[0]
 
 
 @pytest.mark.parametrize("tz", ZONES)
