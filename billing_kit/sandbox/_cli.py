@@ -1,4 +1,5 @@
-"""``billing-kit sandbox ...``: ``serve`` here, ``seed`` from :mod:`.seed`."""
+"""``billing-kit sandbox ...``: ``serve`` here, ``seed`` from :mod:`.seed`, ``bank-statement``
+from :mod:`._bank_statement`."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from billing_kit.sandbox._bank_statement import register as register_bank_statement
 from billing_kit.sandbox.seed import register as register_seed
 
 DEFAULT_PORT = 12111
@@ -53,6 +55,7 @@ def register(subparsers: Any) -> None:
     serve.add_argument("--state-file", default=None, help=argparse.SUPPRESS)
     serve.set_defaults(func=serve_command)
     register_seed(commands)
+    register_bank_statement(commands)
 
 
 def serve_command(args: argparse.Namespace) -> int:
