@@ -239,3 +239,80 @@ def test_bad_periods_are_refused_before_any_request(
     client = billing_kit.connect(TEST_KEY, api_base="http://127.0.0.1:9")  # nothing listens
     with pytest.raises(InvalidOption, match=fix):
         client.balance_summary(start, end, tz=tz)
+
+
+def _run_report(client: Any, report_type: str, **parameters: Any) -> list[dict[str, str]]:
+    """Run a report through the official library and read its CSV as Stripe serves it."""
+    import csv
+    import io
+
+    import requests
+
+    run = client.stripe.v1.reporting.report_runs.create(
+        {"report_type": report_type, "parameters": parameters}
+    )
+    assert (run.status, run.result) == ("pending", None)
+    done = client.stripe.v1.reporting.report_runs.retrieve(run.id)
+    assert done.status == "succeeded" and done.result.purpose == "finance_report_run"
+    path = f"/v1/files/{done.result.id}/contents"
+    answer = requests.get(client.api_base + path, auth=(TEST_KEY, ""), timeout=10)
+    assert answer.headers["content-type"].startswith("text/csv")
+    assert int(done.result.size) == len(answer.content)
+    return list(csv.DictReader(io.StringIO(answer.text)))
+
+
+def test_the_sandbox_reporting_api_agrees_with_the_computed_reports(story: Any) -> None:
+    client, _ = story
+    # Inside the data Stripe says it has: from the first transaction's day (UTC) to the clock's.
+    since, until = "2026-11-02T00:00:00-05:00", "2026-11-05T00:00:00Z"
+    start, end = (int(pd.Timestamp(t).timestamp()) for t in (since, until))
+    zone = {"interval_start": start, "interval_end": end, "timezone": "America/New_York"}
+    types = client.stripe.v1.reporting.report_types.list().data
+    assert {t.id for t in types} == {
+        "balance.summary.1", "balance_change_from_activity.summary.1",
+        "payout_reconciliation.itemized.5", "ending_balance_reconciliation.itemized.4"}  # fmt: skip
+    summary = _run_report(client, "balance.summary.1", **zone)
+    mine = client.balance_summary(since, until, tz="America/New_York")
+    assert [(r["category"], r["currency"], Decimal(r["net_amount"])) for r in summary] == list(
+        zip(mine["category"], mine["currency"], mine["net_amount"], strict=True)
+    )
+    activity = _run_report(client, "balance_change_from_activity.summary.1", **zone)
+    mine = client.balance_activity(since, until, tz="America/New_York")
+    assert [(r["reporting_category"], int(r["count"]), Decimal(r["net"])) for r in activity] == (
+        list(zip(mine["reporting_category"], mine["count"], mine["net"], strict=True))
+    )
+    payouts = _run_report(client, "payout_reconciliation.itemized.5", **zone)
+    mine = client.payout_reconciliation(since, until, tz="America/New_York").frame
+    assert [(r["balance_transaction_id"], r["automatic_payout_id"]) for r in payouts] == list(
+        zip(mine["balance_transaction_id"], mine["automatic_payout_id"], strict=True)
+    )
+    assert payouts[0]["automatic_payout_effective_at"] == "2026-11-03 19:00:00"
+    ending = _run_report(client, "ending_balance_reconciliation.itemized.4", interval_end=end)
+    mine = client.ending_balance_reconciliation("2026-11-05")
+    assert [r["balance_transaction_id"] for r in ending] == list(mine["balance_transaction_id"])
+
+
+@pytest.mark.parametrize(
+    ("report_type", "parameters", "param"),
+    [
+        ("balance.summary.9", {"interval_end": MONDAY}, "report_type"),
+        ("balance.summary.1", {"interval_end": MONDAY}, "parameters[interval_start]"),
+        ("balance.summary.1", {"interval_start": 0, "interval_end": MONDAY},
+         "parameters[interval_start]"),
+        ("balance.summary.1", {"interval_start": MONDAY, "interval_end": 2**40},
+         "parameters[interval_end]"),
+        ("ending_balance_reconciliation.itemized.4",
+         {"interval_end": MONDAY, "timezone": "Mars/Olympus"}, "parameters[timezone]"),
+    ],
+)  # fmt: skip
+def test_report_runs_refuse_bad_parameters(
+    story: Any, report_type: str, parameters: dict[str, Any], param: str
+) -> None:
+    import stripe
+
+    client, _ = story
+    with pytest.raises(stripe.InvalidRequestError) as refused:
+        client.stripe.v1.reporting.report_runs.create(
+            {"report_type": report_type, "parameters": parameters}
+        )
+    assert refused.value.param == param
