@@ -219,7 +219,7 @@ def _parameters(ctx: Ctx, type_id: str, params: dict[str, Any]) -> dict[str, Any
     if "timezone" in raw:
         try:
             zoneinfo.ZoneInfo(str(raw["timezone"]))
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder
             raise invalid(
                 f"Invalid timezone: {raw['timezone']!r}; use an IANA name such as "
                 "'America/New_York'.",

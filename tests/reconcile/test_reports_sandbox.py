@@ -230,6 +230,8 @@ def test_ending_balance_lists_what_is_not_paid_out(story: Any) -> None:
         ("2026-11-05", "2026-11-01", "UTC", "swap them"),
         ("yesterday-ish", "2026-11-01", "UTC", "YYYY-MM-DD"),
         ("2026-11-01", "2026-11-05", "Mars/Olympus", "IANA name"),
+        ("2026-11-01", "2026-11-05", "America", "IANA name"),  # a folder of zones, not a zone
+        ("2026-11-01", "2026-11-05", "x" * 300, "IANA name"),
         (None, "2026-11-05", "UTC", "a report needs both ends"),
     ],
 )
@@ -303,6 +305,8 @@ def test_the_sandbox_reporting_api_agrees_with_the_computed_reports(story: Any) 
          "parameters[interval_end]"),
         ("ending_balance_reconciliation.itemized.4",
          {"interval_end": MONDAY, "timezone": "Mars/Olympus"}, "parameters[timezone]"),
+        ("ending_balance_reconciliation.itemized.4",
+         {"interval_end": MONDAY, "timezone": "America"}, "parameters[timezone]"),
     ],
 )  # fmt: skip
 def test_report_runs_refuse_bad_parameters(
