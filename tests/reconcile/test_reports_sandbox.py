@@ -320,3 +320,48 @@ def test_report_runs_refuse_bad_parameters(
             {"report_type": report_type, "parameters": parameters}
         )
     assert refused.value.param == param
+
+
+def test_compare_with_stripe_finds_no_difference_with_the_sandbox(story: Any) -> None:
+    client, _ = story
+    since, until, zone = "2026-11-02T00:00:00-05:00", "2026-11-05T00:00:00Z", "America/New_York"
+    frames = [
+        client.balance_summary(since, until, tz=zone, compare_with_stripe=True),
+        client.balance_activity(since, until, tz=zone, compare_with_stripe=True),
+        client.balance_activity(since, until, tz=zone, itemized=True, compare_with_stripe=True),
+        client.payout_reconciliation(since, until, tz=zone, compare_with_stripe=True).frame,
+        client.ending_balance_reconciliation(until, tz=zone, compare_with_stripe=True),
+    ]
+    for frame in frames:
+        found = frame.attrs["compare_with_stripe"]
+        assert found.empty, found
+
+
+def test_differences_name_each_disagreeing_row() -> None:
+    from billing_kit.reconcile._compare import differences
+
+    ours = pd.DataFrame(
+        {
+            "category": ["starting_balance", "activity", "payouts"],
+            "currency": ["usd", "usd", "usd"],
+            "net_amount": _dec(["0", "12.340", "-5"]),
+        }
+    )
+    theirs = pd.DataFrame(
+        {
+            "category": ["starting_balance", "activity", "ending_balance"],
+            "currency": ["usd", "usd", "usd"],
+            "net_amount": ["0.00", "12.35", "7.34"],
+        }
+    )
+    expected = pd.DataFrame(
+        {
+            "category": ["activity", "ending_balance", "payouts"],
+            "currency": ["usd", "usd", "usd"],
+            "net_amount_ours": ["12.34", None, "-5"],
+            "net_amount_stripe": ["12.35", "7.34", None],
+            "where": ["differs", "only_stripe", "only_ours"],
+        }
+    )
+    found = differences(ours, theirs, "balance.summary.1")
+    pd.testing.assert_frame_equal(found, expected, check_dtype=False)
