@@ -84,6 +84,7 @@ def _make_history(client: Any) -> dict[str, str]:
     _clock(client, WEDNESDAY)
     p1 = _sweep(client)
     g = client.charge(ana, "200.00", "usd", payment_method="pm_card_bypassPending")
+    _clock(client, WEDNESDAY + 60)  # a minute later: rows made in one second sort by id
     manual = client.stripe.v1.payouts.create({"amount": 10_000, "currency": "usd"})
     _clock(client, WEDNESDAY + 86_400)
     p2 = _sweep(client)
@@ -198,8 +199,10 @@ def test_payout_reconciliation_ties_each_automatic_payout(story: Any) -> None:
     )
     pd.testing.assert_frame_equal(result.summary, expected, check_index_type=False)
     items = result.frame
-    assert list(items.groupby("automatic_payout_id", observed=True)["net"].sum()) == [
-        Decimal("178.84"), Decimal("93.90")]  # fmt: skip
+    assert dict(items.groupby("automatic_payout_id", observed=True)["net"].sum()) == {
+        ids["p1"]: Decimal("178.84"), ids["p2"]: Decimal("93.90")}  # fmt: skip
+    # Items come in payout order (by effective time), then by creation.
+    assert list(items["automatic_payout_id"]) == [ids["p1"]] * 13 + [ids["p2"]] * 2
     # The manual payout cannot be attributed; its transaction reduces the next automatic payout.
     manual = items[items["source_id"] == ids["manual"]]
     assert list(manual["automatic_payout_id"]) == [ids["p2"]]
