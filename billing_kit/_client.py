@@ -33,6 +33,8 @@ from billing_kit._validation import check_flag, is_finite_number
 if TYPE_CHECKING:
     import pandas as pd
 
+    from billing_kit.reconcile import PayoutReconciliation
+
 __all__ = ["Client", "connect"]
 
 log = logging.getLogger("billing_kit")
@@ -349,6 +351,52 @@ class Client:
         from billing_kit import history
 
         return history.customers_frame(self, since, until, **options)
+
+    def balance_summary(
+        self, start: Any, end: Any, tz: str = "UTC", *, compare_with_stripe: bool = False
+    ) -> pd.DataFrame:
+        """Stripe's ``balance.summary.1``; see :func:`billing_kit.reconcile.balance_summary`."""
+        from billing_kit import reconcile
+
+        return reconcile.balance_summary(
+            self, start, end, tz, compare_with_stripe=compare_with_stripe
+        )
+
+    def balance_activity(
+        self,
+        start: Any,
+        end: Any,
+        tz: str = "UTC",
+        *,
+        itemized: bool = False,
+        compare_with_stripe: bool = False,
+    ) -> pd.DataFrame:
+        """Activity by reporting category; see :func:`billing_kit.reconcile.balance_activity`."""
+        from billing_kit import reconcile
+
+        return reconcile.balance_activity(
+            self, start, end, tz, itemized=itemized, compare_with_stripe=compare_with_stripe
+        )
+
+    def payout_reconciliation(
+        self, start: Any, end: Any, tz: str = "UTC", *, compare_with_stripe: bool = False
+    ) -> PayoutReconciliation:
+        """Automatic payouts and their items; see :mod:`billing_kit.reconcile`."""
+        from billing_kit import reconcile
+
+        return reconcile.payout_reconciliation(
+            self, start, end, tz, compare_with_stripe=compare_with_stripe
+        )
+
+    def ending_balance_reconciliation(
+        self, end: Any, tz: str = "UTC", *, compare_with_stripe: bool = False
+    ) -> pd.DataFrame:
+        """Transactions not yet paid out at ``end``; see :mod:`billing_kit.reconcile`."""
+        from billing_kit import reconcile
+
+        return reconcile.ending_balance_reconciliation(
+            self, end, tz, compare_with_stripe=compare_with_stripe
+        )
 
 
 def connect(

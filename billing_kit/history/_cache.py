@@ -31,7 +31,7 @@ import pyarrow.parquet as pq
 
 from billing_kit.history._frames import METADATA_JSON, build_frame
 from billing_kit.history._join import concat_frames, conform
-from billing_kit.history._schema import ObjectKind
+from billing_kit.history._schema import ObjectKind, schema
 
 #: 2: coverage never reaches past the pull's start minus the consistency margin; caches written
 #: by version 1 could claim the future (tomorrow 00:00 for ``until=today``) and are re-pulled.
@@ -133,7 +133,7 @@ class HistoryCache:
             data = orjson.loads(self.state_path.read_bytes())
         except (FileNotFoundError, orjson.JSONDecodeError):
             return CacheState()
-        if data.get("version") != STATE_VERSION:
+        if data.get("version") != STATE_VERSION or self._older_schema():
             return CacheState()
         state = CacheState.from_json(data)
         if not self.frame_path.exists():
@@ -143,9 +143,21 @@ class HistoryCache:
 
     def load_frame(self) -> pd.DataFrame:
         """Return the cached frame (internal columns included), or an empty typed frame."""
-        if not self.frame_path.exists() or not self.state_path.exists():
+        if not self.frame_path.exists() or not self.state_path.exists() or self._older_schema():
             return build_frame(self.kind, [])
         return conform(self.kind, _read(self.frame_path))
+
+    def _older_schema(self) -> bool:
+        """Whether the cached frame lacks a declared column (written before it was added).
+
+        Its rows never held that column's values, so the whole cache is pulled again rather
+        than served with a column missing (a cached frame must equal a fresh pull).
+        """
+        try:
+            names = set(pq.read_schema(self.frame_path).names)
+        except (FileNotFoundError, pa.ArrowInvalid):
+            return False
+        return any(column.name not in names for column in schema(self.kind))
 
     def save_state(self, state: CacheState) -> None:
         """Write the state atomically."""

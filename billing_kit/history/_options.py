@@ -55,7 +55,7 @@ def check_timezone(tz: str | None) -> str | None:
         raise InvalidOption(f"tz={tz!r} is not a time zone name; pass e.g. tz='Europe/Paris'")
     try:
         zoneinfo.ZoneInfo(tz)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder, "America"
         raise InvalidOption(
             f"tz={tz!r} is not a known time zone; use an IANA name such as 'UTC', "
             f"'Europe/Paris' or 'America/New_York'"

@@ -308,6 +308,22 @@ PAYOUTS: tuple[Column, ...] = (
     _c("destination", "ref", "bank account or card id"),
     _c("description", "string", "description"),
     _c("statement_descriptor", "string", "text on the bank statement"),
+    _c("trace_id", "string", "bank trace id of the deposit, once known", "trace_id", "value"),
+    _c(
+        "trace_id_status",
+        "category",
+        "pending, supported or unsupported",
+        "trace_id",
+        "status",
+        categories=("pending", "supported", "unsupported"),
+    ),
+    _c(
+        "failure_balance_transaction",
+        "ref",
+        "balance transaction returning a failed payout's funds (txn_...)",
+    ),
+    _c("original_payout", "ref", "the payout this one reverses (po_...)"),
+    _c("reversed_by", "ref", "the payout reversing this one (po_...)"),
 )
 
 DISPUTES: tuple[Column, ...] = (

@@ -25,6 +25,7 @@ from billing_kit.sandbox._errors import StripeError, api_error
 from billing_kit.sandbox._faults import Faults
 from billing_kit.sandbox._forms import MAX_BODY_BYTES
 from billing_kit.sandbox._ids import request_id
+from billing_kit.sandbox._reporting import RAW_BODY, RAW_MEDIA_TYPE
 from billing_kit.sandbox._routes import match
 
 log = logging.getLogger("billing_kit.sandbox")
@@ -34,6 +35,12 @@ _ABORT = "billing_kit.abort"
 
 
 def _json(response: Response) -> HTTPResponse:
+    raw = response.body.get(RAW_BODY) if response.status == 200 else None
+    if isinstance(raw, str):
+        # A file's contents (GET /v1/files/{id}/contents), not a JSON object.
+        media = str(response.body.get(RAW_MEDIA_TYPE, "application/octet-stream"))
+        return HTTPResponse(raw.encode(), status_code=200, headers=response.headers,
+                            media_type=media)  # fmt: skip
     return HTTPResponse(
         orjson.dumps(response.body),
         status_code=response.status,

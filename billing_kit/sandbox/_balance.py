@@ -179,9 +179,14 @@ def dispute_reversal_body(
 
 
 def payout_transaction_body(
-    txn_id: str, created: int, *, payout_id: str, amount: int
+    txn_id: str, created: int, *, payout_id: str, amount: int, available_on: int | None = None
 ) -> dict[str, Any]:
-    """Return the balance transaction of a payout of ``amount`` USD cents (pure)."""
+    """Return the balance transaction of a payout of ``amount`` USD cents (pure).
+
+    An automatic payout's transaction becomes available on the payout's arrival date, the time
+    Stripe's balance reports count it at (https://docs.stripe.com/reports/balance); pass it as
+    ``available_on``. Without it the transaction is available at once (a manual payout).
+    """
     return balance_transaction_body(
         txn_id,
         created,
@@ -191,8 +196,30 @@ def payout_transaction_body(
         source=payout_id,
         txn_type="payout",
         reporting_category="payout",
-        available_on=created,
+        available_on=created if available_on is None else available_on,
         description="STRIPE PAYOUT",
+    )
+
+
+def payout_failure_body(
+    txn_id: str, created: int, *, payout_id: str, amount: int
+) -> dict[str, Any]:
+    """Return the transaction returning a failed payout's ``amount`` to the balance (pure).
+
+    Type ``payout_failure``, reporting category ``payout_reversal``
+    (https://docs.stripe.com/reports/reporting-categories).
+    """
+    return balance_transaction_body(
+        txn_id,
+        created,
+        amount=amount,
+        fee=0,
+        fee_details=[],
+        source=payout_id,
+        txn_type="payout_failure",
+        reporting_category="payout_reversal",
+        available_on=created,
+        description="STRIPE PAYOUT FAILURE",
     )
 
 

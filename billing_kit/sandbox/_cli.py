@@ -1,4 +1,6 @@
-"""``billing-kit sandbox ...``: ``serve`` and ``trigger`` here, ``seed`` from :mod:`.seed`."""
+"""``billing-kit sandbox ...``: ``serve`` and ``trigger`` here, ``seed`` from :mod:`.seed`,
+``status``/``stop``/``reset`` from :mod:`._lifecycle`, ``bank-statement`` from
+:mod:`._bank_statement`."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from billing_kit.sandbox._bank_statement import register as register_bank_statement
 from billing_kit.sandbox._lifecycle import idle_minutes, watch_idle
 from billing_kit.sandbox._lifecycle import register as register_lifecycle
 from billing_kit.sandbox.seed import register as register_seed
@@ -67,6 +70,7 @@ def register(subparsers: Any) -> None:
     )  # fmt: skip
     serve.set_defaults(func=serve_command)
     register_seed(commands)
+    register_bank_statement(commands)
     register_lifecycle(commands)
     register_trigger(commands)
 

@@ -42,8 +42,11 @@ def sweep(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
 
 def _make(ctx: Ctx, amount: int, *, automatic: bool, status: str, **extra: Any) -> dict[str, Any]:
     payout_id = new_id("payout")
-    txn = _balance.payout_transaction_body(_balance.new_txn_id(), ctx.now, payout_id=payout_id,
-                                           amount=amount)  # fmt: skip
+    arrival = (ctx.now // _DAY) * _DAY if status == "paid" else (ctx.now // _DAY + 2) * _DAY
+    txn = _balance.payout_transaction_body(
+        _balance.new_txn_id(), ctx.now, payout_id=payout_id, amount=amount,
+        available_on=arrival if automatic else None,
+    )  # fmt: skip
     _balance.add(ctx, txn, payout=payout_id if automatic else None)
     payout = payout_body(
         payout_id,
@@ -51,7 +54,7 @@ def _make(ctx: Ctx, amount: int, *, automatic: bool, status: str, **extra: Any) 
         amount=amount,
         currency=_fees.SETTLEMENT_CURRENCY,
         balance_transaction=txn["id"],
-        arrival_date=(ctx.now // _DAY) * _DAY if status == "paid" else (ctx.now // _DAY + 2) * _DAY,
+        arrival_date=arrival,
         automatic=automatic,
         status=status,
         **extra,

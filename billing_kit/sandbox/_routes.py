@@ -17,6 +17,7 @@ from billing_kit.sandbox import (
     _payment_methods,
     _payouts,
     _refunds,
+    _reporting,
     _sandbox_routes,
     _search,
 )
@@ -101,6 +102,12 @@ _TABLE: list[tuple[str, str, Handler]] = [
     ("POST", "/v1/disputes/{id}/close", _disputes.close),
     ("GET", "/v1/events", _events.list_events),
     ("GET", "/v1/events/{id}", _events.retrieve),
+    ("GET", "/v1/reporting/report_types", _reporting.list_types),
+    ("GET", "/v1/reporting/report_types/{id}", _reporting.retrieve_type),
+    ("POST", "/v1/reporting/report_runs", _reporting.create_run),
+    ("GET", "/v1/reporting/report_runs", _reporting.list_runs),
+    ("GET", "/v1/reporting/report_runs/{id}", _reporting.retrieve_run),
+    ("GET", "/v1/files/{id}/contents", _reporting.file_contents),
 ]  # fmt: skip
 
 # Reads that can mint objects (``GET /v1/payment_methods/pm_card_visa``) still run as reads: the

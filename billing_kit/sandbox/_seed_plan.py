@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -29,11 +29,15 @@ __all__ = [
     "DECLINE_KINDS",
     "DESCRIPTIONS",
     "DISPUTE_REASONS",
+    "FX_REFUND_RATE",
     "INTERNATIONAL",
+    "MANUAL_PAYOUT",
     "REFUND_REASONS",
     "SPECS",
     "Plan",
+    "business_day",
     "draw",
+    "next_business_day",
 ]
 
 DAY = 86_400
@@ -77,7 +81,11 @@ DESCRIPTIONS: tuple[str | None, ...] = (
 )  # fmt: skip
 #: Hour-of-day weights (UTC): quiet nights, busy afternoons.
 _HOURS = np.array([2, 1, 1, 1, 1, 2, 3, 5, 7, 8, 9, 9, 9, 9, 9, 9, 8, 8, 7, 6, 5, 4, 3, 3], float)
-_PAYOUT_HOUR = 6  # automatic payouts leave at 06:00 UTC every day
+_PAYOUT_HOUR = 6  # automatic payouts leave at 06:00 UTC every business day
+#: The seeded FX refund converts back at this share of the charge's rate (the rate moved).
+FX_REFUND_RATE = Decimal("0.98")
+MANUAL_PAYOUT = 10_000  # one manual payout of 100.00 USD, made at 05:00 UTC
+_MANUAL_HOUR = 5
 
 #: The cards seeded customers hold, by key; a plan's card numbers index ``CARD_KEYS``.
 SPECS: dict[str, CardSpec] = {
@@ -139,6 +147,16 @@ class Plan:
     reversal_payout: np.ndarray[Any, Any]
     payout_created: list[int]
     payout_amount: list[int]
+    payout_arrival: list[int] = field(default_factory=list)
+    # settled amount of each refund (USD cents); one FX refund converts back at a later rate
+    ref_settled: np.ndarray[Any, Any] = field(default_factory=lambda: np.empty(0, np.int64))
+    fx_refund: int = -1
+    # one refund that fails later: (refund number, failure time, payout that sweeps it back)
+    refund_failure: tuple[int, int, int] | None = None
+    # one automatic payout that fails: (payout number, failure time, payout that sweeps it back)
+    payout_failure: tuple[int, int, int] | None = None
+    # one manual payout: (created, amount, automatic payout whose list takes its transaction)
+    manual_payout: tuple[int, int, int] | None = None
 
 
 def _pick(rng: np.random.Generator, weights: Sequence[float], size: int) -> np.ndarray[Any, Any]:
@@ -256,6 +274,10 @@ def draw(charges: int, customers: int, days: int, seed: int, end: int) -> Plan:
     dp_reason = _pick(rng, [w for _, w in DISPUTE_REASONS], dispute.size)
     settle_after = dp_created + rng.integers(10 * DAY, 20 * DAY, dispute.size)
     wins = rng.random(dispute.size) < 0.4
+    # Every history that settles two disputes has one won and one lost.
+    closing = np.flatnonzero(settle_after < end)
+    if closing.size >= 2:
+        wins[closing[0]], wins[closing[1]] = True, False
     dp_status: list[str] = []
     dp_reversed = np.full(dispute.size, -1, np.int64)
     for i in range(dispute.size):
@@ -277,21 +299,55 @@ def draw(charges: int, customers: int, days: int, seed: int, end: int) -> Plan:
         np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int64),
         np.empty(0, np.int64), [], [],
     )  # fmt: skip
+    _plan_specials(plan)
     _plan_payouts(plan, succeeded)
     return plan
 
 
+def business_day(day: int) -> bool:
+    """Whether ``day`` (days since 1970-01-01, a Thursday) is Monday to Friday."""
+    return (day + 3) % 7 < 5
+
+
+def next_business_day(day: int) -> int:
+    """The first business day after ``day`` (weekend payouts land on Monday)."""
+    day += 1
+    while not business_day(day):
+        day += 1
+    return day
+
+
+def _plan_specials(plan: Plan) -> None:
+    """Pick the rarer cases reconciliation must handle: an FX refund at a later rate, a refund
+    that fails. (The failed and the manual payout are placed by :func:`_plan_payouts`.)"""
+    currency = plan.cust_currency[plan.customer[plan.ref_charge]]
+    plan.ref_settled = _settle(plan.ref_amount, currency)
+    foreign = np.flatnonzero(currency != 0)
+    if foreign.size:
+        n = int(foreign[foreign.size // 2])
+        code = CURRENCIES[int(currency[n])][0]
+        rate = Decimal(_fees.USD_PER_UNIT[code]) * FX_REFUND_RATE
+        major = Decimal(int(plan.ref_amount[n])).scaleb(-_money_rules.exponent(code))
+        plan.ref_settled[n] = int((major * rate * 100).quantize(Decimal(1), "ROUND_HALF_UP"))
+        plan.fx_refund = n
+    late = np.flatnonzero(plan.ref_created + 3 * DAY < plan.end)
+    late = late[late != plan.fx_refund]
+    if late.size:
+        n = int(late[late.size // 2])
+        plan.refund_failure = (n, int(plan.ref_created[n]) + 2 * DAY, -1)
+        plan.refunded[plan.ref_charge[n]] -= plan.ref_amount[n]
+
+
 def _plan_payouts(plan: Plan, succeeded: np.ndarray[Any, Any]) -> None:
-    first_day = plan.start // DAY + 1
-    times = np.arange(first_day, plan.end // DAY + 1) * DAY + _PAYOUT_HOUR * 3600
+    days = [d for d in range(plan.start // DAY + 1, plan.end // DAY + 1) if business_day(d)]
+    times = np.array(days, np.int64) * DAY + _PAYOUT_HOUR * 3600
     times = times[times < plan.end]
-    ref_settled = _settle(plan.ref_amount, plan.cust_currency[plan.customer[plan.ref_charge]])
     dp_settled = plan.settled[plan.dp_charge]
     groups = [
         # (available_on, net) of each kind of balance transaction
         (np.where(succeeded, (plan.created // DAY + _fees.AVAILABLE_AFTER_DAYS) * DAY, 0),
          np.where(succeeded, plan.settled - plan.fee, 0)),
-        (plan.ref_created, -ref_settled),
+        (plan.ref_created, -plan.ref_settled),
         (plan.dp_created, -dp_settled - _fees.DISPUTE_FEE),
         (plan.dp_reversed, np.where(plan.dp_reversed >= 0, dp_settled, 0)),
     ]  # fmt: skip
@@ -299,6 +355,19 @@ def _plan_payouts(plan: Plan, succeeded: np.ndarray[Any, Any]) -> None:
     totals = np.zeros(times.size + 1, np.int64)
     for (_, net), slot in zip(groups, slots, strict=True):
         np.add.at(totals, slot, net)
+    extra_slots: dict[str, int] = {}
+    if plan.refund_failure is not None:
+        n, failed_at, _ = plan.refund_failure
+        extra_slots["refund"] = int(np.searchsorted(times, failed_at, side="left"))
+        totals[extra_slots["refund"]] += plan.ref_settled[n]
+    if times.size > 4:
+        # A manual payout at 05:00 on a payout day, swept into that day's automatic payout.
+        middle = times.size // 2
+        manual_at = int(times[middle]) - (_PAYOUT_HOUR - _MANUAL_HOUR) * 3600
+        plan.manual_payout = (manual_at, MANUAL_PAYOUT, -1)
+        extra_slots["manual"] = middle
+        totals[middle] -= MANUAL_PAYOUT
+    fail_from = times.size // 3 if times.size > 6 else None
     # A day whose balance is not positive pays nothing; its transactions wait for the next payout.
     target = np.full(times.size + 1, -1, np.int64)
     waiting: list[int] = []
@@ -308,10 +377,29 @@ def _plan_payouts(plan: Plan, succeeded: np.ndarray[Any, Any]) -> None:
         waiting.append(k)
         if running > 0:
             target[waiting] = len(plan.payout_created)
+            arrival = next_business_day(int(times[k]) // DAY) * DAY
+            if fail_from is not None and k >= fail_from and plan.payout_failure is None:
+                # This payout fails a day after it should have arrived; its amount comes back
+                # to the balance and goes out with a later payout.
+                failed_at = arrival + DAY + _PAYOUT_HOUR * 3600 - 1800
+                back = int(np.searchsorted(times, failed_at, side="left"))
+                if back < times.size:
+                    plan.payout_failure = (len(plan.payout_created), failed_at, back)
+                    totals[back] += running
             plan.payout_created.append(int(times[k]))
+            plan.payout_arrival.append(arrival)
             plan.payout_amount.append(running)
             waiting, running = [], 0
     mapped = [target[slot] for slot in slots]
     mapped[0] = np.where(succeeded, mapped[0], -1)
     mapped[3] = np.where(plan.dp_reversed >= 0, mapped[3], -1)
     plan.charge_payout, plan.refund_payout, plan.dispute_payout, plan.reversal_payout = mapped
+    if plan.refund_failure is not None:
+        n, failed_at, _ = plan.refund_failure
+        plan.refund_failure = (n, failed_at, int(target[extra_slots["refund"]]))
+    if plan.manual_payout is not None:
+        manual_at, amount, _ = plan.manual_payout
+        plan.manual_payout = (manual_at, amount, int(target[extra_slots["manual"]]))
+    if plan.payout_failure is not None:
+        n, failed_at, back = plan.payout_failure
+        plan.payout_failure = (n, failed_at, int(target[back]))

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import sqlite3
 import unicodedata
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -26,10 +27,12 @@ from billing_kit.sandbox._seed_plan import (
     DECLINE_KINDS,
     DESCRIPTIONS,
     DISPUTE_REASONS,
+    FX_REFUND_RATE,
     INTERNATIONAL,
     REFUND_REASONS,
     SPECS,
     Plan,
+    next_business_day,
 )
 from billing_kit.sandbox._seed_templates import S_INT, S_RAW, S_STR, Ids, Template, check
 
@@ -218,10 +221,25 @@ class Writer:
             rid, tid, cid = refund_ids[n], txn_ids[n], charge_ids[n]
             txn = _balance.refund_transaction_body(tid, created, refund_id=rid, amount=amount,
                                                    currency=code)  # fmt: skip
+            if n == plan.fx_refund:
+                # Converted back at the day's rate, not the charge's: Stripe's FX difference
+                # (https://docs.stripe.com/currencies/conversions).
+                settled = int(plan.ref_settled[n])
+                rate = float(Decimal(str(txn["exchange_rate"])) * FX_REFUND_RATE)
+                txn.update(amount=-settled, net=-settled, exchange_rate=rate)
             txns.append(self.txn_row(txn, payout))
             body = _shapes.refund_body(rid, created, amount=amount, currency=code, charge=cid,
                                        payment_intent=None, balance_transaction=tid,
                                        reason=REFUND_REASONS[reason][0])  # fmt: skip
+            if plan.refund_failure is not None and plan.refund_failure[0] == n:
+                _, failed_at, back = plan.refund_failure
+                failure = dict(txn, id=self.extra_txn_id(0), created=failed_at,
+                               available_on=failed_at, amount=-txn["amount"], net=-txn["net"],
+                               type="refund_failure", reporting_category="refund_failure",
+                               description="REFUND FAILURE")  # fmt: skip
+                txns.append(self.txn_row(failure, back))
+                body.update(status="failed", failure_reason="expired_or_canceled_card",
+                            failure_balance_transaction=failure["id"])  # fmt: skip
             rows.append((rid, created, cid, None, orjson.dumps(body)))
         self.insert("refunds", "id, created, charge, payment_intent, body", rows)
         self.insert("balance_transactions", _TXN_COLUMNS, txns)
@@ -258,26 +276,68 @@ class Writer:
         self.insert("disputes", "id, created, charge, payment_intent, body", rows)
         self.insert("balance_transactions", _TXN_COLUMNS, txns)
 
+    def extra_txn_id(self, n: int) -> str:
+        """Id of the ``n``-th balance transaction after the payouts' own (failures, manual)."""
+        plan = self.plan
+        base = plan.created.size + plan.ref_charge.size + 2 * plan.dp_charge.size
+        return self.ids.one("balance_transaction", base + len(plan.payout_created) + 1 + n)
+
     def payouts(self) -> None:
         plan = self.plan
         base = plan.created.size + plan.ref_charge.size + 2 * plan.dp_charge.size
         rows: list[tuple[Any, ...]] = []
         txns: list[tuple[Any, ...]] = []
-        for n, (created, amount) in enumerate(
-            zip(plan.payout_created, plan.payout_amount, strict=True)
+        failed = plan.payout_failure[0] if plan.payout_failure else -1
+        for n, (created, amount, arrival) in enumerate(
+            zip(plan.payout_created, plan.payout_amount, plan.payout_arrival, strict=True)
         ):
             pid = self.payout_ids[n]
+            # Counted at its arrival date, as Stripe's balance reports count automatic payouts.
             txn = _balance.payout_transaction_body(
                 self.ids.one("balance_transaction", base + n), created, payout_id=pid,
-                amount=amount,
+                amount=amount, available_on=arrival,
             )  # fmt: skip
             # As the sandbox's sweep does: an automatic payout's own transaction is part of it.
             txns.append(self.txn_row(txn, n))
+            arrived = arrival <= plan.end
             body = _shapes.payout_body(
                 pid, created, amount=amount, currency=_fees.SETTLEMENT_CURRENCY,
-                balance_transaction=txn["id"], arrival_date=created // DAY * DAY,
-                automatic=True, status="paid",
+                balance_transaction=txn["id"], arrival_date=arrival,
+                automatic=True, status="paid" if arrived else "in_transit",
             )  # fmt: skip
+            # https://docs.stripe.com/payouts/trace-id: known once the payout is paid.
+            body["trace_id"] = (
+                {"status": "supported", "value": f"ST{arrival // DAY:06d}{n:05d}"}
+                if arrived else {"status": "pending", "value": None}
+            )  # fmt: skip
+            body["reconciliation_status"] = "completed" if arrived else "in_progress"
+            if n == failed and plan.payout_failure is not None:
+                _, failed_at, back = plan.payout_failure
+                failure = _balance.payout_failure_body(
+                    self.extra_txn_id(1), failed_at, payout_id=pid, amount=amount
+                )
+                txns.append(self.txn_row(failure, back))
+                body.update(status="failed", failure_code="account_closed",
+                            failure_message="The bank account has been closed.",
+                            failure_balance_transaction=failure["id"])  # fmt: skip
+            rows.append((pid, created, body["status"], orjson.dumps(body)))
+        if plan.manual_payout is not None:
+            created, amount, sweep = plan.manual_payout
+            pid = self.ids.one("payout", len(plan.payout_created))
+            txn = _balance.payout_transaction_body(
+                self.extra_txn_id(2), created, payout_id=pid, amount=amount
+            )
+            # Like POST /v1/payouts: a manual payout's transaction is not linked to it, and the
+            # next automatic payout takes it into its list.
+            txns.append(self.txn_row(txn, sweep))
+            arrival = next_business_day(created // DAY) * DAY
+            body = _shapes.payout_body(
+                pid, created, amount=amount, currency=_fees.SETTLEMENT_CURRENCY,
+                balance_transaction=txn["id"], arrival_date=arrival, automatic=False,
+                status="paid", description="Manual payout",
+            )  # fmt: skip
+            body["reconciliation_status"] = "not_applicable"
+            body["trace_id"] = {"status": "supported", "value": f"ST{arrival // DAY:06d}99999"}
             rows.append((pid, created, "paid", orjson.dumps(body)))
         self.insert("payouts", "id, created, status, body", rows)
         self.insert("balance_transactions", _TXN_COLUMNS, txns)

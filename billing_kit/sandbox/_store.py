@@ -40,6 +40,8 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "payouts": ("status",),
     "disputes": ("charge", "payment_intent"),
     "events": ("type",),
+    "report_runs": (),
+    "files": (),
 }
 
 _INDEXES: tuple[str, ...] = (
@@ -81,6 +83,8 @@ PREFIX_TABLES: dict[str, str] = {
     "dp": "disputes",
     "du": "disputes",
     "evt": "events",
+    "frr": "report_runs",
+    "file": "files",
 }
 
 #: Stripe's object name for each table (for "No such charge: 'ch_x'" messages).
@@ -96,6 +100,8 @@ OBJECT_NAMES: dict[str, str] = {
     "payouts": "payout",
     "disputes": "dispute",
     "events": "event",
+    "report_runs": "reporting.report_run",
+    "files": "file",
 }
 
 

@@ -2,9 +2,12 @@
 
 ``seed(db, charges=N)`` writes customers with a card on file, charges over the last ``days`` days
 (several brands and currencies, 5-10% declines with real decline codes), full and partial refunds, a
-few disputes, the balance transactions with Stripe's fees (https://stripe.com/pricing) and daily
-automatic payouts that link the balance transactions they pay out. Everything goes straight into
-the SQLite store; no request is made and no event is written.
+few disputes, the balance transactions with Stripe's fees (https://stripe.com/pricing) and
+automatic payouts every business day that link the balance transactions they pay out. What
+reconciliation must handle is there too: a refund converted back at a later FX rate, a refund
+that fails, a payout that fails and returns, a manual payout, disputes won and lost, trace ids,
+and payouts still in transit (``reconciliation_status`` ``in_progress``) at the end. Everything
+goes straight into the SQLite store; no request is made and no event is written.
 
 Speed comes from three choices. Every random draw is made up front with numpy, in arrays.
 Charges and their balance transactions are rendered from byte templates: each distinct shape
@@ -182,7 +185,7 @@ def seed(
         refunds=int(plan.ref_charge.size),
         disputes=int(plan.dp_charge.size),
         customers=customers,
-        payouts=len(plan.payout_created),
+        payouts=len(plan.payout_created) + (plan.manual_payout is not None),
         balance_transactions=writer.balance_transactions,
         start=dt.datetime.fromtimestamp(plan.start, dt.UTC),
         end=dt.datetime.fromtimestamp(plan.end, dt.UTC),

@@ -197,9 +197,19 @@ def test_refunds_add_up_to_amount_refunded(
     refunds = everything(client, client.v1.refunds)
     assert len(refunds) == seeded[1].refunds
     by_charge: Counter[str] = Counter()
+    failed = [r for r in refunds if r.status == "failed"]
+    # One refund fails later (https://docs.stripe.com/refunds#failed-refunds): its money comes
+    # back to the balance by a refund_failure transaction and off the charge's amount_refunded.
+    assert len(failed) == 1 and failed[0].failure_reason == "expired_or_canceled_card"
+    back = client.v1.balance_transactions.retrieve(failed[0].failure_balance_transaction)
+    assert (back.type, back.reporting_category) == ("refund_failure", "refund_failure")
+    assert back.source == failed[0].id and back.created > failed[0].created
     for refund in refunds:
-        by_charge[refund.charge] += refund.amount
+        if refund.status == "failed":
+            by_charge[refund.charge] += 0
+            continue
         assert refund.status == "succeeded" and refund.created < END
+        by_charge[refund.charge] += refund.amount
     charges = {c["id"]: c for c in rows(seeded[0], "charges")}
     for charge_id, total in by_charge.items():
         charge = charges[charge_id]
@@ -208,20 +218,30 @@ def test_refunds_add_up_to_amount_refunded(
         assert charge["created"] < END
     sample = next(iter(by_charge))
     listed = client.v1.refunds.list(params={"charge": sample, "limit": 10}).data
-    assert sum(r.amount for r in listed) == by_charge[sample]
+    assert sum(r.amount for r in listed if r.status != "failed") == by_charge[sample]
 
 
 def test_payouts_link_their_balance_transactions(client: stripe.StripeClient) -> None:
-    payouts = client.v1.payouts.list(params={"limit": 3}).data
-    assert payouts and all(p.automatic and p.status == "paid" for p in payouts)
+    payouts = client.v1.payouts.list(params={"limit": 6}).data
+    assert payouts and all(p.automatic for p in payouts)
+    assert {p.status for p in payouts} <= {"paid", "in_transit"}
     for payout in payouts:
         txns = everything(client, client.v1.balance_transactions, payout=payout.id)
-        own = [t for t in txns if t.type == "payout"]
-        assert [t.id for t in own] == [payout.balance_transaction]
-        assert own[0].amount == -payout.amount
-        assert sum(t.net for t in txns if t.type != "payout") == payout.amount
-        assert all(t.available_on <= payout.created for t in txns)
+        own = [t for t in txns if t.id == payout.balance_transaction]
+        assert own[0].amount == -payout.amount and own[0].type == "payout"
+        # Stripe counts an automatic payout when it arrives: its transaction is available then.
+        assert own[0].available_on == payout.arrival_date > payout.created
+        assert sum(t.net for t in txns if t is not own[0]) == payout.amount
+        assert all(t.available_on <= payout.created for t in txns if t is not own[0])
         assert {t.type for t in txns} >= {"charge"}
+        # Weekdays only: 1970-01-01 was a Thursday.
+        assert (payout.created // 86_400 + 3) % 7 < 5 and (
+            payout.arrival_date // 86_400 + 3
+        ) % 7 < 5
+        paid = payout.status == "paid"
+        assert payout.reconciliation_status == ("completed" if paid else "in_progress")
+        assert payout.trace_id.status == ("supported" if paid else "pending")
+        assert (payout.trace_id.value is not None) == paid
 
 
 def test_every_payout_pays_out_exactly_its_transactions(seeded: tuple[Path, SeedSummary]) -> None:
@@ -231,13 +251,26 @@ def test_every_payout_pays_out_exactly_its_transactions(seeded: tuple[Path, Seed
             " GROUP BY payout"))  # fmt: skip
         late = conn.execute(
             "SELECT COUNT(*) FROM balance_transactions JOIN payouts ON payouts.id = payout"
-            " WHERE available_on > payouts.created"
+            " WHERE available_on > payouts.created AND balance_transactions.id !="
+            " json_extract(payouts.body, '$.balance_transaction')"
         ).fetchone()[0]
     payouts = rows(seeded[0], "payouts")
-    assert len(payouts) >= 80  # one a day once funds became available
+    automatic = [p for p in payouts if p["automatic"]]
+    assert len(automatic) >= 60  # one every business day once funds became available
     # Each payout's own (negative) transaction cancels the transactions it paid out.
-    assert {p["id"]: 0 for p in payouts} == sums
+    assert {p["id"]: 0 for p in automatic} == sums
     assert late == 0
+    # One manual payout (its transaction swept into an automatic payout's list) and one failed
+    # automatic payout whose money came back by a payout_failure transaction.
+    manual = [p for p in payouts if not p["automatic"]]
+    assert [(p["amount"], p["status"]) for p in manual] == [(10_000, "paid")]
+    failed = [p for p in payouts if p["status"] == "failed"]
+    assert len(failed) == 1 and failed[0]["failure_code"] == "account_closed"
+    back = {r["id"]: r for r in rows(seeded[0], "balance_transactions")}[
+        failed[0]["failure_balance_transaction"]
+    ]
+    assert (back["type"], back["reporting_category"]) == ("payout_failure", "payout_reversal")
+    assert back["amount"] == failed[0]["amount"] and back["source"] == failed[0]["id"]
 
 
 def test_disputed_charges_have_disputes(client: stripe.StripeClient) -> None:
