@@ -60,7 +60,8 @@ def test_first_start_holds_a_history_worth_analysing(home: Path) -> None:
     assert statuses["failed"] > 50 and statuses["succeeded"] > 2000
     days = _rows(db, "SELECT (max(created) - min(created)) / 86400 FROM charges")[0][0]
     assert isinstance(days, int) and 85 <= days <= 90
-    for table, least in (("refunds", 50), ("disputes", 3), ("payouts", 80)):
+    # Automatic payouts arrive on business days: about 64 in 90 days.
+    for table, least in (("refunds", 50), ("disputes", 3), ("payouts", 60)):
         assert _rows(db, f"SELECT count(*) FROM {table}")[0][0] >= least, table
     # The same history on every machine that day: the seeder is deterministic.
     first_id = _rows(db, "SELECT id FROM charges ORDER BY seq LIMIT 1")[0][0]
