@@ -25,6 +25,8 @@ from billing_kit._transport import Transport, TransportStats
 if TYPE_CHECKING:
     import pandas as pd
 
+    from billing_kit.reconcile import MatchResult
+
 __all__ = ["Client", "connect"]
 
 _RATE_LIMITS: dict[str, float] = {"sandbox": 25.0, "test": 25.0, "live": 100.0}
@@ -312,6 +314,68 @@ class Client:
         from billing_kit import history
 
         return history.customers_frame(self, since, until, **options)
+
+    # Reconciliation (thin delegations; see billing_kit.reconcile and docs/reconcile-matching.md) -
+
+    def reconcile_orders(
+        self,
+        orders: Any,
+        *,
+        key: str = "order_id",
+        amount: str = "amount",
+        currency: str = "currency",
+        date: str | None = None,
+        email: str | None = None,
+        metadata_key: str | None = None,
+        since: Any = None,
+        until: Any = None,
+        tz: str = "UTC",
+        date_tolerance: Any = timedelta(days=3),
+    ) -> MatchResult:
+        """Match an order list (a DataFrame, or a .csv/.xlsx path) against the charges.
+
+        Parameters
+        ----------
+        orders
+            One row per order; every cell is read as text, amounts exactly for their currency.
+        key, amount, currency, date, email
+            Column names of the order id, the amount in major units, the ISO currency, the order
+            date (ISO; read in ``tz`` when it has no offset) and the customer email.
+        metadata_key
+            The charge metadata key holding the order id (default: ``key``).
+        since, until
+            Window ``[since, until)`` on the charges' ``created`` (and on the orders' ``date``).
+        tz
+            Zone of dates without an offset and of every time column of the result.
+        date_tolerance
+            How far a charge may be from a keyless order's date to be suggested for it.
+
+        Returns
+        -------
+        billing_kit.reconcile.MatchResult
+            ``.frame`` (one row per pair, ``match`` class), ``.summary``, ``.to_excel(path)``.
+
+        Raises
+        ------
+        InvalidArgument
+            A missing column, or bad cells (every one listed by row, column and value).
+        """
+        from billing_kit.reconcile import _orders
+
+        return _orders.reconcile_orders(
+            self,
+            orders,
+            key=key,
+            amount=amount,
+            currency=currency,
+            date=date,
+            email=email,
+            metadata_key=metadata_key,
+            since=since,
+            until=until,
+            tz=tz,
+            date_tolerance=date_tolerance,
+        )
 
 
 def connect(
