@@ -137,35 +137,38 @@ def match_orders(
     ``charges`` has the history frame's columns plus ``key``; ``emails`` maps customer id to
     email (lower case). Pure and vectorised; the order of the pairs is not significant.
     """
-    o = pd.DataFrame({"order": np.arange(len(orders)), "key": orders["key"].to_numpy()})
+    # Keys become integer codes once (-1: no key), so every merge and count below is on ints.
+    both = pd.concat([orders["key"], charges["key"]], ignore_index=True).astype(STRING_DTYPE)
+    codes, uniques = pd.factorize(both)
+    o = pd.DataFrame({"order": np.arange(len(orders)), "key": codes[: len(orders)]})
     c = pd.DataFrame(
         {
             "charge": np.arange(len(charges)),
-            "key": charges["key"].to_numpy(),
+            "key": codes[len(orders) :],
             "failed": (charges["status"] == "failed").to_numpy(bool),
         }
     )
-    keyed_orders = o[o["key"].notna()]
-    keyed_charges = c[c["key"].notna()]
+    keyed_orders = o[o["key"] >= 0]
+    keyed_charges = c[c["key"] >= 0]
     live = keyed_charges[~keyed_charges["failed"]]
-    order_count = keyed_orders.groupby("key", sort=False).size()
-    live_count = live.groupby("key", sort=False).size()
+    order_count = np.bincount(keyed_orders["key"], minlength=len(uniques))
+    live_count = np.bincount(live["key"], minlength=len(uniques))
 
     failed = keyed_orders.merge(keyed_charges[keyed_charges["failed"]], on="key")
-    failed_orders = set(failed["order"].tolist()) if len(failed) else set()
     pairs = keyed_orders.merge(live, on="key", how="outer")
     pairs["order"] = pairs["order"].fillna(-1).astype(np.int64)
     pairs["charge"] = pairs["charge"].fillna(-1).astype(np.int64)
     # An order whose only attempts failed is not missing: its failed pairs say what happened.
-    pairs = pairs[~((pairs["charge"] < 0) & pairs["order"].isin(failed_orders))]
-    n_orders = pairs["key"].map(order_count).fillna(0).to_numpy(np.int64)
-    n_live = pairs["key"].map(live_count).fillna(0).to_numpy(np.int64)
+    only_failed = (pairs["charge"] < 0) & np.isin(pairs["order"], failed["order"])
+    pairs = pairs[~only_failed]
+    n_orders = order_count[pairs["key"].to_numpy()]
+    n_live = live_count[pairs["key"].to_numpy()]
     has_order = pairs["order"].to_numpy() >= 0
 
     # The unpaired live charges (no key, or a key no order has) may be suggested for orders
     # without a key; what is left of them is missing in the orders.
     lone = pairs[~has_order & (n_live == 1)]["charge"].to_numpy()
-    no_key = c[c["key"].isna() & ~c["failed"]]["charge"].to_numpy()
+    no_key = c[(c["key"] < 0) & ~c["failed"]]["charge"].to_numpy()
     candidates = np.concatenate([no_key, lone])
     keyed_pairs = pairs[~(~has_order & (n_live == 1))]
     n_orders = n_orders[~(~has_order & (n_live == 1))]
@@ -175,7 +178,7 @@ def match_orders(
     suggested, unpaired_orders, unpaired_charges = _suggest(
         orders,
         charges,
-        o[o["key"].isna()]["order"].to_numpy(),
+        o[o["key"] < 0]["order"].to_numpy(),
         candidates,
         tolerance,
         emails,

@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from billing_kit._exceptions import InvalidAmount, InvalidArgument
 from billing_kit._money import CURRENCIES, currency_info, parse_amount
@@ -27,8 +29,11 @@ __all__ = ["BadRows", "Table", "read_table"]
 #: Bad rows listed in one error; the rest are counted.
 _SHOWN = 20
 # Plain positive amounts: digits (at most 15, so minor units fit in int64) with optional
-# thousands commas, and a fraction whose significant digits are captured apart from trailing zeros.
-_FAST = r"^\+?(\d{1,3}(?:,\d{3}){1,4}|\d{1,15})(?:\.(?:(\d*[1-9])0*|0+))?$"
+# thousands commas, and a fraction whose significant digits (at most 15) are captured apart from
+# trailing zeros. Anything else goes to parse_amount.
+_FAST = (
+    r"^\+?(?P<whole>\d{1,3}(?:,\d{3}){1,4}|\d{1,15})(?:\.(?:(?P<fraction>\d{0,14}[1-9])0*|0+))?$"
+)
 
 
 @dataclass
@@ -161,31 +166,27 @@ def amounts(table: Table, column: str, codes: pd.Series, bad: BadRows) -> pd.Ser
     n = len(values)
     out = np.zeros(n, dtype=np.int64)
     usable = codes.isin(list(CURRENCIES)).fillna(False).to_numpy(bool)
-    parts = values.str.replace("_", "", regex=False).str.extract(_FAST)
-    whole = parts[0].str.replace(",", "", regex=False)
-    fraction = parts[1].fillna("")
-    exponent = codes.map({c: i.exponent for c, i in CURRENCIES.items()})
-    decimals = codes.map({c: i.decimals for c, i in CURRENCIES.items()})
-    step = codes.map({c: i.step for c, i in CURRENCIES.items()})
-    maximum = codes.map({c: i.maximum for c, i in CURRENCIES.items()})
-    fast = (
-        usable
-        & whole.notna().to_numpy(bool)
-        & (fraction.str.len() <= decimals).fillna(False).to_numpy(bool)
-    )
-    if fast.any():
-        exp = exponent[fast].astype(np.int64).to_numpy()
-        shift = exp - fraction[fast].str.len().astype(np.int64).to_numpy()
-        digits = fraction[fast].where(fraction[fast] != "", "0").astype(np.int64).to_numpy()
-        minor = whole[fast].astype(np.int64).to_numpy() * 10**exp + digits * 10**shift
-        ok = (
-            (minor > 0)
-            & (minor % step[fast].astype(np.int64).to_numpy() == 0)
-            & (minor <= maximum[fast].astype(np.int64).to_numpy())
-        )
-        where = np.flatnonzero(fast)
-        out[where] = minor
-        fast[where[~ok]] = False
+    parts = pc.extract_regex(pa.array(values.str.replace("_", "", regex=False)), _FAST)
+    whole = pc.replace_substring(pc.struct_field(parts, "whole"), ",", "")  # null where no match
+    fraction = pc.fill_null(pc.struct_field(parts, "fraction"), "")
+    length = pc.utf8_length(fraction).to_numpy(zero_copy_only=False).astype(np.int64)
+    # Each currency's facts, looked up through category codes rather than a dict per row.
+    known = sorted(CURRENCIES)
+    slot = pd.Categorical(codes.where(usable, None).astype(object), categories=known).codes
+    infos = [CURRENCIES[code] for code in known]
+
+    def fact(name: str) -> Any:
+        return np.array([getattr(i, name) for i in infos] + [0], dtype=np.int64)[slot]
+
+    exponent, decimals = fact("exponent"), fact("decimals")
+    fast = usable & whole.is_valid().to_numpy(zero_copy_only=False) & (length <= decimals)
+    shift = np.where(fast, exponent - length, 0)
+    units = pc.cast(pc.fill_null(whole, "0"), pa.int64()).to_numpy(zero_copy_only=False)
+    digits = pc.cast(pc.if_else(pc.equal(fraction, ""), "0", fraction), pa.int64())
+    minor = units * 10**exponent + digits.to_numpy(zero_copy_only=False) * 10**shift
+    step = np.maximum(fact("step"), 1)  # 0 only for rows of an unknown currency
+    fast &= (minor > 0) & (minor % step == 0) & (minor <= fact("maximum"))
+    out[fast] = minor[fast]
     for position in np.flatnonzero(usable & ~fast):
         value = values.iloc[position]
         try:

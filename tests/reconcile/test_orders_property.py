@@ -9,7 +9,9 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from billing_kit import InvalidAmount, parse_amount
 from billing_kit.history._schema import BOOL_DTYPE, STRING_DTYPE
+from billing_kit.reconcile import _tables
 from billing_kit.reconcile._orders import build_result, match_orders
 
 # What happens to each charge's order: kept as is, dropped, amount changed, listed twice, id
@@ -116,3 +118,40 @@ def test_shuffled_and_perturbed_orders_give_the_planted_classes(
     keyless = result.frame["order_key"].isna() & result.frame["order_row"].notna()
     assert set(result.frame.loc[keyless, "match"]) <= {"suggested", "missing_in_stripe"}
     assert int(result.summary["count"].sum()) == len(result.frame)
+
+
+@settings(max_examples=100)
+@given(
+    cells=st.lists(
+        st.tuples(
+            st.one_of(
+                st.decimals(min_value=-10, max_value=10**9, places=4, allow_nan=False).map(str),
+                st.from_regex(r"\A[+-]?[0-9,]{0,9}(\.[0-9]{0,5})?\Z"),
+                st.text(max_size=6),
+            ),
+            st.sampled_from(["usd", "jpy", "kwd", "isk", "idr"]),
+        ),
+        min_size=1,
+        max_size=30,
+    )
+)
+def test_vectorised_amounts_read_exactly_what_parse_amount_reads(
+    cells: list[tuple[str, str]],
+) -> None:
+    table = _tables.read_table(
+        pd.DataFrame({"amount": [a for a, _ in cells], "currency": [c for _, c in cells]}),
+        what="orders",
+    )
+    bad = _tables.BadRows(table)
+    codes = _tables.currencies(table, "currency", bad)
+    minor = _tables.amounts(table, "amount", codes, bad)
+    flagged = {row for row, _, _ in bad.problems}
+    for i, (amount, currency) in enumerate(cells):
+        try:
+            expected: int | None = parse_amount(amount.strip() or None, currency, minimum=False)
+        except InvalidAmount:
+            expected = None
+        if expected is None:
+            assert i in flagged, (amount, currency)
+        else:
+            assert i not in flagged and minor[i] == expected, (amount, currency)
