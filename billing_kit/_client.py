@@ -377,6 +377,79 @@ class Client:
             date_tolerance=date_tolerance,
         )
 
+    def reconcile_bank(
+        self,
+        statement: Any,
+        *,
+        since: Any = None,
+        until: Any = None,
+        tz: str = "UTC",
+        tolerance: int = 1,
+        late_limit: int = 10,
+        holidays: Any = (),
+        descriptor: str | None = "STRIPE",
+        date: str | None = None,
+        amount: str | None = None,
+        currency: str | None = None,
+        description: str | None = None,
+        reference: str | None = None,
+        statement_currency: str | None = None,
+    ) -> MatchResult:
+        """Match a bank statement (.csv/.xlsx export or .ofx/.qfx file) against the payouts.
+
+        Parameters
+        ----------
+        statement
+            A path, or a DataFrame; CSV/XLSX columns are found by their usual names (``date``,
+            ``amount``, ``currency``, ``description``, ``reference``, …) or named by the
+            options of the same names.
+        since, until
+            Window ``[since, until)`` on the payouts' arrival date and the lines' booking date.
+        tz
+            Zone of ``since``/``until`` without an offset and of the result's time columns.
+        tolerance
+            Business days a deposit may be booked from the arrival date and still match.
+        late_limit
+            Business days after the arrival date within which a deposit of the same amount is
+            ``late`` rather than missing.
+        holidays
+            Bank holidays (dates) that are not business days.
+        descriptor
+            Text that marks a bank line as a Stripe payout (``None``: every line is one).
+        statement_currency
+            The currency of every line, for a CSV/XLSX statement without a currency column.
+
+        Returns
+        -------
+        billing_kit.reconcile.MatchResult
+            ``match`` classes ``matched``, ``late``, ``amount_mismatch``, ``missing_deposit``,
+            ``unexpected_deposit``; ``.summary``; ``.to_excel(path)``.
+
+        Raises
+        ------
+        InvalidArgument
+            An unknown layout (naming what is missing), or bad cells (each by line and column).
+        """
+        from billing_kit.reconcile import _bank
+
+        return _bank.reconcile_bank(
+            self,
+            statement,
+            since=since,
+            until=until,
+            tz=tz,
+            tolerance=tolerance,
+            late_limit=late_limit,
+            holidays=holidays,
+            descriptor=descriptor,
+            date=date,
+            amount=amount,
+            currency=currency,
+            description=description,
+            reference=reference,
+            statement_currency=statement_currency,
+        )
+
 
 def connect(
     api_key: str | None = None,

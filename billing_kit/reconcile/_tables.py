@@ -147,9 +147,12 @@ def currencies(table: Table, column: str, bad: BadRows) -> pd.Series:
     return codes
 
 
-def amounts(table: Table, column: str, codes: pd.Series, bad: BadRows) -> pd.Series:
+def amounts(
+    table: Table, column: str, codes: pd.Series, bad: BadRows, *, maximum: bool = True
+) -> pd.Series:
     """Minor units (``int64``) of each row's amount in its currency, by :func:`parse_amount`'s
-    rules without Stripe's minimum charge; rows with a bad currency are left to that error."""
+    rules without Stripe's minimum charge (and, with ``maximum=False``, without its maximum
+    charge: a bank deposit may be larger); rows with a bad currency are left to that error."""
     raw = table.frame[column]
     if raw.dtype.kind == "f":
         floats = np.flatnonzero(raw.notna().to_numpy())
@@ -185,7 +188,9 @@ def amounts(table: Table, column: str, codes: pd.Series, bad: BadRows) -> pd.Ser
     digits = pc.cast(pc.if_else(pc.equal(fraction, ""), "0", fraction), pa.int64())
     minor = units * 10**exponent + digits.to_numpy(zero_copy_only=False) * 10**shift
     step = np.maximum(fact("step"), 1)  # 0 only for rows of an unknown currency
-    fast &= (minor > 0) & (minor % step == 0) & (minor <= fact("maximum"))
+    fast &= (minor > 0) & (minor % step == 0)
+    if maximum:
+        fast &= minor <= fact("maximum")
     out[fast] = minor[fast]
     for position in np.flatnonzero(usable & ~fast):
         value = values.iloc[position]
