@@ -211,7 +211,9 @@ def build_result(
         minor="minor",
         currency="currency",
     )
-    return MatchResult(frame=frame, summary=summary, tz=tz)
+    return MatchResult(frame=frame, summary=summary, tz=tz, currencies={
+        "payout_amount": "payout_currency", "bank_amount": "bank_currency",
+        "difference": "payout_currency"})  # fmt: skip
 
 
 def reconcile_bank(

@@ -374,7 +374,10 @@ def build_result(
         }
     )
     summary = summarise(summary_input, ORDER_CLASSES, minor="minor", currency="currency")
-    return MatchResult(frame=frame, summary=summary, tz=tz)
+    return MatchResult(frame=frame, summary=summary, tz=tz, currencies={
+        "order_amount": "order_currency", "charge_amount": "charge_currency",
+        "amount_captured": "charge_currency", "amount_refunded": "charge_currency",
+        "difference": "order_currency"})  # fmt: skip
 
 
 def _labels(rows: pd.Index, positions: Any) -> pd.Series:

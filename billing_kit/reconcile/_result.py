@@ -9,8 +9,8 @@ as the local time of the report's zone with the zone in its header.
 from __future__ import annotations
 
 import os
-import tempfile
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -91,6 +91,8 @@ class MatchResult:
     frame: pd.DataFrame
     summary: pd.DataFrame
     tz: str = "UTC"
+    #: The currency column of each amount column of :attr:`frame` (for number formats).
+    currencies: Mapping[str, str] = field(default_factory=dict)
 
     def counts(self) -> dict[str, int]:
         """Rows per class, classes with no row left out."""
@@ -100,43 +102,12 @@ class MatchResult:
     def to_excel(self, path: str | os.PathLike[str]) -> Path:
         """Write sheets ``Summary`` and ``Pairs`` to ``path`` (xlsx) and return the path.
 
-        The file appears whole or not at all: it is written next to ``path`` and renamed into
-        place. Times are the local times of :attr:`tz`, named in each time column's header;
-        amounts are numbers with three decimals, as exact as the frame's decimals.
+        The file appears whole or not at all (written next to ``path``, renamed into place).
+        Times are real Excel dates in :attr:`tz`, named in each time column's header; amounts
+        are numbers shown with their currency's decimals (see
+        :func:`billing_kit.reconcile._workbook.write_workbook`).
         """
-        target = Path(path)
-        handle, temporary = tempfile.mkstemp(
-            dir=target.parent, prefix=f".{target.name}.", suffix=".xlsx"
-        )
-        os.close(handle)
-        try:
-            with pd.ExcelWriter(temporary, engine="openpyxl") as writer:
-                for sheet, frame in (("Summary", self.summary), ("Pairs", self.frame)):
-                    table = _excel_ready(frame, self.tz)
-                    table.to_excel(writer, sheet_name=sheet, index=False, freeze_panes=(1, 0))
-                    worksheet = writer.sheets[sheet]
-                    worksheet.auto_filter.ref = worksheet.dimensions
-                    for column, name in zip(worksheet.columns, table.columns, strict=True):
-                        width = max(12, min(40, len(str(name)) + 2))
-                        worksheet.column_dimensions[column[0].column_letter].width = width
-            os.replace(temporary, target)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
-        return target
+        from billing_kit.reconcile._workbook import write_workbook
 
-
-def _excel_ready(frame: pd.DataFrame, tz: str) -> pd.DataFrame:
-    """Excel holds neither time zones nor Arrow decimals: local times with the zone in the header,
-    decimals as Python Decimals (openpyxl writes them as numbers)."""
-    out = {}
-    for name, column in frame.items():
-        if isinstance(column.dtype, pd.DatetimeTZDtype):
-            out[f"{name} ({tz})"] = column.dt.tz_convert(tz).dt.tz_localize(None)
-        elif isinstance(column.dtype, pd.ArrowDtype) and column.dtype.kind not in "biu":
-            out[str(name)] = column.astype(object).where(column.notna(), None)
-        elif isinstance(column.dtype, pd.CategoricalDtype):
-            out[str(name)] = column.astype(object)
-        else:
-            out[str(name)] = column
-    return pd.DataFrame(out)
+        sheets = {"Summary": self.summary, "Pairs": self.frame}
+        return write_workbook(path, sheets, tz=self.tz, currencies=self.currencies)

@@ -211,8 +211,17 @@ def test_orders_file_xlsx_round_trip_and_workbook(client: Any, tmp_path: Path) -
     header = [cell.value for cell in pairs[1]]
     assert "charge_created (Asia/Tokyo)" in header
     assert pairs.freeze_panes == "A2"
-    amount = pairs.cell(row=3, column=header.index("order_amount") + 1).value
-    assert Decimal(str(amount)) == Decimal("5.12")
+    assert pairs.auto_filter.ref == pairs.dimensions
+    amount = header.index("order_amount") + 1
+    yen_cell, dinar_cell = pairs.cell(row=2, column=amount), pairs.cell(row=3, column=amount)
+    assert Decimal(str(yen_cell.value)) == Decimal("500")
+    assert Decimal(str(dinar_cell.value)) == Decimal("5.12")
+    # Each amount shows its own currency's decimals; times are real dates in the zone.
+    assert (yen_cell.number_format, dinar_cell.number_format) == ("#,##0", "#,##0.000")
+    created = pairs.cell(row=2, column=header.index("charge_created (Asia/Tokyo)") + 1)
+    local = result.frame["charge_created"][0].tz_localize(None).to_pydatetime()
+    assert created.value == local
+    assert created.number_format == "yyyy-mm-dd hh:mm:ss"
     # Written whole, then renamed: no temporary file is left next to it.
     assert {p.name for p in tmp_path.iterdir()} == {"orders.xlsx", "out.xlsx", "bk-home"}
 
