@@ -15,8 +15,8 @@ from billing_kit.reconcile import _tables
 from billing_kit.reconcile._orders import build_result, match_orders
 
 # What happens to each charge's order: kept as is, dropped, amount changed, listed twice, id
-# removed (found again by a suggestion), currency changed.
-FATES = ("keep", "drop", "amount", "twice", "keyless", "currency")
+# removed (found again by a suggestion), currency changed, paid after a failed first attempt.
+FATES = ("keep", "drop", "amount", "twice", "keyless", "currency", "retried")
 EXPECTED = {
     "keep": ["matched"],
     "drop": ["missing_in_orders"],
@@ -24,6 +24,7 @@ EXPECTED = {
     "twice": ["duplicate_in_orders", "duplicate_in_orders"],
     "keyless": ["suggested"],
     "currency": ["currency_mismatch"],
+    "retried": ["matched", "failed"],
 }
 
 
@@ -71,6 +72,15 @@ def test_shuffled_and_perturbed_orders_give_the_planted_classes(
     amounts = [a * 10 if c == "kwd" else a for _, a, c in plan]  # KWD steps of 10
     currencies = [c for _, _, c in plan]
     charges = _charges(amounts, currencies)
+    # Each retried order also has a failed attempt under the same key.
+    retried = [i for i, (fate, _, _) in enumerate(plan) if fate == "retried"]
+    failures = charges.iloc[retried].assign(
+        id=pd.array([f"ch_failed_{i}" for i in retried], dtype=STRING_DTYPE),
+        status=pd.Categorical(["failed"] * len(retried), categories=["succeeded", "failed"]),
+        amount_captured_minor=pd.array([0] * len(retried), dtype="int64[pyarrow]"),
+        captured=pd.array([False] * len(retried), dtype=BOOL_DTYPE),
+    )
+    charges = pd.concat([charges, failures], ignore_index=True)
     rows: list[dict[str, Any]] = []
     expected: dict[str, int] = {}
     for i, (fate, _, _) in enumerate(plan):
@@ -114,7 +124,7 @@ def test_shuffled_and_perturbed_orders_give_the_planted_classes(
     assert result.counts() == {k: v for k, v in expected.items() if v}
     # Every order and every charge appears; a suggestion is never counted as matched.
     assert set(pairs.loc[pairs["order"] >= 0, "order"]) == set(range(len(orders)))
-    assert set(pairs.loc[pairs["charge"] >= 0, "charge"]) == set(range(len(plan)))
+    assert set(pairs.loc[pairs["charge"] >= 0, "charge"]) == set(range(len(charges)))
     keyless = result.frame["order_key"].isna() & result.frame["order_row"].notna()
     assert set(result.frame.loc[keyless, "match"]) <= {"suggested", "missing_in_stripe"}
     assert int(result.summary["count"].sum()) == len(result.frame)
