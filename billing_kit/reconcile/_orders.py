@@ -389,7 +389,7 @@ def _labels(rows: pd.Index, positions: Any) -> pd.Series:
 
 
 def reconcile_orders(
-    client: Client,
+    client: Client | None,
     orders: object,
     *,
     key: str = "order_id",
@@ -416,7 +416,10 @@ def reconcile_orders(
     typed, rows = _read_orders(
         orders, key=key, amount=amount, currency=currency, date=date, email=email, tz=tz
     )
+    if client is None and (charges is None or (customers is None and email is not None)):
+        raise InvalidArgument("give a client, or the charges and customers frames to match.")
     if charges is None:
+        assert client is not None
         charges = client.charges_frame(since, until, tz=tz, metadata=[meta], progress=False)
     column = f"metadata.{meta}"
     if column not in charges.columns:
@@ -430,7 +433,7 @@ def reconcile_orders(
         # Orders are kept by their own date in the same [since, until) window (undated ones stay).
         window = check_window(since, until, tz=tz)
         dates = typed["date"]
-        keep = dates.isna().to_numpy(bool) | True
+        keep = np.ones(len(dates), dtype=bool)
         if window.since is not None:
             keep &= (dates >= pd.Timestamp(window.since, unit="s", tz="UTC")).to_numpy(bool)
         if window.until is not None:
@@ -440,6 +443,7 @@ def reconcile_orders(
     emails = None
     if email is not None and typed["key"].isna().any():
         if customers is None:
+            assert client is not None
             customers = client.customers_frame(progress=False)
         emails = pd.Series(
             customers["email"].str.lower().astype(object).to_numpy(),
