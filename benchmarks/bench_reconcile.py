@@ -142,8 +142,8 @@ def run(quick: bool) -> None:
         ("plain pd.merge baseline", baseline),
     ):
         print(
-            f"  {name:29s} {float(figures['seconds']):6.2f} s wall, "  # type: ignore[arg-type]
-            f"{float(figures['cpu']):6.2f} s CPU, {figures['rss_mb']:,.0f} MB"  # type: ignore[arg-type]
+            f"  {name:29s} {figures['seconds']:6.2f} s wall, {figures['cpu']:6.2f} s CPU, "
+            f"{figures['rss_mb']:,.0f} MB"
         )
     print(f"  ratio: {o_s / b_s:.1f}x the baseline's time   (targets at 1M: ≤ 20 s, ≤ 4 GB)")
     print(f"  classes: {ours['counts']}")
