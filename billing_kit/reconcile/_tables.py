@@ -203,14 +203,25 @@ def amounts(
     return pd.Series(out, index=values.index)
 
 
+# An ISO time's offset: Z, +01:00, +0100, or +01 after a time (a date's "-02" is not one).
+_OFFSET = r"(?:Z|[+-]\d{2}:?\d{2}|[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?[+-]\d{2})$"
+
+
 def timestamps(table: Table, column: str, tz: str, bad: BadRows) -> pd.Series:
     """UTC timestamps of an ISO date or time column; values without a zone are read in ``tz``."""
     values = text(table.frame[column])
-    parsed = pd.to_datetime(values, errors="coerce", format="ISO8601", utc=False)
-    if isinstance(parsed.dtype, pd.DatetimeTZDtype):
-        parsed = parsed.dt.tz_convert("UTC")
-    else:
-        parsed = parsed.dt.tz_localize(tz, ambiguous="NaT", nonexistent="NaT").dt.tz_convert("UTC")
+    # Values with an offset (or Z) are instants; the others are wall times in tz. Parsed apart,
+    # since pandas refuses a column mixing the two.
+    offset = values.str.contains(_OFFSET, regex=True)
+    aware = offset.fillna(False).to_numpy(bool)
+    parsed = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns, UTC]")
+    if aware.any():
+        instants = pd.to_datetime(values[aware], errors="coerce", format="ISO8601", utc=True)
+        parsed[aware] = instants.astype("datetime64[ns, UTC]")
+    if (~aware).any():
+        wall = pd.to_datetime(values[~aware], errors="coerce", format="ISO8601")
+        local = wall.dt.tz_localize(tz, ambiguous="NaT", nonexistent="NaT")
+        parsed[~aware] = local.dt.tz_convert("UTC").astype("datetime64[ns, UTC]")
     wrong = np.flatnonzero((values.notna() & parsed.isna()).to_numpy(bool))
     bad.add(
         wrong,

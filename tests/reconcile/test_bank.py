@@ -6,6 +6,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import openpyxl
 import pandas as pd
 import pyarrow as pa
 import pytest
@@ -122,6 +123,15 @@ def test_csv_statement_every_class_against_a_hand_built_frame(
     }  # fmt: skip
     assert summary.loc["unexpected_deposit", "amount"] == Decimal("12.34")
     assert summary.loc["missing_deposit", "amount"] == Decimal(payouts[4]["amount"]).scaleb(-2)
+
+    book = openpyxl.load_workbook(result.to_excel(tmp_path / "bank.xlsx"))
+    sheet = book["Pairs"]
+    header = [cell.value for cell in sheet[1]]
+    assert header[:5] == ["match", "payout", "payout_status", "automatic", "arrival_date (UTC)"]
+    assert [sheet.cell(row=r, column=1).value for r in range(2, 8)] == list(
+        _expected(payouts, lines, "UTC")["match"]
+    )
+    assert sheet.cell(row=6, column=header.index("business_days") + 1).value is None
 
     # A tolerance of 0 business days makes the next-day deposit late; a late limit of 3 leaves
     # the Tuesday deposit unpaired (missing, and unexpected).

@@ -256,3 +256,27 @@ def test_bad_order_file_names_every_row_column_and_fix(client: Any, tmp_path: Pa
         client.reconcile_orders(floats)
     with pytest.raises(billing_kit.InvalidArgument, match="date_tolerance must be a duration"):
         client.reconcile_orders(floats, date_tolerance="soon")
+
+
+def test_since_until_window_applies_to_charges_and_dated_orders(client: Any) -> None:
+    ana = client.find_or_create_customer("ana@example.com")
+    november = _charge(client, ana, "10.00", "usd", "N-1")
+    client.stripe.raw_request("post", "/v1/_sandbox/clock", now=NOV_15_NOON + 17 * 86_400)
+    _charge(client, ana, "20.00", "usd", "D-1")  # 2 December: outside the window
+    orders = pd.DataFrame(
+        {
+            "order_id": ["N-1", "D-1", "U-1"],
+            "amount": ["10.00", "20.00", "30.00"],
+            "currency": ["usd", "usd", "usd"],
+            "date": ["2025-11-15T13:00:00+01:00", "2025-12-02", ""],
+        }
+    )
+    result = client.reconcile_orders(
+        orders, date="date", since="2025-11-01", until="2025-12-01", tz="Europe/Paris"
+    )
+    # The December order and charge are both left out; the undated order stays in.
+    assert result.frame["order_key"].tolist() == ["N-1", "U-1"]
+    assert result.frame["charge"].fillna("").tolist() == [november.id, ""]
+    assert result.counts() == {"matched": 1, "missing_in_stripe": 1}
+    assert str(result.frame["order_date"].dt.tz) == "Europe/Paris"
+    assert result.frame["order_date"][0] == pd.Timestamp("2025-11-15T13:00:00", tz="Europe/Paris")
