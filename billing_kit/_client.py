@@ -33,7 +33,7 @@ from billing_kit._validation import check_flag, is_finite_number
 if TYPE_CHECKING:
     import pandas as pd
 
-    from billing_kit.reconcile import PayoutReconciliation
+    from billing_kit.reconcile import MatchResult, PayoutReconciliation
 
 __all__ = ["Client", "connect"]
 
@@ -396,6 +396,141 @@ class Client:
 
         return reconcile.ending_balance_reconciliation(
             self, end, tz, compare_with_stripe=compare_with_stripe
+        )
+
+    # Reconciliation (thin delegations; see billing_kit.reconcile and docs/reconcile-matching.md) -
+
+    def reconcile_orders(
+        self,
+        orders: Any,
+        *,
+        key: str = "order_id",
+        amount: str = "amount",
+        currency: str = "currency",
+        date: str | None = None,
+        email: str | None = None,
+        metadata_key: str | None = None,
+        since: Any = None,
+        until: Any = None,
+        tz: str = "UTC",
+        date_tolerance: Any = timedelta(days=3),
+    ) -> MatchResult:
+        """Match an order list (a DataFrame, or a .csv/.xlsx path) against the charges.
+
+        Parameters
+        ----------
+        orders
+            One row per order; every cell is read as text, amounts exactly for their currency.
+        key, amount, currency, date, email
+            Column names of the order id, the amount in major units, the ISO currency, the order
+            date (ISO; read in ``tz`` when it has no offset) and the customer email.
+        metadata_key
+            The charge metadata key holding the order id (default: ``key``).
+        since, until
+            Window ``[since, until)`` on the charges' ``created`` (and on the orders' ``date``).
+        tz
+            Zone of dates without an offset and of every time column of the result.
+        date_tolerance
+            How far a charge may be from a keyless order's date to be suggested for it.
+
+        Returns
+        -------
+        billing_kit.reconcile.MatchResult
+            ``.frame`` (one row per pair, ``match`` class), ``.summary``, ``.to_excel(path)``.
+
+        Raises
+        ------
+        InvalidArgument
+            A missing column, or bad cells (every one listed by row, column and value).
+        """
+        from billing_kit.reconcile import _orders
+
+        return _orders.reconcile_orders(
+            self,
+            orders,
+            key=key,
+            amount=amount,
+            currency=currency,
+            date=date,
+            email=email,
+            metadata_key=metadata_key,
+            since=since,
+            until=until,
+            tz=tz,
+            date_tolerance=date_tolerance,
+        )
+
+    def reconcile_bank(
+        self,
+        statement: Any,
+        *,
+        since: Any = None,
+        until: Any = None,
+        tz: str = "UTC",
+        tolerance: int = 1,
+        late_limit: int = 10,
+        holidays: Any = (),
+        descriptor: str | None = "STRIPE",
+        date: str | None = None,
+        amount: str | None = None,
+        currency: str | None = None,
+        description: str | None = None,
+        reference: str | None = None,
+        statement_currency: str | None = None,
+    ) -> MatchResult:
+        """Match a bank statement (.csv/.xlsx export or .ofx/.qfx file) against the payouts.
+
+        Parameters
+        ----------
+        statement
+            A path, or a DataFrame; CSV/XLSX columns are found by their usual names (``date``,
+            ``amount``, ``currency``, ``description``, ``reference``, …) or named by the
+            options of the same names.
+        since, until
+            Window ``[since, until)`` on the payouts' arrival date and the lines' booking date.
+        tz
+            Zone of ``since``/``until`` without an offset and of the result's time columns.
+        tolerance
+            Business days a deposit may be booked from the arrival date and still match.
+        late_limit
+            Business days after the arrival date within which a deposit of the same amount is
+            ``late`` rather than missing.
+        holidays
+            Bank holidays (dates) that are not business days.
+        descriptor
+            Text that marks a bank line as a Stripe payout (``None``: every line is one).
+        statement_currency
+            The currency of every line, for a CSV/XLSX statement without a currency column.
+
+        Returns
+        -------
+        billing_kit.reconcile.MatchResult
+            ``match`` classes ``matched``, ``late``, ``amount_mismatch``, ``missing_deposit``,
+            ``unexpected_deposit``; ``.summary``; ``.to_excel(path)``.
+
+        Raises
+        ------
+        InvalidArgument
+            An unknown layout (naming what is missing), or bad cells (each by line and column).
+        """
+        from billing_kit.reconcile import _bank
+
+        return _bank.reconcile_bank(
+            self,
+            statement,
+            since=since,
+            until=until,
+            tz=tz,
+            tolerance=tolerance,
+            late_limit=late_limit,
+            holidays=holidays,
+            descriptor=descriptor,
+            date=date,
+            amount=amount,
+            currency=currency,
+            description=description,
+            reference=reference,
+            statement_currency=statement_currency,
         )
 
 
