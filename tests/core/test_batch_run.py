@@ -8,8 +8,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from billing_kit import Client, InvalidBatch
+from billing_kit import Client, InvalidBatch, Ledger
+from billing_kit._batch_store import BatchStore
+from billing_kit._pan import find_card_number
 
 from .conftest import all_charges
 
@@ -192,3 +196,19 @@ def test_customer_without_a_payment_method_fails_only_its_row(client: Client) ->
     assert list(result.frame["status"]) == ["succeeded", "failed", "succeeded"]
     assert "no default payment method" in result.frame["message"].iloc[1]
     assert result.unfinished.empty  # a final failure: a re-run would fail the same way
+
+
+@settings(max_examples=50)
+@given(batch_id=st.text(min_size=1, max_size=200), row_id=st.text(max_size=300))
+def test_row_keys_never_look_like_card_numbers(
+    tmp_path_factory: pytest.TempPathFactory, batch_id: str, row_id: str
+) -> None:
+    # A hex digest can hold 13+ digits that pass the Luhn check; charge() refuses such a key.
+    ledger = Ledger(tmp_path_factory.mktemp("keys") / "l.sqlite3", namespace="n", mode="test")
+    store = BatchStore(ledger)
+    for key_round in range(3):
+        key = store.key(batch_id, row_id, key_round)
+        assert find_card_number(key) is None and len(key) <= 255
+        assert key == store.key(batch_id, row_id, key_round)  # the same in every process
+    assert store.key(batch_id, row_id, 0) != store.key(batch_id, row_id, 1)
+    ledger.close()
