@@ -132,6 +132,48 @@ def test_killed_batch_rerun_charges_each_row_once(server: Any, tmp_path: Path) -
         assert list(again.frame["charge_id"]) == list(result.frame["charge_id"])
 
 
+def test_killed_three_times_under_faults_then_finished_charges_each_row_once(
+    server: Any, tmp_path: Path
+) -> None:
+    home, count = tmp_path / "home", 150
+    sheet = _sheet(tmp_path / "sheet.csv", _setup(server, home), count)
+    script = tmp_path / "batch.py"
+    script.write_text(SCRIPT)
+    command = [sys.executable, str(script), TEST_KEY, server.url, str(sheet), str(home)]
+    server.configure(
+        latency_ms=40,
+        fault_rate=0.2,
+        fault_seed=20261203,
+        fault_kinds=("error", "reset", "drop", "saved_error"),
+    )
+    ledger = home / "ledger.sqlite3"
+    for kill_after in (20, 55, 95):  # three kills at different moments of the batch
+        running = subprocess.Popen(command, env=_env(tmp_path), stdout=subprocess.PIPE, text=True)
+        _wait_succeeded(ledger, kill_after, running)
+        running.send_signal(signal.SIGKILL)
+        running.wait(10)
+        assert running.stdout is not None
+        running.stdout.close()
+    with billing_kit.connect(TEST_KEY, api_base=server.url, home=home, **FAST) as client:
+        result = client.charge_batch(sheet, progress=False)
+        for _ in range(5):
+            if result.unfinished.empty:
+                break
+            result = client.charge_batch(sheet, progress=False)
+        server.configure(fault_rate=0.0, latency_ms=0)
+        assert result.unfinished.empty
+        assert set(result.frame["status"]) <= {"succeeded", "already_charged"}
+        assert list(result.frame["status"]).count("already_charged") >= 95
+        _assert_once(client, count)
+        # The ledger is consistent: nothing pending, one success per row.
+        rows = client.ledger.rows()
+        assert all(row.outcome in ("succeeded", "failed", "abandoned") for row in rows)
+        assert len([row for row in rows if row.outcome == "succeeded"]) == count
+        # The result file is complete: one final status per row.
+        written = pd.read_csv(result.to_csv(tmp_path / "result.csv"), dtype=str)
+        assert len(written) == count and written["charge_id"].notna().all()
+
+
 def test_ctrl_c_stops_sending_and_leaves_a_complete_result(server: Any, tmp_path: Path) -> None:
     home, count = tmp_path / "home", 40
     sheet = _sheet(tmp_path / "sheet.csv", _setup(server, home), count)
