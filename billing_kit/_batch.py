@@ -258,7 +258,9 @@ class _Sender:
         )
         outcomes: dict[int, Outcome] = {}
         counts = {"succeeded": 0, "declined": 0, "failed": 0, "already_charged": 0}
-        bar = tqdm(total=len(rows), desc="charging", unit="row", disable=not self.progress)
+        # Without an explicit ``disable`` tqdm honours TQDM_DISABLE (and a notebook's settings).
+        off: dict[str, Any] = {} if self.progress else {"disable": True}
+        bar = tqdm(total=len(rows), desc="charging", unit="row", dynamic_ncols=True, **off)
         interrupted = False
         with ThreadPoolExecutor(max_workers=self.threads) as pool:
             futures: dict[Future[Outcome], BatchRow] = {}
