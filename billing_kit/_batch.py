@@ -105,6 +105,8 @@ def _earlier(
         mine = stored.get(row.row_id)
         attempt = mine.attempt if mine is not None else None
         other = elsewhere.get(row.row_id)
+        if other is not None and not _same_charge(row, other):
+            other = None  # the same row id for another charge (row ids are unique per sheet)
         if attempt is not None and attempt.outcome == "succeeded":
             done[row.position] = Outcome(
                 "already_charged",
@@ -132,6 +134,18 @@ def _earlier(
         else:
             to_send.append(row)
     return done, to_send
+
+
+def _same_charge(row: BatchRow, other: StoredRow) -> bool:
+    """Whether ``other`` charged what ``row`` asks for: amount, currency and description."""
+    attempt = other.attempt
+    return (
+        attempt is not None
+        and attempt.amount == row.amount
+        and attempt.currency == row.currency
+        and (attempt.description or None) == row.description
+        and (row.customer is None or attempt.customer == row.customer)
+    )
 
 
 def charge_batch(
@@ -267,7 +281,12 @@ class _Sender:
             try:
                 self._resolve(pool, rows)
                 futures = {
-                    pool.submit(self._send, row, stored[row.row_id], row.row_id in elsewhere): row
+                    pool.submit(
+                        self._send,
+                        row,
+                        stored[row.row_id],
+                        row.row_id in elsewhere and _same_charge(row, elsewhere[row.row_id]),
+                    ): row
                     for row in rows
                 }
                 pending: set[Future[Outcome]] = set(futures)

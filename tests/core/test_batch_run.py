@@ -212,3 +212,18 @@ def test_row_keys_never_look_like_card_numbers(
         assert key == store.key(batch_id, row_id, key_round)  # the same in every process
     assert store.key(batch_id, row_id, 0) != store.key(batch_id, row_id, 1)
     ledger.close()
+
+
+def test_a_row_id_reused_in_another_sheet_for_another_charge_is_charged(client: Client) -> None:
+    emails = _customers(client, 2)
+    first = _sheet(emails).assign(row_id=["1", "2"])
+    client.charge_batch(first, progress=False)
+    # Next month's sheet numbers its rows 1, 2 again: other charges, not already charged.
+    second = _sheet(emails, ["40", "41"]).assign(row_id=["1", "2"], description=["Dec 1", "Dec 2"])
+    result = client.charge_batch(second, progress=False)
+    assert list(result.frame["status"]) == ["succeeded", "succeeded"]
+    # The same rows again under their ids in a grown sheet: recognised, not charged again.
+    grown = pd.concat([second, _sheet([emails[0]], ["5"]).assign(row_id="3")])
+    again = client.charge_batch(grown, progress=False)
+    assert list(again.frame["status"]) == ["already_charged", "already_charged", "succeeded"]
+    assert len(all_charges(client)) == 5
