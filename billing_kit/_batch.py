@@ -409,7 +409,7 @@ class _Sender:
         return _charge_row(self.client, row, target, key, on_purpose, self._next_key(row))
 
     def _next_key(self, row: BatchRow) -> Callable[[str], str]:
-        def move_on(key: str) -> str:
+        def move_on(_spent: str) -> str:
             stored = self.store.rows(self.batch_id)[row.row_id]
             return self.store.next_round(self.batch_id, row.row_id, stored.key_round)
 

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from billing_kit._exceptions import InvalidArgument, InvalidBatch
+from billing_kit._exceptions import InvalidArgument
 
 if TYPE_CHECKING:
     from billing_kit._batch_result import BatchResult, Preview
@@ -108,7 +108,8 @@ def execute(client: Client, args: argparse.Namespace, *, ask: Callable[[str], st
                 print(f"{PROG}: the total did not match; nothing was sent.", file=sys.stderr)
                 return 1
         result = client.charge_batch(args.file, progress=not args.quiet, **options)
-    except InvalidBatch as exc:
+    except InvalidArgument as exc:
+        # The sheet (InvalidBatch), the file itself or an option: nothing was sent.
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
     return report(result, out)

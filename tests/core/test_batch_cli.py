@@ -62,6 +62,8 @@ def test_an_invalid_file_exits_2_and_sends_nothing(
     assert "row 3, column 'amount'" in err and "nothing was sent" in err
     assert main(["charge-batch", str(sheet), "--dry-run"]) == 2
     assert main(["charge-batch", str(sheet), "--out", str(tmp_path / "x.parquet")]) == 2
+    assert main(["charge-batch", str(tmp_path / "missing.csv")]) == 2
+    assert main(["charge-batch", str(sheet), "--concurrency", "0"]) == 2
     assert all_charges(client) == [] and client.ledger.rows() == []
 
 
