@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+from billing_kit._batch_result import BatchResult
 from billing_kit._client import Client, connect
 from billing_kit._exceptions import (
     AccessDenied,
@@ -20,6 +21,7 @@ from billing_kit._exceptions import (
     IdempotencyConflict,
     InvalidAmount,
     InvalidArgument,
+    InvalidBatch,
     InvalidRequest,
     LiveModeNotAllowed,
     OAuthFailed,
@@ -48,6 +50,7 @@ __all__ = [
     "CURRENCIES",
     "AccessDenied",
     "AuthenticationFailed",
+    "BatchResult",
     "BillingKitError",
     "CardDeclined",
     "Charge",
@@ -60,6 +63,7 @@ __all__ = [
     "IdempotencyConflict",
     "InvalidAmount",
     "InvalidArgument",
+    "InvalidBatch",
     "InvalidRequest",
     "Ledger",
     "LiveModeNotAllowed",

@@ -6,8 +6,9 @@ The tree::
     ├── ConfigurationError ............ bad key, folder or option; nothing was sent
     │   └── LiveModeNotAllowed ........ a live key without allow_live=True
     ├── InvalidArgument (ValueError) .. an argument rejected before anything was sent
-    │   └── InvalidAmount ............. not a number, too many decimals, below minimum …
-    │       └── UnknownCurrency
+    │   ├── InvalidAmount ............. not a number, too many decimals, below minimum …
+    │   │   └── UnknownCurrency
+    │   └── InvalidBatch .............. a sheet of charges with problems (.problems)
     ├── DuplicateOperation ............ refused by the duplicate guard; nothing was sent
     │   ├── DuplicateCharge
     │   ├── DuplicateRefund
@@ -51,6 +52,7 @@ __all__ = [
     "IdempotencyConflict",
     "InvalidAmount",
     "InvalidArgument",
+    "InvalidBatch",
     "InvalidRequest",
     "LiveModeNotAllowed",
     "OAuthFailed",
@@ -105,6 +107,21 @@ class InvalidAmount(InvalidArgument):
 
 class UnknownCurrency(InvalidAmount):
     """The currency is not one Stripe charges in."""
+
+
+class InvalidBatch(InvalidArgument):
+    """A sheet of charges has problems; nothing was sent (:meth:`~billing_kit.Client.charge_batch`).
+
+    Attributes
+    ----------
+    problems
+        A DataFrame with one row per problem: ``row`` (as a spreadsheet shows it, the header is
+        row 1), ``column``, ``value`` (card numbers masked) and ``message`` (what to fix).
+    """
+
+    def __init__(self, message: str, *, problems: Any) -> None:
+        super().__init__(message)
+        self.problems = problems
 
 
 class DuplicateOperation(BillingKitError):

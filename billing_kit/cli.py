@@ -10,6 +10,7 @@ from collections.abc import Sequence
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser with every subcommand registered."""
     # Imported here so `billing-kit --help` stays fast and each subpackage owns its own options.
+    from billing_kit import _batch_cli as batch_cli
     from billing_kit import _lab as lab_cli
     from billing_kit.history import _cli as history_cli
     from billing_kit.sandbox import _cli as sandbox_cli
@@ -19,6 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox_cli.register(commands)
     history_cli.register(commands)
     lab_cli.register(commands)
+    batch_cli.register(commands)
     return parser
 
 

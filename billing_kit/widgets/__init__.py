@@ -1,4 +1,4 @@
-"""Forms for JupyterLab: charge a customer, refund a charge, browse charge history.
+"""Forms for JupyterLab: charge a customer or a spreadsheet, refund a charge, browse history.
 
 Each form is a plain class that owns its widgets, so tests drive it without a browser (set
 ``.value`` on its controls, call :meth:`submit` / :meth:`confirm` or click its buttons) and a
@@ -11,6 +11,7 @@ notebook shows it by ending a cell with the form object::
 
 from __future__ import annotations
 
+from billing_kit.widgets._batch_form import BatchChargeForm
 from billing_kit.widgets._cards import TEST_CARDS, TestCard, card_by_effect
 from billing_kit.widgets._charge_form import ChargeForm, ChargeIntent
 from billing_kit.widgets._history_browser import HistoryBrowser
@@ -18,6 +19,7 @@ from billing_kit.widgets._refund_form import RefundForm, RefundIntent
 
 __all__ = [
     "TEST_CARDS",
+    "BatchChargeForm",
     "ChargeForm",
     "ChargeIntent",
     "HistoryBrowser",

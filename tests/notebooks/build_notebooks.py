@@ -297,6 +297,104 @@ under a minute:
 ]
 
 
+BATCH: list[Cell] = [
+    (
+        "md",
+        """\
+# Charge a spreadsheet
+
+This month's invoices, a list of overdue balances, a set of corrections: one sheet, one row per
+charge. `client.charge_batch` checks **every row before anything is sent**, shows what would
+happen, then charges the rows concurrently — each **once**, even if you run it again after a crash
+or Ctrl-C. The sample sheet `data/sample_charges.csv` has four good rows, two cards that decline
+and three bad rows. Columns and rules: `docs/batch.md`.""",
+    ),
+    ("md", "Settings a scheduled run might change (kept in this one cell):"),
+    (
+        "code",
+        """\
+allow_live = False  # True only when you really mean to charge real cards
+sheet = "data/sample_charges.csv"  # a .csv or .xlsx file""",
+        ["parameters"],
+    ),
+    ("code", CONNECT),
+    (
+        "md",
+        """\
+## 1. Check and preview (nothing is sent)
+
+Each problem names the row as your spreadsheet shows it (the header is row 1), the column, the
+value and how to fix it.""",
+    ),
+    (
+        "code",
+        """\
+check = client.charge_batch(sheet, dry_run=True)
+print(check.preview)
+check.problems""",
+    ),
+    (
+        "md",
+        """\
+## 2. The form
+
+Upload a sheet, read the problems and the totals, tick *charge only the valid rows* if you
+want to, then confirm. In live mode you type the total to confirm. A double click charges once.""",
+    ),
+    (
+        "code",
+        """\
+from billing_kit.widgets import BatchChargeForm
+
+form = BatchChargeForm(client)
+form.load(sheet)  # or use the upload button
+form""",
+    ),
+    (
+        "md",
+        """\
+## 3. The same in code
+
+`skip_invalid=True` charges the valid rows; the others are `invalid` in the result. Declines
+are a row's status, they never stop the batch.""",
+    ),
+    (
+        "code",
+        """\
+result = client.charge_batch(sheet, skip_invalid=True)
+result.summary""",
+    ),
+    (
+        "code",
+        """\
+result.frame[["email", "amount", "currency", "status", "charge_id", "decline_code", "message"]]""",
+    ),
+    (
+        "md",
+        """\
+## 4. Run it again: nothing is charged twice
+
+The batch is recognised (same sheet: same batch id); finished rows are `already_charged` with
+their charge ids. To charge the same rows again on purpose, pass a new `batch_id`.""",
+    ),
+    (
+        "code",
+        """\
+again = client.charge_batch(sheet, skip_invalid=True)
+print(again.note)
+again.frame["status"].value_counts()""",
+    ),
+    (
+        "code",
+        """\
+from pathlib import Path
+
+Path("exports").mkdir(exist_ok=True)
+result.to_excel("exports/batch-results.xlsx")  # results, summary and problems sheets""",
+    ),
+]
+
+
 def build(cells: list[Cell]) -> nbformat.NotebookNode:
     """Return a notebook with the given cells, no outputs, no execution counts."""
     notebook = new_notebook(
@@ -322,6 +420,7 @@ ALL: dict[str, list[Cell]] = {
     "02_charge_history.ipynb": HISTORY,
     "03_refunds.ipynb": REFUNDS,
     "04_how_a_payment_api_works.ipynb": TEACHING,
+    "05_charge_a_spreadsheet.ipynb": BATCH,
 }
 
 
