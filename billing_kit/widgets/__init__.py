@@ -1,4 +1,4 @@
-"""Forms for JupyterLab: charge a customer, refund a charge, browse charge history.
+"""Forms for JupyterLab: charge, refund, browse charge history and the audit ledger.
 
 Each form is a plain class that owns its widgets, so tests drive it without a browser (set
 ``.value`` on its controls, call :meth:`submit` / :meth:`confirm` or click its buttons) and a
@@ -14,6 +14,7 @@ from __future__ import annotations
 from billing_kit.widgets._cards import TEST_CARDS, TestCard, card_by_effect
 from billing_kit.widgets._charge_form import ChargeForm, ChargeIntent
 from billing_kit.widgets._history_browser import HistoryBrowser
+from billing_kit.widgets._ledger_view import LedgerView
 from billing_kit.widgets._refund_form import RefundForm, RefundIntent
 
 __all__ = [
@@ -21,6 +22,7 @@ __all__ = [
     "ChargeForm",
     "ChargeIntent",
     "HistoryBrowser",
+    "LedgerView",
     "RefundForm",
     "RefundIntent",
     "TestCard",
