@@ -18,7 +18,7 @@ from billing_kit import history
 from billing_kit._money import format_amount
 from billing_kit.history import ProgressUpdate
 from billing_kit.widgets import charts as _charts
-from billing_kit.widgets._form import Form, esc, message_html
+from billing_kit.widgets._form import Form, button, esc, message_html
 from billing_kit.widgets._table import PagedTable
 from billing_kit.widgets.export import export_csv, export_excel
 from billing_kit.widgets.figures import headline, headline_html
@@ -121,9 +121,7 @@ class HistoryBrowser(Form):
         for control in (self.since, self.until, self.status, self.currency):
             control.style = _STYLE
             control.layout = W.Layout(width="240px")
-        self.load_button = W.Button(
-            description="Load charges", button_style="primary", icon="download"
-        )
+        self.load_button = button("Load charges", button_style="primary", icon="download")
         self.progress = W.IntProgress(
             value=0, min=0, max=100, description="Loading", layout=W.Layout(width="360px")
         )
@@ -143,8 +141,8 @@ class HistoryBrowser(Form):
             titles=("Table", "Daily volume", "Declines", "Fees"),
         )
         self.export_dir = W.Text(description="Export to", value=str(export_dir), style=_STYLE)
-        self.csv_button = W.Button(description="Export CSV", icon="file")
-        self.excel_button = W.Button(description="Export Excel", icon="file-excel")
+        self.csv_button = button("Export CSV", icon="file")
+        self.excel_button = button("Export Excel", icon="file-excel")
         self.export_result = W.HTML()
 
         self.load_button.on_click(self._handler(self.load))
