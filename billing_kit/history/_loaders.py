@@ -234,7 +234,9 @@ class _Sync:
         now = int(time.time())
         state = self.cache.load_state()
         covered = merge(state.covered)
-        until = window.until or now + 1
+        # Nothing exists after now yet: a window ending in the future (say, "up to the end of
+        # today") is covered only up to now, so the next pull asks for what came since.
+        until = min(window.until, now + 1) if window.until is not None else now + 1
         if not refresh and window.until is None and covered:
             # "Up to now" without a refresh means up to the last pull: read the cache as it is.
             until = min(until, covered[-1][1])
