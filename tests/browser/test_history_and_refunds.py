@@ -46,8 +46,13 @@ def _shot(locator: Any, name: str) -> None:
 def test_history_browser_loads_charts_and_offline_table(lab: Any, page: Any) -> None:
     from playwright.sync_api import expect
 
+    # Uncaught script errors (itables 2.9's own offline init raised one on every run).
+    uncaught: list[str] = []
+    page.on("pageerror", lambda error: uncaught.append(str(error)))
+    console: list[str] = []
+    page.on("console", lambda m: console.append(m.text) if m.type == "error" else None)
     _open_and_run_all(page, lab, "02_charge_history.ipynb")
-    load = page.get_by_role("button", name="Load charges")
+    load = page.get_by_role("button", name="Load", exact=True)
     expect(load).to_be_visible(timeout=90_000)
     # The notebook's own cells ran to the end: the offline itables table and the charts exist.
     expect(page.locator("table.dataTable, .dt-container table").first).to_be_visible(timeout=90_000)
@@ -68,8 +73,10 @@ def test_history_browser_loads_charts_and_offline_table(lab: Any, page: Any) -> 
         _shot(form, f"history-browser-{name}")
     form.get_by_role("button", name="Export Excel").click()
     expect(form).to_contain_text("Saved 12 rows", timeout=30_000)
-    assert list((lab.root / "exports").glob("charges_*.xlsx"))
+    assert list((lab.root / "exports").glob("charges_*_UTC.xlsx"))
     expect(page.locator(".bk-error")).to_have_count(0)
+    assert uncaught == []
+    assert not [t for t in console if "itables" in t or "set_or_remove_dark_class" in t], console
 
 
 def test_refund_form_refunds_once(lab: Any, page: Any) -> None:
@@ -79,7 +86,12 @@ def test_refund_form_refunds_once(lab: Any, page: Any) -> None:
     review = page.get_by_role("button", name="Review refund")
     expect(review).to_be_visible(timeout=90_000)
     client = billing_kit.connect(home=lab.home)
-    target = next(c for c in client.recent_charges(limit=50) if c.status == "succeeded")
+    recent = client.recent_charges(limit=50)
+    target = next(c for c in recent if c.status == "succeeded")
+    failed = next(c for c in recent if c.status == "failed")
+    # Only refundable charges are offered: the declined practice charges are not.
+    picker = page.get_by_role("combobox", name="Recent charge")
+    assert target.id in picker.inner_text() and failed.id not in picker.inner_text()
     page.get_by_role("textbox", name="or charge id").fill(target.id)
     page.get_by_role("button", name="Partial refund").click()
     page.get_by_role("textbox", name="Amount", exact=True).fill("5")
