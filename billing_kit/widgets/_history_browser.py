@@ -73,6 +73,7 @@ class HistoryBrowser(Form):
         today = datetime.now(ZoneInfo(tz)).date()
         self.frame = pd.DataFrame()
         self.loaded_kind = "charges"
+        self.loads = 0  # finished loads; a time-zone change reloads once something was loaded
         self._emails: dict[str, str] = {}
         self.exported: list[Path] = []
         self.kind = W.ToggleButtons(
@@ -173,6 +174,7 @@ class HistoryBrowser(Form):
         finally:
             self.load_button.disabled = False
         self._slot.finish(len(frame))
+        self.loads += 1
         # People recognise customers by email; the table and the exports show it.
         self._emails = {c.id: c.email for c in self.client.customers(limit=100) if c.email}
         self.frame, self.loaded_kind = with_emails(frame, self._emails), view.kind
@@ -196,7 +198,7 @@ class HistoryBrowser(Form):
 
     def _reload_if_loaded(self) -> None:
         check_timezone(self.tz.value)
-        if not self.frame.empty or self.headline.value != "<i>Press “Load”.</i>":
+        if self.loads:
             self.load()
 
     def _readable(self, page: pd.DataFrame) -> pd.DataFrame:
