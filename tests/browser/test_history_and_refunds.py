@@ -52,7 +52,7 @@ def test_history_browser_loads_charts_and_offline_table(lab: Any, page: Any) -> 
     console: list[str] = []
     page.on("console", lambda m: console.append(m.text) if m.type == "error" else None)
     _open_and_run_all(page, lab, "02_charge_history.ipynb")
-    load = page.get_by_role("button", name="Load", exact=True)
+    load = page.get_by_role("button", name=re.compile(r"Load$"))  # after the icon
     expect(load).to_be_visible(timeout=90_000)
     # The notebook's own cells ran to the end: the offline itables table and the charts exist.
     expect(page.locator("table.dataTable, .dt-container table").first).to_be_visible(timeout=90_000)
