@@ -35,6 +35,7 @@ from billing_kit._exceptions import (
     StripeUnavailable,
 )
 from billing_kit._ledger import LedgerRow
+from billing_kit._limits import check_limit
 from billing_kit._models import Charge, Money
 from billing_kit._money import currency_info, format_amount, parse_amount
 from billing_kit._pan import find_card_number, safe_repr
@@ -220,6 +221,7 @@ def charge(
     allow_duplicate = check_flag("allow_duplicate", allow_duplicate)
     minor = parse_amount(amount, currency)
     code = currency_info(currency).code
+    check_limit(client.max_amount, minor, code)
     checked_metadata = check_metadata(metadata)
     description = check_text("description", description)
     idempotency_key = check_idempotency_key(idempotency_key)

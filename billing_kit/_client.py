@@ -23,6 +23,7 @@ from billing_kit._config import (
 )
 from billing_kit._exceptions import ConfigurationError
 from billing_kit._ledger import Ledger
+from billing_kit._limits import parse_limits
 from billing_kit._masking import KeyScrubbingFilter, mask_key
 from billing_kit._models import Charge, Customer, Refund
 from billing_kit._retry import RetryPolicy, TokenBucket
@@ -86,6 +87,8 @@ class Client:
         The :class:`~billing_kit.Ledger` of charge, capture and refund attempts.
     duplicate_window
         How long after a successful charge the same charge is refused as a duplicate.
+    max_amount
+        Largest amount of one charge per currency, in minor units (``{}``: no limits).
     """
 
     def __init__(
@@ -99,8 +102,10 @@ class Client:
         backoff: float = 0.5,
         max_backoff: float = 8.0,
         timeout: float = 30.0,
+        max_amount: Mapping[str, int] | None = None,
     ) -> None:
         self._settings = settings
+        self.max_amount: dict[str, int] = dict(max_amount or {})
         self.mode: Mode = settings.mode
         self.api_base = api_base.rstrip("/")
         self.home = settings.home
@@ -608,6 +613,7 @@ def connect(
     backoff: float = 0.5,
     max_backoff: float = 8.0,
     timeout: float = 30.0,
+    max_amount: Mapping[str, object] | None = None,
 ) -> Client:
     """Return a :class:`Client` for Stripe, or for the local sandbox when no key is configured.
 
@@ -632,6 +638,10 @@ def connect(
         First and longest wait between retries, in seconds (jittered).
     timeout
         Seconds to wait for each HTTP response.
+    max_amount
+        Optional largest amount of one charge per currency, e.g. ``{"usd": "500"}`` (parsed like
+        any amount, exact); a larger charge raises :class:`InvalidAmount` before anything is
+        sent, and the forms refuse it. Currencies not listed have no limit.
 
     Raises
     ------
@@ -673,6 +683,7 @@ def connect(
     for name, value in (("backoff", backoff), ("max_backoff", max_backoff), ("timeout", timeout)):
         if not is_finite_number(value) or value < 0:
             raise ConfigurationError(f"{name} must be a number of seconds ≥ 0, got {value!r}.")
+    limits = parse_limits(max_amount)
     settings = resolve_settings(api_key, api_base=api_base, allow_live=allow_live, home=home)
     base = settings.api_base
     if settings.start_sandbox:
@@ -698,4 +709,5 @@ def connect(
         backoff=backoff,
         max_backoff=max_backoff,
         timeout=timeout,
+        max_amount=limits,
     )

@@ -102,6 +102,7 @@ class Charge:
     refunded_amount: Money
     description: str | None
     captured: bool = True
+    disputed: bool = False
 
     @property
     def succeeded(self) -> bool:
@@ -144,6 +145,7 @@ class Charge:
             refunded_amount=Money(int(data.get("amount_refunded") or 0), currency),
             description=data.get("description"),
             captured=bool(data.get("captured", True)),
+            disputed=bool(data.get("disputed", False)),
         )
 
 

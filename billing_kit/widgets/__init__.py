@@ -1,4 +1,5 @@
-"""Forms for JupyterLab: charge a customer or a spreadsheet, refund a charge, browse history.
+"""Forms for JupyterLab: charge a customer or a spreadsheet, refund a charge, browse charge history
+and the audit ledger.
 
 Each form is a plain class that owns its widgets, so tests drive it without a browser (set
 ``.value`` on its controls, call :meth:`submit` / :meth:`confirm` or click its buttons) and a
@@ -15,6 +16,7 @@ from billing_kit.widgets._batch_form import BatchChargeForm
 from billing_kit.widgets._cards import TEST_CARDS, TestCard, card_by_effect
 from billing_kit.widgets._charge_form import ChargeForm, ChargeIntent
 from billing_kit.widgets._history_browser import HistoryBrowser
+from billing_kit.widgets._ledger_view import LedgerView
 from billing_kit.widgets._refund_form import RefundForm, RefundIntent
 
 __all__ = [
@@ -23,6 +25,7 @@ __all__ = [
     "ChargeForm",
     "ChargeIntent",
     "HistoryBrowser",
+    "LedgerView",
     "RefundForm",
     "RefundIntent",
     "TestCard",

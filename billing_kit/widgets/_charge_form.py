@@ -19,7 +19,7 @@ import ipywidgets as W
 from billing_kit._exceptions import CardDeclined, DuplicateCharge, StripeRequestError
 from billing_kit._money import format_amount, to_major
 from billing_kit.widgets._cards import TEST_CARDS
-from billing_kit.widgets._form import Form, Mode, esc, message_html, problems_html
+from billing_kit.widgets._form import Form, Mode, button, esc, message_html, problems_html
 from billing_kit.widgets._inputs import (
     check_amount,
     check_customer,
@@ -112,13 +112,13 @@ class ChargeForm(Form):
         for control in (*inputs, self.payment_method, self.description, self.metadata):
             control.layout, control.style = _WIDE, _STYLE
         self.problems_area = W.HTML()
-        self.review_button = W.Button(description="Review charge", button_style="primary")
+        self.review_button = button("Review charge", button_style="primary")
 
         self.summary = W.HTML()
         self.retype = W.Text(description="Type amount again", placeholder="the amount, to confirm")
         self.retype.style = _STYLE
-        self.confirm_button = W.Button(description="Charge", button_style="danger")
-        self.edit_button = W.Button(description="Edit")
+        self.confirm_button = button("Charge", button_style="danger")
+        self.edit_button = button("Edit")
         self.review_box = W.VBox(
             layout=W.Layout(
                 display="none", border="1px solid #ccc", padding="4px 8px", width="640px"
@@ -199,7 +199,7 @@ class ChargeForm(Form):
         found: dict[str, str] = {}
         checks: list[tuple[str, Callable[[], object]]] = [
             ("customer", lambda: check_customer(self.customer.value)),
-            ("amount", lambda: check_amount(self.amount.value, self.currency.value)),
+            ("amount", lambda: self._checked_amount(self.amount.value)),
             ("metadata", lambda: check_metadata(self.metadata.value)),
         ]
         if self.mode == "live":  # in sandbox/test mode the card comes from the catalogue
@@ -215,6 +215,10 @@ class ChargeForm(Form):
                 found[name] = str(exc)
         return found
 
+    def _checked_amount(self, text: str) -> int:
+        currency = self.currency.value
+        return check_amount(text, currency, limit=self.client.max_amount.get(currency))
+
     def _live_check(self) -> None:
         self.problems_area.value = problems_html(self.problems(include_missing=False))
 
@@ -223,6 +227,10 @@ class ChargeForm(Form):
         """Check the inputs and show the review step; return the reviewed intent, or ``None``."""
         problems = self.problems()
         self.problems_area.value = problems_html(problems)
+        # A new attempt: the previous outcome and question go, so messages never stack.
+        self.result.value = ""
+        self.clear_error()
+        self._duplicate.hide()
         if problems:
             return None
         customer = check_customer(self.customer.value)
@@ -231,7 +239,7 @@ class ChargeForm(Form):
         intent = ChargeIntent(
             customer=customer,
             customer_label=self._customer_label(customer),
-            amount=check_amount(self.amount.value, self.currency.value),
+            amount=self._checked_amount(self.amount.value),
             currency=self.currency.value,
             payment_method=card,
             payment_label=labels.get(card, card or "the customer's default payment method"),
@@ -338,7 +346,7 @@ class ChargeForm(Form):
     def _execute(self, intent: ChargeIntent) -> Charge | None:
         self._set_busy(True)
         self._duplicate.hide()
-        self.problems_area.value = ""
+        self.problems_area.value = self.result.value = ""
         self.clear_error()
         try:
             charge = self.client.charge(

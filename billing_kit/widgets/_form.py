@@ -65,6 +65,17 @@ def message_html(text: str, *, ok: bool) -> str:
     return f'<div style="color:{colour};font-weight:bold">{esc(text)}</div>'
 
 
+def button(description: str, **options: Any) -> W.Button:
+    """Return a button as wide as its label, so no label is ever cut off.
+
+    ipywidgets gives every button a fixed width (148 px) and clips a longer label with "…";
+    ``width: auto`` lets the label decide (labels change, e.g. "Charge €1,234.50").
+    """
+    return W.Button(
+        description=description, layout=W.Layout(width="auto", min_width="90px"), **options
+    )
+
+
 def problems_html(problems: dict[str, str]) -> str:
     """Return the validation messages as a red list, or an empty string when there are none."""
     if not problems:

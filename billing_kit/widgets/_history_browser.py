@@ -1,135 +1,106 @@
-"""The history browser: load a date range of charges, filter, read the headline, chart and export.
+"""The history browser: load a date range of charges, refunds, disputes or payouts, filter,
+read the headline, chart and export.
 
 Loading shows a progress bar *inside* the form: the history loader reports pages through a
 callback that moves an ``IntProgress``; a bare tqdm bar started from a button callback would
-land in the Log Console. Status and currency filters work on the loaded frame, so changing them
-is instant."""
+land in the Log Console. Status, currency and search filters work on the loaded frame, so
+changing them is instant; the kind and the time zone load again (the date range is read in the
+zone). Every action replaces the previous message: a "Saved" line never outlives the selection
+it was about."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 import ipywidgets as W
 import pandas as pd
 
-from billing_kit import history
-from billing_kit._money import format_amount
-from billing_kit.history import ProgressUpdate
+from billing_kit.history._options import check_timezone
 from billing_kit.widgets import charts as _charts
-from billing_kit.widgets._form import Form, esc, message_html
+from billing_kit.widgets._form import Form, button, esc, message_html
+from billing_kit.widgets._history_views import (
+    VIEWS,
+    ZONES,
+    ProgressSlot,
+    in_zone,
+    readable_page,
+    search,
+    totals_html,
+    with_emails,
+)
 from billing_kit.widgets._table import PagedTable
-from billing_kit.widgets.export import export_csv, export_excel
+from billing_kit.widgets.export import export_csv, export_excel, new_path
 from billing_kit.widgets.figures import headline, headline_html
 
 if TYPE_CHECKING:
     from billing_kit._client import Client
 
-# What the table shows; "refunded" and "card" are display columns made by readable_page().
-TABLE_COLUMNS = (
-    "created", "id", "status", "amount", "refunded", "fee", "customer", "card", "decline_code",
-    "description",
-)  # fmt: skip
-STATUSES = (("All", ""), ("Succeeded", "succeeded"), ("Failed", "failed"), ("Pending", "pending"))
+__all__ = ["HistoryBrowser", "readable_page"]
+
+TABLE_COLUMNS = VIEWS["charges"].columns
 _STYLE = {"description_width": "80px"}
 
 
-def readable_page(page: pd.DataFrame) -> pd.DataFrame:
-    """Format one page of charges for people: amounts with their currency, times to the minute.
-
-    Adds the display columns ``refunded`` (from ``amount_refunded_minor``) and ``card`` (brand and
-    last four digits); sorting happens before, on the raw columns.
-    """
-    out = page.copy()
-    if "created" in out.columns:
-        out["created"] = out["created"].dt.strftime("%Y-%m-%d %H:%M")
-    money = (
-        ("amount", "amount_minor", "currency"),
-        ("refunded", "amount_refunded_minor", "currency"),
-        ("fee", "fee_minor", "settlement_currency"),
-    )
-    for column, minor, currency in money:
-        if minor in out.columns and currency in out.columns:
-            out[column] = [
-                "" if pd.isna(m) or pd.isna(c) else format_amount(int(m), str(c))
-                for m, c in zip(out[minor], out[currency], strict=True)
-            ]
-    if "brand" in out.columns and "last4" in out.columns:
-        out["card"] = [
-            "" if pd.isna(brand) else f"{brand} ····{'' if pd.isna(last4) else last4}"
-            for brand, last4 in zip(out["brand"], out["last4"], strict=True)
-        ]
-    return out
-
-
-class _ProgressSlot:
-    """Feeds the loader's progress reports into an ``IntProgress`` and a label inside the form.
-
-    The loader pulls time slices in parallel and reports which share of the date range is done;
-    the bar shows that share (0-100 %), the label the rows and pages so far.
-    """
-
-    def __init__(self, bar: W.IntProgress, label: W.Label) -> None:
-        self.bar, self.label = bar, label
-        self.reports = 0
-
-    def start(self) -> None:
-        self.reports = 0
-        self.bar.value, self.bar.max, self.bar.bar_style = 0, 100, "info"
-        self.label.value = "starting…"
-
-    def __call__(self, update: ProgressUpdate) -> None:
-        """Show one :class:`~billing_kit.history.ProgressUpdate` from the loader."""
-        self.reports += 1
-        self.bar.value = round(100 * update.covered)
-        estimate = update.estimated_total
-        about = f" of about {estimate}" if estimate is not None and not update.done else ""
-        self.label.value = f"{update.rows}{about} charges · {update.pages} pages"
-
-    def finish(self, rows: int) -> None:
-        self.bar.value = self.bar.max
-        self.bar.bar_style = "success"
-        self.label.value = f"done: {rows} charges"
-
-
 class HistoryBrowser(Form):
-    """Browse charge history: date range, filters, headline figures, table, charts, export.
+    """Browse history: kind, date range, filters, headline figures, table, charts, export.
 
     Parameters
     ----------
     client
-        A connected :class:`billing_kit.Client` (the frames come from ``client.charges_frame``).
+        A connected :class:`billing_kit.Client` (the frames come from ``billing_kit.history``).
     days
-        Length of the default date range, ending today (UTC).
+        Length of the default date range, ending today.
     export_dir
         Folder the export buttons write into (created when needed).
+    tz
+        Time zone of the date range, the table and the exports (an IANA name; default UTC).
     """
 
     def __init__(
-        self, client: Client, *, days: int = 30, export_dir: str | Path = "exports"
+        self,
+        client: Client,
+        *,
+        days: int = 30,
+        export_dir: str | Path = "exports",
+        tz: str = "UTC",
     ) -> None:
         super().__init__(client)
-        today = datetime.now(UTC).date()
+        check_timezone(tz)
+        today = datetime.now(ZoneInfo(tz)).date()
         self.frame = pd.DataFrame()
+        self.loaded_kind = "charges"
+        self.loads = 0  # finished loads; a time-zone change reloads once something was loaded
         self._emails: dict[str, str] = {}
         self.exported: list[Path] = []
+        self.kind = W.ToggleButtons(
+            options=[(v.title, k) for k, v in VIEWS.items()], value="charges"
+        )
         self.since = W.DatePicker(description="From", value=today - timedelta(days=days))
         self.until = W.DatePicker(description="To", value=today)
-        self.status = W.Dropdown(description="Status", options=list(STATUSES))
+        zones = list(ZONES) if tz in ZONES else [tz, *ZONES]
+        self.tz = W.Dropdown(description="Time zone", options=zones, value=tz)
+        self.status = W.Dropdown(description="Status", options=VIEWS["charges"].statuses)
         self.currency = W.Dropdown(description="Currency", options=[("All", "")])
-        for control in (self.since, self.until, self.status, self.currency):
+        self.search = W.Text(
+            description="Search",
+            placeholder="customer, email, description, id",
+            continuous_update=False,
+        )
+        for control in (self.since, self.until, self.tz, self.status, self.currency, self.search):
             control.style = _STYLE
             control.layout = W.Layout(width="240px")
-        self.load_button = W.Button(
-            description="Load charges", button_style="primary", icon="download"
-        )
+        self.search.layout.width = "360px"
+        self.load_button = button("Load", button_style="primary", icon="download")
         self.progress = W.IntProgress(
             value=0, min=0, max=100, description="Loading", layout=W.Layout(width="360px")
         )
         self.progress_label = W.Label()
-        self._slot = _ProgressSlot(self.progress, self.progress_label)
-        self.headline = W.HTML("<i>Press “Load charges”.</i>")
+        self._slot = ProgressSlot(self.progress, self.progress_label)
+        self.headline = W.HTML("<i>Press “Load”.</i>")
         self.table = PagedTable(columns=TABLE_COLUMNS, render=self._readable, wrap=self._handler)
         self.charts = {
             "daily": W.Image(format="png"),
@@ -143,20 +114,23 @@ class HistoryBrowser(Form):
             titles=("Table", "Daily volume", "Declines", "Fees"),
         )
         self.export_dir = W.Text(description="Export to", value=str(export_dir), style=_STYLE)
-        self.csv_button = W.Button(description="Export CSV", icon="file")
-        self.excel_button = W.Button(description="Export Excel", icon="file-excel")
+        self.csv_button = button("Export CSV", icon="file")
+        self.excel_button = button("Export Excel", icon="file-excel")
         self.export_result = W.HTML()
 
         self.load_button.on_click(self._handler(self.load))
         self.csv_button.on_click(self._handler(self.export_csv))
         self.excel_button.on_click(self._handler(self.export_excel))
-        for control in (self.status, self.currency):
+        self.kind.observe(self._handler(self._kind_changed), names="value")
+        self.tz.observe(self._handler(self._reload_if_loaded), names="value")
+        for control in (self.status, self.currency, self.search):
             control.observe(self._handler(self.refresh_view), names="value")
         self._finish(
-            "Charge history",
+            "History",
             [
-                W.HBox([self.since, self.until]),
-                W.HBox([self.status, self.currency]),
+                self.kind,
+                W.HBox([self.since, self.until, self.tz]),
+                W.HBox([self.status, self.currency, self.search]),
                 W.HBox([self.load_button, self.progress, self.progress_label]),
                 self.headline,
                 self.tabs,
@@ -165,6 +139,12 @@ class HistoryBrowser(Form):
             ],
         )
 
+    # ----------------------------------------------------------------- loading
+    def _fresh(self) -> None:
+        """Start an action: the previous action's messages go."""
+        self.clear_error()
+        self.export_result.value = ""
+
     def _range(self) -> tuple[datetime, datetime]:
         since: date | None = self.since.value
         until: date | None = self.until.value
@@ -172,47 +152,62 @@ class HistoryBrowser(Form):
             raise ValueError("Pick both a From and a To date.")
         if since > until:
             raise ValueError(f"From {since} is after To {until}; swap them.")
-        # The To day is included: load up to the start of the next day.
-        start = datetime.combine(since, time(), tzinfo=UTC)
-        end = datetime.combine(until + timedelta(days=1), time(), tzinfo=UTC)
-        return start, end
+        # Days are days of the chosen zone; the To day is included (up to the next midnight).
+        zone = ZoneInfo(self.tz.value)
+        start = datetime.combine(since, time(), tzinfo=zone)
+        end = datetime.combine(until + timedelta(days=1), time(), tzinfo=zone)
+        return start.astimezone(UTC), end.astimezone(UTC)
 
     def load(self) -> pd.DataFrame:
-        """Load the charges of the date range (progress shown in the form) and redraw everything."""
+        """Load the chosen kind over the date range (progress shown in the form) and redraw."""
+        self._fresh()
+        view = VIEWS[self.kind.value]
         start, end = self._range()
         self.load_button.disabled = True
-        self._slot.start()
+        self._slot.start(view.kind)
         try:
-            frame = history.charges_frame(self.client, start, end, progress=self._slot)
+            frame = view.load(self.client, start, end, tz=self.tz.value, progress=self._slot)
         except Exception:
             self.progress.bar_style = "danger"
             self.progress_label.value = "failed"
             raise
         finally:
             self.load_button.disabled = False
-        self.frame = frame
         self._slot.finish(len(frame))
-        # People recognise customers by email; the table shows it where the account knows it.
+        self.loads += 1
+        # People recognise customers by email; the table and the exports show it.
         self._emails = {c.id: c.email for c in self.client.customers(limit=100) if c.email}
+        self.frame, self.loaded_kind = with_emails(frame, self._emails), view.kind
         currencies = (
             sorted(frame["currency"].astype("string").dropna().unique()) if len(frame) else []
         )
         self.currency.options = [("All", "")] + [(str(c).upper(), str(c)) for c in currencies]
-        self.clear_error()
+        self.table.columns = view.columns
+        charting = view.kind == "charges"
+        self.tabs.children = (
+            (self.table.widget, *self.charts.values()) if charting else (self.table.widget,)
+        )
+        self.tabs.titles = ("Table", "Daily volume", "Declines", "Fees") if charting else ("Table",)
         self.refresh_view()
-        return frame
+        return self.frame
+
+    def _kind_changed(self) -> None:
+        self.status.options = VIEWS[self.kind.value].statuses
+        self.status.value = ""
+        self.load()
+
+    def _reload_if_loaded(self) -> None:
+        check_timezone(self.tz.value)
+        if self.loads:
+            self.load()
 
     def _readable(self, page: pd.DataFrame) -> pd.DataFrame:
-        out = readable_page(page)
-        if "customer" in out.columns:
-            out["customer"] = [
-                self._emails.get(str(c), str(c)) if not pd.isna(c) else "" for c in out["customer"]
-            ]
-        return out
+        return readable_page(page, self._emails)
 
+    # ----------------------------------------------------------------- the view
     @property
     def value(self) -> pd.DataFrame:
-        """The loaded charges after the status and currency filters."""
+        """The loaded rows after the status, currency and search filters, times in the zone."""
         frame: pd.DataFrame = self.frame
         if frame.empty:
             return frame
@@ -220,33 +215,51 @@ class HistoryBrowser(Form):
             frame = frame[frame["status"].astype("string") == self.status.value]
         if self.currency.value:
             frame = frame[frame["currency"].astype("string") == self.currency.value]
-        return frame
+        frame = search(frame, self.search.value, VIEWS[self.loaded_kind].searched)
+        return in_zone(frame, self.tz.value)
 
     def figures(self) -> pd.DataFrame:
         """Headline figures of the filtered charges, one row per currency (minor units)."""
-        return headline(self.value)
+        return headline(self.value if self.loaded_kind == "charges" else pd.DataFrame())
 
     def refresh_view(self) -> None:
         """Redraw headline, table and charts from the loaded frame and the filters."""
+        self.export_result.value = ""  # the last "Saved" was about another selection
         frame = self.value
-        self.headline.value = headline_html(self.figures())
+        if self.loaded_kind == "charges":
+            self.headline.value = headline_html(headline(frame))
+            self.charts["daily"].value = _charts.to_png(_charts.daily_volume(frame))
+            self.charts["declines"].value = _charts.to_png(_charts.decline_reasons(frame))
+            self.charts["fees"].value = _charts.to_png(_charts.fees_over_time(frame))
+        else:
+            self.headline.value = totals_html(frame, VIEWS[self.loaded_kind].title)
         self.table.show(frame)
-        self.charts["daily"].value = _charts.to_png(_charts.daily_volume(frame))
-        self.charts["declines"].value = _charts.to_png(_charts.decline_reasons(frame))
-        self.charts["fees"].value = _charts.to_png(_charts.fees_over_time(frame))
 
-    def _export_path(self, suffix: str) -> Path:
-        start, end = self._range()
-        name = f"charges_{start:%Y-%m-%d}_{(end - timedelta(days=1)):%Y-%m-%d}{suffix}"
-        return Path(self.export_dir.value or ".") / name
+    # ----------------------------------------------------------------- export
+    def _export_name(self, suffix: str) -> str:
+        """A file name that says what is in the file: kind, range, zone and every filter."""
+        since, until = self.since.value, self.until.value
+        parts = [self.loaded_kind, f"{since:%Y-%m-%d}", f"{until:%Y-%m-%d}", self.tz.value]
+        parts += [v for v in (self.status.value, self.currency.value) if v]
+        if self.search.value.strip():
+            parts.append("search-" + self.search.value.strip())
+        name = "_".join(re.sub(r"[^A-Za-z0-9@.+-]+", "-", part).strip("-.") for part in parts)
+        return name[:180] + suffix
 
     def export_csv(self, path: str | Path | None = None) -> Path:
-        """Write the filtered charges to CSV and return the file's path."""
-        return self._exported(export_csv(self.value, path or self._export_path(".csv")))
+        """Write the filtered rows to CSV (a new file; nothing is overwritten); return its path."""
+        self._fresh()
+        target = Path(path) if path else new_path(self._export_dir() / self._export_name(".csv"))
+        return self._exported(export_csv(self.value, target))
 
     def export_excel(self, path: str | Path | None = None) -> Path:
-        """Write the filtered charges to an Excel workbook and return the file's path."""
-        return self._exported(export_excel(self.value, path or self._export_path(".xlsx")))
+        """Write the filtered rows to an Excel workbook (a new file); return its path."""
+        self._fresh()
+        target = Path(path) if path else new_path(self._export_dir() / self._export_name(".xlsx"))
+        return self._exported(export_excel(self.value, target, sheet=self.loaded_kind))
+
+    def _export_dir(self) -> Path:
+        return Path(self.export_dir.value or ".")
 
     def _exported(self, path: Path) -> Path:
         self.exported.append(path)

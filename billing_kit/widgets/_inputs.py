@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from billing_kit._money import parse_amount
+from billing_kit._money import format_amount, parse_amount
 from billing_kit._pan import find_card_number, safe_repr
 
 # Stripe's metadata limits (docs.stripe.com/api/metadata).
@@ -41,26 +41,50 @@ def check_customer(text: str) -> str:
     )
 
 
-def check_amount(text: str, currency: str) -> int:
+def check_amount(
+    text: str, currency: str, *, refund: bool = False, limit: int | None = None
+) -> int:
     """Return the amount in minor units for ``currency``, using the core's money rules.
 
-    The message of the core's ``InvalidAmount`` (wrong number of decimals for the currency,
-    negative, too large, ...) is passed on unchanged.
+    The message of the core's ``InvalidAmount`` (wrong number of decimals for the currency, too
+    large, ...) is passed on; a negative amount gets the form's own words, since the core's
+    points at ``refund()``, a function a form user never calls.
+
+    Parameters
+    ----------
+    refund
+        The amount of a partial refund: Stripe's minimum *charge* does not apply.
+    limit
+        Largest amount allowed, in minor units (the client's ``max_amount`` for the currency).
 
     Examples
     --------
     >>> check_amount("12.34", "usd")
     1234
+    >>> check_amount("-5", "usd")
+    Traceback (most recent call last):
+    ...
+    ValueError: Amount '-5' is negative; type a positive amount (to give money back, use the \
+refund form).
     """
     value = text.strip()
     if not value:
         raise ValueError(f"Enter an amount in {currency.upper()}, for example 12.50.")
+    if value.startswith("-"):
+        hint = "." if refund else " (to give money back, use the refund form)."
+        raise ValueError(f"Amount {safe_repr(value)} is negative; type a positive amount{hint}")
     try:
-        minor = parse_amount(value, currency)
+        minor = parse_amount(value, currency, minimum=not refund)
     except (ArithmeticError, ValueError, TypeError) as exc:
         raise ValueError(str(exc)) from exc
     if minor <= 0:
         raise ValueError(f"Amount {safe_repr(value)} must be more than zero.")
+    if limit is not None and minor > limit:
+        raise ValueError(
+            f"Amount {format_amount(minor, currency)} is above the limit of "
+            f"{format_amount(limit, currency)} per {currency.upper()} charge set for this "
+            "session (connect(max_amount=...)); check the amount, or split it."
+        )
     return minor
 
 

@@ -17,6 +17,8 @@ from typing import Generic, Protocol, TypeVar
 
 import ipywidgets as W
 
+from billing_kit.widgets._form import button
+
 IntentT = TypeVar("IntentT")
 
 
@@ -94,8 +96,8 @@ class DuplicateQuestion(Generic[IntentT]):
     def __init__(self, form: Guarded, *, again: str, dont: str) -> None:
         self._waiting: Waiting[IntentT] = Waiting(form)
         self.text = W.HTML()
-        self.again_button = W.Button(description=again, button_style="warning")
-        self.dont_button = W.Button(description=dont)
+        self.again_button = button(again, button_style="warning")
+        self.dont_button = button(dont)
         self.box = W.VBox(
             [self.text, W.HBox([self.again_button, self.dont_button])],
             layout=W.Layout(display="none"),

@@ -14,7 +14,7 @@ import ipywidgets as W
 
 from billing_kit._exceptions import DuplicateRefund
 from billing_kit._money import format_amount, to_major
-from billing_kit.widgets._form import Form, Mode, esc, message_html, problems_html
+from billing_kit.widgets._form import Form, Mode, button, esc, message_html, problems_html
 from billing_kit.widgets._inputs import check_amount, check_charge_id
 from billing_kit.widgets._once import DuplicateQuestion, Waiting
 from billing_kit.widgets._session import SessionLog
@@ -25,12 +25,15 @@ if TYPE_CHECKING:
 
 _WIDE = W.Layout(width="520px")
 _STYLE = {"description_width": "130px"}
+# Stripe's refund reasons (https://docs.stripe.com/api/refunds/create#create_refund-reason), in
+# words: a code such as "requested_by_customer" is cut off in a dropdown and reads as jargon.
 REASONS: tuple[tuple[str, str], ...] = (
-    ("Customer asked for it", "requested_by_customer"),
-    ("Duplicate charge", "duplicate"),
-    ("Fraudulent charge", "fraudulent"),
+    ("Requested by customer", "requested_by_customer"),
+    ("Duplicate", "duplicate"),
+    ("Fraudulent", "fraudulent"),
     ("No reason given", ""),
 )
+REASON_WORDS = {code: words for words, code in REASONS if code}
 FULL, PARTIAL = "Full refund", "Partial refund"
 
 
@@ -56,12 +59,53 @@ class RefundIntent:
         return format_amount(minor, self.charge.amount.currency)
 
 
+def reason_words(code: str | None) -> str:
+    """Return a refund reason code in words, as the form shows it.
+
+    Examples
+    --------
+    >>> reason_words("requested_by_customer"), reason_words(None)
+    ('Requested by customer', '')
+    """
+    if not code:
+        return ""
+    return REASON_WORDS.get(code, code.replace("_", " ").capitalize())
+
+
+def not_refundable(charge: Charge) -> str | None:
+    """Say why ``charge`` cannot be refunded, or return ``None`` when it can.
+
+    Stripe refunds only succeeded charges with something left, and refuses a charge that was
+    charged back (error ``charge_disputed``, https://docs.stripe.com/error-codes#charge-disputed).
+    """
+    if charge.status != "succeeded":
+        return (
+            f"Charge {charge.id} {charge.status}: no money was taken, so there is nothing to "
+            "refund."
+        )
+    if charge.disputed:
+        return (
+            f"Charge {charge.id} is disputed (charged back): the money goes back through the "
+            "dispute, so it cannot be refunded; answer the dispute in the Stripe dashboard instead."
+        )
+    if charge.refunded_amount.minor >= charge.amount.minor:
+        return (
+            f"Charge {charge.id} has nothing left to refund ({charge.refunded_amount} already "
+            "refunded)."
+        )
+    return None
+
+
+def _left(charge: Charge) -> str:
+    return format_amount(charge.amount.minor - charge.refunded_amount.minor, charge.amount.currency)
+
+
 def _charge_label(charge: Charge, who: str) -> str:
     refunded = charge.refunded_amount.minor
     extra = f", {charge.refunded_amount} refunded" if refunded else ""
     return (
-        f"{charge.created:%Y-%m-%d %H:%M} · {charge.amount} · {who} · "
-        f"{charge.status}{extra} · {charge.id}"
+        f"{charge.created:%Y-%m-%d %H:%M} · {charge.amount} · {who}{extra} · "
+        f"{_left(charge)} left · {charge.id}"
     )
 
 
@@ -89,7 +133,7 @@ class RefundForm(Form):
         self._charges: dict[str, Charge] = {}
 
         self.picker = W.Dropdown(description="Recent charge", options=[("—", "")])
-        self.refresh_button = W.Button(description="Refresh list", icon="refresh")
+        self.refresh_button = button("Refresh list", icon="refresh")
         self.charge_id = W.Text(description="or charge id", placeholder="ch_…")
         self.kind = W.ToggleButtons(options=[FULL, PARTIAL], value=FULL)
         self.amount = W.Text(description="Amount", placeholder="only for a partial refund")
@@ -97,10 +141,10 @@ class RefundForm(Form):
         for control in (self.picker, self.charge_id, self.amount, self.reason):
             control.layout, control.style = _WIDE, _STYLE
         self.problems_area = W.HTML()
-        self.review_button = W.Button(description="Review refund", button_style="primary")
+        self.review_button = button("Review refund", button_style="primary")
         self.summary = W.HTML()
-        self.confirm_button = W.Button(description="Refund", button_style="danger")
-        self.edit_button = W.Button(description="Edit")
+        self.confirm_button = button("Refund", button_style="danger")
+        self.edit_button = button("Edit")
         self.review_box = W.VBox(
             [self.summary, W.HBox([self.confirm_button, self.edit_button])],
             layout=W.Layout(
@@ -117,6 +161,8 @@ class RefundForm(Form):
         self.dont_button = self._duplicate.dont_button
         self.duplicate_box = self._duplicate.box
         self.table = W.HTML(self.session.html(refunds=True))
+        self.recent_table = W.HTML(layout=W.Layout(overflow="auto", width="100%"))
+        self.recent_table.add_class("bk-recent")
 
         self.picker.observe(self._handler(self._picked), names="value")
         self.kind.observe(self._handler(self._kind_changed), names="value")
@@ -143,19 +189,47 @@ class RefundForm(Form):
                 self.duplicate_box,
                 W.HTML("<b>This session's refunds</b>"),
                 self.table,
+                W.HTML("<b>Recent charges</b> (redrawn after each refund)"),
+                self.recent_table,
             ],
         )
         self._kind_changed()
         self._handler(self.refresh)()
 
     def refresh(self) -> None:
-        """Reload the recent charges offered in the picker (and the customers' emails)."""
-        charges = self.client.recent_charges(limit=self._recent_count)
+        """Reload the recent charges: the picker offers only the refundable ones, the table all.
+
+        Failed, disputed and fully refunded charges are left out of the picker, so they never
+        reach the review step; the table below shows every recent charge with what is left.
+        """
+        charges = self.client.recent_charges(limit=100)
         self._emails = {c.id: c.email for c in self.client.customers(limit=100) if c.email}
         self._charges = {c.id: c for c in charges}
+        refundable = [c for c in charges if not_refundable(c) is None][: self._recent_count]
         self.picker.options = [("—", "")] + [
-            (_charge_label(c, self._customer_label(c)), c.id) for c in charges
+            (_charge_label(c, self._customer_label(c)), c.id) for c in refundable
         ]
+        self.recent_table.value = self._recent_html(charges[: self._recent_count])
+
+    def _recent_html(self, charges: list[Charge]) -> str:
+        if not charges:
+            return "<i>No charges yet.</i>"
+        head = ("Created (UTC)", "Charge", "Customer", "Amount", "Refunded", "Left", "Status")
+        cell = "padding:2px 8px;white-space:nowrap"
+        rows = []
+        for c in charges:
+            why = not_refundable(c)
+            status = c.status + (" · disputed" if c.disputed else "")
+            values = (
+                f"{c.created:%Y-%m-%d %H:%M}", c.id, self._customer_label(c), str(c.amount),
+                str(c.refunded_amount), "—" if why else _left(c), status,
+            )  # fmt: skip
+            tds = "".join(f"<td style='{cell}'>{esc(v)}</td>" for v in values)
+            rows.append(f"<tr data-charge='{esc(c.id)}'>{tds}</tr>")
+        ths = "".join(f"<th style='{cell};text-align:left'>{h}</th>" for h in head)
+        return (
+            f"<table class='bk-table' style='font-size:12px'><tr>{ths}</tr>{''.join(rows)}</table>"
+        )
 
     def _customer_label(self, charge: Charge) -> str:
         if charge.customer is None:
@@ -181,12 +255,9 @@ class RefundForm(Form):
         }
 
     def _find_charge(self, charge_id: str) -> Charge:
-        known = self._charges.get(charge_id)
-        if known is not None:
-            return known
-        self.refresh()
-        if charge_id not in self._charges:
-            self._charges[charge_id] = self.client.get_charge(charge_id)
+        # Always asked afresh: another form, kernel or the dashboard may have refunded part of
+        # it since the list was loaded, and the review must show what is really left.
+        self._charges[charge_id] = self.client.get_charge(charge_id)
         return self._charges[charge_id]
 
     def problems(self, *, include_missing: bool = True) -> dict[str, str]:
@@ -201,7 +272,7 @@ class RefundForm(Form):
             charge = self._charges.get(self.charge_id.value.strip())
             currency = charge.amount.currency if charge is not None else "usd"
             try:
-                minor = check_amount(self.amount.value, currency)
+                minor = check_amount(self.amount.value, currency, refund=True)
             except ValueError as exc:
                 found["amount"] = str(exc)
             else:
@@ -221,25 +292,24 @@ class RefundForm(Form):
         """Check the choices, look the charge up and show the review step."""
         problems = self.problems()
         self.problems_area.value = problems_html(problems)
+        self.result.value = ""  # a new attempt: the previous outcome goes
+        self.clear_error()
+        self._duplicate.hide()
         if problems:
             return None
         charge = self._find_charge(check_charge_id(self.charge_id.value))
+        why = not_refundable(charge)
+        if why is not None:
+            self.problems_area.value = problems_html({"charge": why})
+            return None
         problems = self.problems()  # the charge's currency is known now
         self.problems_area.value = problems_html(problems)
         if problems:
             return None
         amount = None
         if self.kind.value == PARTIAL:
-            amount = check_amount(self.amount.value, charge.amount.currency)
+            amount = check_amount(self.amount.value, charge.amount.currency, refund=True)
         intent = RefundIntent(charge, amount, self.reason.value or None, self.mode)
-        if intent.refundable <= 0:
-            self.problems_area.value = problems_html(
-                {
-                    "charge": f"Charge {charge.id} has nothing left to refund "
-                    f"({charge.refunded_amount} already refunded)."
-                }
-            )
-            return None
         if not self._pending.put(intent, unless_busy=True):
             return None
         self.clear_error()
@@ -251,7 +321,7 @@ class RefundForm(Form):
     def _summary_html(self, intent: RefundIntent) -> str:
         charge = intent.charge
         who = self._customer_label(charge)
-        reason = dict((v, k) for k, v in REASONS).get(intent.reason or "", intent.reason)
+        reason = reason_words(intent.reason) or "No reason given"
         rows = [
             (
                 "Refund",
@@ -265,6 +335,7 @@ class RefundForm(Form):
             ),
             ("To", esc(who)),
             ("Already refunded", esc(charge.refunded_amount)),
+            ("Left after this", esc(self._left_after(intent))),
             ("Reason", esc(reason)),
             ("Mode", f"<b>{esc(intent.mode.upper())}</b>"),
         ]
@@ -273,6 +344,11 @@ class RefundForm(Form):
             for k, v in rows
         )
         return f"<div class='bk-summary'><p><b>Please check:</b></p><table>{body}</table></div>"
+
+    @staticmethod
+    def _left_after(intent: RefundIntent) -> str:
+        taken = intent.refundable if intent.amount is None else intent.amount
+        return format_amount(intent.refundable - taken, intent.charge.amount.currency)
 
     def _show_review(self, visible: bool) -> None:
         self.review_box.layout.display = "flex" if visible else "none"
@@ -312,6 +388,7 @@ class RefundForm(Form):
         self.again_button.disabled = True
         self.confirm_button.description = "Refunding…"
         self._duplicate.hide()
+        self.result.value = ""
         self.clear_error()
         currency = intent.charge.amount.currency
         try:
@@ -349,7 +426,7 @@ class RefundForm(Form):
             paying_with=intent.charge.id,
             charge_id=refund.id,
             status=refund.status or "unknown",
-            detail=intent.reason or "",
+            detail=reason_words(intent.reason),
         )
         self.table.value = self.session.html(refunds=True)
         self.amount.value = ""

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 import ipywidgets as W
 import pandas as pd
 
-from billing_kit.widgets._form import esc
+from billing_kit.widgets._form import button, esc
 
 
 class PagedTable:
@@ -43,8 +43,8 @@ class PagedTable:
         self.html = W.HTML(layout=W.Layout(overflow="auto", width="100%"))
         self.sort_by = W.Dropdown(description="Sort by", options=["created"], value="created")
         self.descending = W.Checkbox(description="newest / largest first", value=True, indent=False)
-        self.prev_button = W.Button(description="◀ Previous", layout=W.Layout(width="110px"))
-        self.next_button = W.Button(description="Next ▶", layout=W.Layout(width="110px"))
+        self.prev_button = button("◀ Previous")
+        self.next_button = button("Next ▶")
         self.position = W.Label()
         # The owning form passes its error-showing wrapper, so a failure lands in the form.
         guard = wrap or _plain

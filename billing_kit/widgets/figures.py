@@ -100,40 +100,67 @@ def headline(frame: pd.DataFrame) -> pd.DataFrame:
     return result.rename_axis("currency")
 
 
-def headline_html(figures: pd.DataFrame) -> str:
-    """Render :func:`headline` as one compact table with large figures, a row per currency."""
-    if figures.empty:
-        return "<i>No charges in this range.</i>"
-    heads = ("", "Charges", "Gross", "Refunded", "Declined", "Fees", "Net to balance")
+def _table(css_class: str, heads: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
     cell = "padding:2px 14px 2px 0;text-align:right"
     head = "".join(
         f"<th style='{cell};color:#666;font-size:11px;font-weight:normal'>{h}</th>" for h in heads
     )
-    rows = []
+    body = "".join(
+        "<tr>" + "".join(f"<td style='{cell};font-size:17px'>{v}</td>" for v in row) + "</tr>"
+        for row in rows
+    )
+    return f"<table class='{css_class}'><tr>{head}</tr>{body}</table>"
+
+
+def headline_html(figures: pd.DataFrame) -> str:
+    """Render :func:`headline` as two tables, so that no row mixes the two bases.
+
+    *What customers paid* has a row per presentment currency (charges, gross, refunded,
+    declines); *what settled* a row per settlement currency (Stripe's fees and the net to the
+    balance). A EUR charge on a USD account is in the EUR row of the first and the USD row of
+    the second.
+    """
+    if figures.empty:
+        return "<i>No charges in this range.</i>"
+    paid: list[tuple[str, ...]] = []
+    settled: list[tuple[str, ...]] = []
     for currency, row in figures.iterrows():
         code = str(currency)
-        paid_in = bool(int(row["charges"]))
-        rate = row["decline_rate"]
-        attempts = int(row["succeeded"]) + int(row["failed"])
-        declined = (
-            "—"
-            if pd.isna(rate)
-            else f"{rate:.1%} <small>({int(row['failed'])} of {attempts})</small>"
-        )
-        settled = not pd.isna(row["fees"])
-        values = (
-            f"<b>{code.upper()}</b>",
-            str(int(row["charges"])),
-            format_amount(int(row["gross"]), code) if paid_in else "—",
-            format_amount(int(row["refunded"]), code) if paid_in else "—",
-            declined,
-            format_amount(int(row["fees"]), code) if settled else "—",
-            format_amount(int(row["net"]), code) if settled else "—",
-        )
-        tds = "".join(f"<td style='{cell};font-size:17px'>{v}</td>" for v in values)
-        rows.append(f"<tr>{tds}</tr>")
-    note = (
-        "<div style='color:#666;font-size:11px'>Gross, refunded and declines are in the currency "
-        "customers paid in; fees and net in the currency the money settled in.</div>"
-    )
-    return f"<table class='bk-headline'><tr>{head}</tr>{''.join(rows)}</table>{note}"
+        if int(row["charges"]):
+            rate = row["decline_rate"]
+            attempts = int(row["succeeded"]) + int(row["failed"])
+            declined = (
+                "—"
+                if pd.isna(rate)
+                else f"{rate:.1%} <small>({int(row['failed'])} of {attempts})</small>"
+            )
+            paid.append(
+                (
+                    f"<b>{code.upper()}</b>",
+                    str(int(row["charges"])),
+                    format_amount(int(row["gross"]), code),
+                    format_amount(int(row["refunded"]), code),
+                    declined,
+                )
+            )
+        if not pd.isna(row["fees"]):
+            settled.append(
+                (
+                    f"<b>{code.upper()}</b>",
+                    format_amount(int(row["fees"]), code),
+                    format_amount(int(row["net"]), code),
+                )
+            )
+    parts = [
+        "<div style='font-weight:bold;margin-top:4px'>What customers paid "
+        "<small style='font-weight:normal;color:#666'>(by the currency they paid in)</small></div>",
+        _table("bk-headline bk-paid", ("", "Charges", "Gross", "Refunded", "Declined"), paid),
+    ]
+    if settled:
+        parts += [
+            "<div style='font-weight:bold;margin-top:6px'>What settled "
+            "<small style='font-weight:normal;color:#666'>(by the currency it reached the "
+            "balance in; net is after fees and refunds)</small></div>",
+            _table("bk-headline bk-settled", ("", "Fees", "Net to balance"), settled),
+        ]
+    return "".join(parts)

@@ -46,8 +46,13 @@ def _shot(locator: Any, name: str) -> None:
 def test_history_browser_loads_charts_and_offline_table(lab: Any, page: Any) -> None:
     from playwright.sync_api import expect
 
+    # Uncaught script errors (itables 2.9's own offline init raised one on every run).
+    uncaught: list[str] = []
+    page.on("pageerror", lambda error: uncaught.append(str(error)))
+    console: list[str] = []
+    page.on("console", lambda m: console.append(m.text) if m.type == "error" else None)
     _open_and_run_all(page, lab, "02_charge_history.ipynb")
-    load = page.get_by_role("button", name="Load charges")
+    load = page.get_by_role("button", name=re.compile(r"Load$"))  # after the icon
     expect(load).to_be_visible(timeout=90_000)
     # The notebook's own cells ran to the end: the offline itables table and the charts exist.
     expect(page.locator("table.dataTable, .dt-container table").first).to_be_visible(timeout=90_000)
@@ -71,8 +76,10 @@ def test_history_browser_loads_charts_and_offline_table(lab: Any, page: Any) -> 
         _shot(form, f"history-browser-{name}")
     form.get_by_role("button", name="Export Excel").click()
     expect(form).to_contain_text(f"Saved {loaded[1]} rows", timeout=30_000)
-    assert list((lab.root / "exports").glob("charges_*.xlsx"))
+    assert list((lab.root / "exports").glob("charges_*_UTC.xlsx"))
     expect(page.locator(".bk-error")).to_have_count(0)
+    assert uncaught == []
+    assert not [t for t in console if "itables" in t or "set_or_remove_dark_class" in t], console
 
 
 def test_refund_form_refunds_once(lab: Any, page: Any) -> None:
@@ -91,6 +98,10 @@ def test_refund_form_refunds_once(lab: Any, page: Any) -> None:
         and c.amount.currency == "usd"
         and not client.stripe.v1.charges.retrieve(c.id).disputed
     )
+    # Only refundable charges are offered: no failed charge of the history is in the picker.
+    recent = client.recent_charges(limit=50)
+    offered = page.get_by_role("combobox", name="Recent charge").inner_text()
+    assert not [c.id for c in recent if c.status == "failed" and c.id in offered]
     page.get_by_role("textbox", name="or charge id").fill(target.id)
     page.get_by_role("button", name="Partial refund").click()
     page.get_by_role("textbox", name="Amount", exact=True).fill("5")

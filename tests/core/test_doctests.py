@@ -14,6 +14,7 @@ from billing_kit import (
     _customers,
     _excel,
     _ledger,
+    _limits,
     _masking,
     _models,
     _money,
@@ -23,6 +24,7 @@ from billing_kit import (
 
 MODULES = [
     _money, _masking, _models, _ledger, _config, _customers, _client, _pan, _validation, _excel,
+    _limits,
     billing_kit,
 ]  # fmt: skip
 

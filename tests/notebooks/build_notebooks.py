@@ -104,6 +104,23 @@ successful charge (with `.id`, `.amount`, `.status`). To look at history over da
 open **02_charge_history.ipynb**; to give money back, **03_refunds.ipynb**; to see what happens
 behind the form, **04_how_a_payment_api_works.ipynb**.""",
     ),
+    (
+        "md",
+        """\
+## The audit ledger
+
+Every charge, capture and refund attempt is written to the ledger *before* it is sent, with its
+idempotency key; Stripe's id and the outcome follow. Filter by outcome, mode, kind and date. An
+attempt still **pending** had no answer: the view says what to do (run the same operation
+again: it is resent under the same key, and Stripe performs it at most once).""",
+    ),
+    (
+        "code",
+        """\
+from billing_kit.widgets import LedgerView
+
+LedgerView(client)""",
+    ),
 ]
 
 HISTORY: list[Cell] = [
@@ -140,7 +157,7 @@ payouts), the same on every machine. Charges you make in the other notebooks are
         """\
 ## The history browser
 
-Pick the dates and press **Load charges** (the bar shows progress while pages arrive), then
+Pick the dates and press **Load** (the bar shows progress while pages arrive), then
 filter by status or currency. The tabs hold the table and the charts; the buttons at the bottom
 export what is shown.""",
     ),
@@ -192,10 +209,11 @@ headline(charges)""",
         "code",
         """\
 import itables
+from billing_kit.widgets.itables_offline import init_offline
 
-itables.init_notebook_mode(all_interactive=False, connected=False)
+display(init_offline())  # the bundled DataTables, loaded before a table uses it
 columns = ["created", "id", "status", "currency", "amount", "customer", "decline_code"]
-itables.show(charges[columns])""",
+itables.show(charges[columns], connected=False)""",
     ),
     ("md", "## Charts"),
     (

@@ -11,13 +11,16 @@ from billing_kit.widgets import (
     _cards,
     _charge_form,
     _form,
+    _history_views,
     _inputs,
+    _refund_form,
     charts,
     export,
     figures,
 )
 
-MODULES = [_cards, _form, _inputs, figures, export, charts, _charge_form]
+MODULES = [_cards, _form, _inputs, figures, export, charts, _charge_form, _history_views,
+           _refund_form]  # fmt: skip
 
 
 @pytest.mark.parametrize("module", MODULES, ids=lambda m: m.__name__)

@@ -224,7 +224,7 @@ def test_export_csv_and_excel(tmp_path: Path) -> None:
     csv_path = export_csv(frame, tmp_path / "out" / "charges.csv")
     back = pd.read_csv(csv_path)
     assert back["id"].tolist() == frame["id"].tolist()
-    assert back["created"][0] == "2026-11-01 10:00:00+00:00"
+    assert back["created"][0] == "2026-11-01T10:00:00+00:00", "ISO 8601 with its offset"
     xlsx = export_excel(frame, tmp_path / "charges.xlsx")
     sheet = openpyxl.load_workbook(xlsx)["charges"]
     header = [cell.value for cell in sheet[1]]

@@ -35,7 +35,7 @@ def test_full_refund_review_confirm_and_double_click(client: billing_kit.Client)
     form.review_button.click()
     assert form.review_box.layout.display == "flex"
     assert "$40.00" in form.summary.value and "everything left" in form.summary.value
-    assert "Customer asked for it" in form.summary.value
+    assert "Requested by customer" in form.summary.value
     assert refunded(client, charge.id) == 0, "review refunds nothing"
     form.confirm_button.click()
     form.confirm_button.click()  # queued second click
@@ -131,3 +131,95 @@ def test_declining_the_repeated_refund_refunds_nothing(client: billing_kit.Clien
     form.again_button.click()
     assert refunded(client, charge.id) == 500
     assert "Not refunded again" in form.result.value
+
+
+def declined(client: billing_kit.Client) -> str:
+    try:
+        client.charge("bo@example.com", "2.50", "usd", payment_method="pm_card_chargeDeclined")
+    except billing_kit.CardDeclined as exc:
+        assert exc.charge_id is not None
+        return exc.charge_id
+    raise AssertionError("the decline card was charged")
+
+
+def test_only_refundable_charges_are_offered(client: billing_kit.Client) -> None:
+    good = make_charge(client)
+    failed_id = declined(client)
+    gone = make_charge(client, "7.00")
+    client.refund(gone.id)
+    disputed = client.charge(
+        "cy@example.com", "9.00", "usd", payment_method="pm_card_createDispute"
+    )
+    form = RefundForm(client)
+    offered = [value for _, value in form.picker.options if value]
+    assert offered == [good.id]
+    # The table of recent charges still shows them all, with what is left.
+    for charge_id in (good.id, failed_id, gone.id, disputed.id):
+        assert charge_id in form.recent_table.value
+    assert "disputed" in form.recent_table.value
+
+
+def test_a_failed_charge_typed_by_id_is_refused_in_words(client: billing_kit.Client) -> None:
+    failed_id = declined(client)
+    form = RefundForm(client)
+    form.charge_id.value = failed_id
+    form.review_button.click()
+    assert "no money was taken, so there is nothing to refund" in form.problems_area.value
+    assert form.review_box.layout.display == "none", "no 'Refund $2.50' button is offered"
+    assert form.error_area.value == "", "no raw InvalidRequest"
+
+
+def test_a_disputed_charge_is_refused_in_words(client: billing_kit.Client) -> None:
+    charge = client.charge("cy@example.com", "9.00", "usd", payment_method="pm_card_createDispute")
+    form = RefundForm(client)
+    form.charge_id.value = charge.id
+    form.review_button.click()
+    assert "is disputed" in form.problems_area.value
+    assert form.review_box.layout.display == "none" and form.error_area.value == ""
+
+
+def test_remaining_amount_is_read_afresh(client: billing_kit.Client) -> None:
+    charge = make_charge(client)
+    form = RefundForm(client)  # loads the list while $40.00 is left
+    client.refund(charge.id, "30.00")  # elsewhere: another kernel, the dashboard
+    form.picker.value = charge.id
+    form.review_button.click()
+    assert form.confirm_button.description == "Refund $10.00"
+    assert "$30.00" in form.summary.value and "Left after this" in form.summary.value
+    form.confirm_button.click()
+    assert refunded(client, charge.id) == 4000
+
+
+def test_recent_table_and_picker_follow_each_refund(client: billing_kit.Client) -> None:
+    charge = make_charge(client)
+    form = RefundForm(client)
+    assert "$40.00 left" in dict((v, k) for k, v in form.picker.options)[charge.id]
+    form.charge_id.value = charge.id
+    form.kind.value = PARTIAL
+    form.amount.value = "15.00"
+    form.reason.value = "requested_by_customer"
+    form.review_button.click()
+    form.confirm_button.click()
+    labels = dict((v, k) for k, v in form.picker.options)
+    assert "$25.00 left" in labels[charge.id]
+    row = form.recent_table.value.split(f"data-charge='{charge.id}'")[1].split("</tr>")[0]
+    assert "$15.00" in row and "$25.00" in row
+    assert "Requested by customer" in form.table.value, "the reason in words, not its code"
+    assert "requested_by_customer" not in form.table.value
+    form.charge_id.value = charge.id
+    form.kind.value = FULL
+    form.review_button.click()
+    form.confirm_button.click()
+    assert charge.id not in [v for _, v in form.picker.options], "nothing left: not offered"
+
+
+def test_reasons_are_words() -> None:
+    from billing_kit.widgets._refund_form import REASONS, reason_words
+
+    assert [label for label, _ in REASONS][:3] == [
+        "Requested by customer",
+        "Duplicate",
+        "Fraudulent",
+    ]
+    assert reason_words("requested_by_customer") == "Requested by customer"
+    assert reason_words("expired_uncaptured_charge") == "Expired uncaptured charge"
