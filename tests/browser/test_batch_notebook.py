@@ -60,6 +60,8 @@ def test_upload_confirm_once_and_read_the_results(lab: Any, page: Any, tmp_path:
     expect(page.locator(".bk-error")).to_have_count(0)
 
     client = billing_kit.connect(home=lab.home)
-    uploaded = [c for c in client.recent_charges(limit=100) if c.description.startswith("Upload")]
+    uploaded = [
+        c for c in client.recent_charges(limit=100) if (c.description or "").startswith("Upload")
+    ]
     assert sorted(c.description for c in uploaded) == ["Upload 0", "Upload 1", "Upload 2"]
     assert all(c.status == "succeeded" for c in uploaded)
