@@ -294,8 +294,16 @@ def build_frame(
     With ``keep_metadata`` the frame carries an internal ``_metadata`` column (JSON bytes per row)
     that :func:`finish_frame` turns into ``metadata.<key>`` columns on request.
     """
+    return pd.DataFrame(dict_columns(kind, records, keep_metadata=keep_metadata), copy=False)
+
+
+Columns = dict[str, Any]
+
+
+def dict_columns(kind: ObjectKind, records: Sequence[Record], *, keep_metadata: bool) -> Columns:
+    """The columns of :func:`build_frame` (name -> pandas array), not yet a frame."""
     cache: dict[tuple[str, ...], list[Any]] = {}
-    columns: dict[str, Any] = {}
+    columns: Columns = {}
     with gc_paused():
         for column in schema(kind):
             columns[column.name] = _column(column, records, cache, columns)
@@ -304,7 +312,7 @@ def build_frame(
             columns[METADATA_JSON] = pd.arrays.ArrowExtensionArray(
                 pa.array([orjson.dumps(m) if m else None for m in metadata], pa.binary())
             )
-    return pd.DataFrame(columns, copy=False)
+    return columns
 
 
 def _column(
@@ -349,9 +357,14 @@ def frame_structs(kind: ObjectKind, records: list[Any], *, metadata: bool = Fals
     ``metadata``): each column's values gathered with ``attrgetter`` and converted by
     :func:`typed_column`, exactly as dicts are; with ``metadata`` the internal ``_metadata``
     column holds each record's raw metadata JSON (missing where absent, ``null`` or ``{}``)."""
+    return pd.DataFrame(struct_columns(kind, records, metadata=metadata), copy=False)
+
+
+def struct_columns(kind: ObjectKind, records: list[Any], *, metadata: bool) -> Columns:
+    """The columns of :func:`frame_structs` (name -> pandas array), not yet a frame."""
     _, types = _structs.decoder(kind, metadata=metadata)
     got = _structs.Records(kind, records, types)
-    columns: dict[str, Any] = {}
+    columns: Columns = {}
     with gc_paused():
         for column in schema(kind):
             if column.kind == "major":
@@ -361,7 +374,7 @@ def frame_structs(kind: ObjectKind, records: list[Any], *, metadata: bool = Fals
         if metadata:
             blobs = [_blob(record.metadata) for record in records]
             columns[METADATA_JSON] = pd.arrays.ArrowExtensionArray(pa.array(blobs, pa.binary()))
-    return pd.DataFrame(columns, copy=False)
+    return columns
 
 
 _EMPTY_JSON = (b"", b"null", b"{}")

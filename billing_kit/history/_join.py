@@ -22,12 +22,14 @@ from billing_kit.history._frames import (
     _METADATA_DTYPE,
     CHUNK_ROWS,
     METADATA_JSON,
+    Columns,
     Record,
     build_frame,
     decode,
+    dict_columns,
     finish_frame,
-    frame_structs,
     gc_paused,
+    struct_columns,
 )
 from billing_kit.history._schema import Column, ObjectKind, schema
 
@@ -48,7 +50,7 @@ def frame_from_pages(
     Only one chunk of decoded records is alive at a time, so a million charges need little more
     than the memory of the finished frame.
     """
-    frames: list[pd.DataFrame] = []
+    chunks: list[Columns] = []
     batch: list[Record] = []
     raw: list[bytes] = []
     raw_pages = max(chunk_rows // 100, 1)  # a list page holds up to 100 rows
@@ -56,10 +58,10 @@ def frame_from_pages(
     def flush_raw() -> None:
         try:
             records = _structs.read_pages(kind, raw, metadata=keep_metadata).records
-            frames.append(frame_structs(kind, records, metadata=keep_metadata))
+            chunks.append(struct_columns(kind, records, metadata=keep_metadata))
         except (msgspec.ValidationError, msgspec.DecodeError):
             # Not the declared shape (say, an expandable field expanded): decode as dicts.
-            frames.append(build_frame(kind, decode(raw), keep_metadata=keep_metadata))
+            chunks.append(dict_columns(kind, decode(raw), keep_metadata=keep_metadata))
         raw.clear()
 
     with gc_paused():
@@ -71,35 +73,53 @@ def frame_from_pages(
                 continue
             batch.extend(decode([page]))
             if len(batch) >= chunk_rows:
-                frames.append(build_frame(kind, batch, keep_metadata=keep_metadata))
+                chunks.append(dict_columns(kind, batch, keep_metadata=keep_metadata))
                 batch = []
         if raw:
             flush_raw()
-        if batch or not frames:
-            frames.append(build_frame(kind, batch, keep_metadata=keep_metadata))
-    return _joined(kind, frames)
+        if batch or not chunks:
+            chunks.append(dict_columns(kind, batch, keep_metadata=keep_metadata))
+    return join_columns(kind, chunks)
 
 
 def frame_records(kind: ObjectKind, records: Sequence[Any]) -> pd.DataFrame:
     """The frame (with its internal ``_metadata`` column) of records as a pull holds them:
     msgspec records from :func:`._structs.decoder` with ``metadata=True``, and dicts (pages
     that did not fit the declared shape)."""
-    frames: list[pd.DataFrame] = []
+    chunks: list[Columns] = []
     structs = [r for r in records if type(r) is not dict]
     dicts = [r for r in records if type(r) is dict]
     with gc_paused():
         for start in range(0, len(structs), CHUNK_ROWS):
             part = structs[start : start + CHUNK_ROWS]
-            frames.append(frame_structs(kind, part, metadata=True))
+            chunks.append(struct_columns(kind, part, metadata=True))
         for start in range(0, len(dicts), CHUNK_ROWS):
-            frames.append(build_frame(kind, dicts[start : start + CHUNK_ROWS]))
-        if not frames:
-            frames.append(build_frame(kind, []))
-    return _joined(kind, frames)
+            chunks.append(dict_columns(kind, dicts[start : start + CHUNK_ROWS], keep_metadata=True))
+        if not chunks:
+            chunks.append(dict_columns(kind, [], keep_metadata=True))
+    return join_columns(kind, chunks)
 
 
-def _joined(kind: ObjectKind, frames: list[pd.DataFrame]) -> pd.DataFrame:
-    return frames[0] if len(frames) == 1 else concat_frames(kind, frames, consume=True)
+def join_columns(kind: ObjectKind, chunks: list[Columns]) -> pd.DataFrame:
+    """One frame of the columns of several chunks (the list is emptied): joined one column at a
+    time, each chunk's piece dropped as soon as it is joined, so memory peaks at the chunks plus
+    one column. Arrow columns are joined without a copy (one Arrow chunk each)."""
+    parts = list(chunks)
+    chunks.clear()
+    declared = {column.name: column for column in schema(kind)}
+    names = [column.name for column in schema(kind)]
+    if any(METADATA_JSON in part for part in parts):
+        names.append(METADATA_JSON)
+    lengths = [len(part[names[0]]) for part in parts]
+    columns: Columns = {}
+    for name in names:
+        pieces = [
+            part.pop(name) if name in part else _null_blobs(n)
+            for part, n in zip(parts, lengths, strict=True)
+        ]
+        columns[name] = pieces[0] if len(pieces) == 1 else concat_pieces(declared.get(name), pieces)
+        del pieces
+    return pd.DataFrame(columns, copy=False)
 
 
 def records_to_frame(
