@@ -5,10 +5,9 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: lab test lint types pytest bench system-deps compiler clean
+.PHONY: lab test lint types pytest bench system-deps clean
 
-$(STAMP): pyproject.toml setup.py billing_kit/history/_gather.pyx
-	$(MAKE) --no-print-directory compiler
+$(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
@@ -17,10 +16,6 @@ $(STAMP): pyproject.toml setup.py billing_kit/history/_gather.pyx
 # Debian's chromium drives the JupyterLab browser test (Playwright's own browser download cannot work here).
 system-deps:
 	@$(call apt,/usr/bin/chromium,chromium,the browser test)
-
-# The C compiler builds billing_kit/history/_gather (fast history frames) at install.
-compiler:
-	@$(call apt,$$(command -v cc || echo /usr/bin/cc),gcc,the compiled history module) || true
 
 # $(call apt,FILE,PACKAGE,WHY): install the Debian PACKAGE when FILE is missing (as root), else say how.
 apt = if [ ! -x $(1) ]; then \
@@ -38,8 +33,8 @@ lab: $(STAMP)
 	$(BIN)/billing-kit lab -- $(LAB_ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check billing_kit tests benchmarks setup.py examples
-	$(BIN)/ruff format --check billing_kit tests benchmarks setup.py examples
+	$(BIN)/ruff check billing_kit tests benchmarks examples
+	$(BIN)/ruff format --check billing_kit tests benchmarks examples
 
 types: $(STAMP)
 	$(BIN)/mypy
@@ -53,5 +48,4 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) .venv-localstripe .mypy_cache .pytest_cache .ruff_cache build *.egg-info \
-	  billing_kit/history/_gather.c billing_kit/history/_gather.*.so
+	rm -rf $(VENV) .venv-localstripe .mypy_cache .pytest_cache .ruff_cache build *.egg-info

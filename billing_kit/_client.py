@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import types
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
@@ -32,9 +33,8 @@ from billing_kit._transport import Transport, TransportStats
 from billing_kit._validation import check_flag, is_finite_number
 
 if TYPE_CHECKING:
-    import pandas as pd
-
     from billing_kit._batch_result import BatchResult
+    from billing_kit.history import _api
     from billing_kit.reconcile import MatchResult, PayoutReconciliation
 
 __all__ = ["Client", "connect"]
@@ -66,6 +66,24 @@ def _install_log_filters() -> None:
         logger = logging.getLogger(name)
         if not any(isinstance(f, KeyScrubbingFilter) for f in logger.filters):
             logger.addFilter(KeyScrubbingFilter())
+
+
+class _HistoryMethod:
+    """A function of :mod:`billing_kit.history._api` as a method of :class:`Client`, imported
+    when first looked up: ``client.charges_frame`` is that function bound to the client (its
+    signature, without ``client``, and its docstring)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, client: Client | None, owner: type | None = None) -> Any:
+        from billing_kit.history import _api
+
+        function = getattr(_api, self.name)
+        return function if client is None else types.MethodType(function, client)
 
 
 class Client:
@@ -379,45 +397,24 @@ class Client:
         """Return the account's ``limit`` most recent charges, newest first."""
         return _charges.recent_charges(self, limit)
 
-    # History (thin delegations; the options are documented in billing_kit.history) -----------
-
-    def charges_frame(self, since: Any = None, until: Any = None, **options: Any) -> pd.DataFrame:
-        """Charges as a typed DataFrame; see :func:`billing_kit.history.charges_frame`."""
-        from billing_kit import history
-
-        return history.charges_frame(self, since, until, **options)
-
-    def refunds_frame(self, since: Any = None, until: Any = None, **options: Any) -> pd.DataFrame:
-        """Refunds as a typed DataFrame; see :func:`billing_kit.history.refunds_frame`."""
-        from billing_kit import history
-
-        return history.refunds_frame(self, since, until, **options)
-
-    def balance_transactions_frame(
-        self, since: Any = None, until: Any = None, **options: Any
-    ) -> pd.DataFrame:
-        """Balance transactions; see :func:`billing_kit.history.balance_transactions_frame`."""
-        from billing_kit import history
-
-        return history.balance_transactions_frame(self, since, until, **options)
-
-    def payouts_frame(self, since: Any = None, until: Any = None, **options: Any) -> pd.DataFrame:
-        """Payouts as a typed DataFrame; see :func:`billing_kit.history.payouts_frame`."""
-        from billing_kit import history
-
-        return history.payouts_frame(self, since, until, **options)
-
-    def disputes_frame(self, since: Any = None, until: Any = None, **options: Any) -> pd.DataFrame:
-        """Disputes as a typed DataFrame; see :func:`billing_kit.history.disputes_frame`."""
-        from billing_kit import history
-
-        return history.disputes_frame(self, since, until, **options)
-
-    def customers_frame(self, since: Any = None, until: Any = None, **options: Any) -> pd.DataFrame:
-        """Customers as a typed DataFrame; see :func:`billing_kit.history.customers_frame`."""
-        from billing_kit import history
-
-        return history.customers_frame(self, since, until, **options)
+    # History: the functions of billing_kit.history, as methods --------------------------------
+    # One definition each (billing_kit/history/_api.py): the same keywords, types and docstring
+    # show in Jupyter's signature help and to mypy. Imported on first use, so importing the
+    # client does not import pandas.
+    if TYPE_CHECKING:
+        charges_frame = _api.charges_frame
+        refunds_frame = _api.refunds_frame
+        balance_transactions_frame = _api.balance_transactions_frame
+        payouts_frame = _api.payouts_frame
+        disputes_frame = _api.disputes_frame
+        customers_frame = _api.customers_frame
+    else:
+        charges_frame = _HistoryMethod("charges_frame")
+        refunds_frame = _HistoryMethod("refunds_frame")
+        balance_transactions_frame = _HistoryMethod("balance_transactions_frame")
+        payouts_frame = _HistoryMethod("payouts_frame")
+        disputes_frame = _HistoryMethod("disputes_frame")
+        customers_frame = _HistoryMethod("customers_frame")
 
     def balance_summary(
         self, start: Any, end: Any, tz: str = "UTC", *, compare_with_stripe: bool = False

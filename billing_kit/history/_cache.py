@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import filelock
 import numpy as np
 import orjson
 import pandas as pd
@@ -115,17 +116,10 @@ class HistoryCache:
     def locked(self) -> Iterator[None]:
         """Hold this kind's cache for one update, so two kernels pulling at once take turns."""
         self.folder.mkdir(parents=True, exist_ok=True)
-        with open(self.folder / f"{self.kind}.lock", "a+b") as handle:
-            try:
-                import fcntl
-            except ImportError:  # pragma: no cover - Windows: no advisory locks, no waiting
-                yield
-                return
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+        # filelock: flock on POSIX, msvcrt locking on Windows. A lock object of its own per
+        # call, so two threads of one process take turns as two processes do.
+        with filelock.FileLock(self.folder / f"{self.kind}.lock"):
+            yield
 
     def load_state(self) -> CacheState:
         """Return the saved state, or an empty one (nothing cached yet, or an unreadable file)."""

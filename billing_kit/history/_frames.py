@@ -4,9 +4,9 @@ No IO here. Pages arrive as raw JSON (bytes) or as already-decoded dicts; :func:
 pages with orjson, and :func:`build_frame` builds each declared column directly (one Python list per
 column, then one typed array) instead of going through ``pd.json_normalize``: several times
 faster (figures in ``benchmarks/bench_history.py``). Raw pages are usually decoded by msgspec
-instead (:mod:`._structs`) and gathered by compiled code (:mod:`._columns`); this module is the
-route for dicts, and for those records where no compiler was available. Chunks are joined into
-one frame by :mod:`._join`. The cyclic garbage collector is paused while
+instead (:mod:`._structs`): :func:`frame_structs` gathers those records' values the same way and
+converts them with the same :func:`typed_column`, so there is one conversion for both. Chunks are
+joined into one frame by :mod:`._join`. The cyclic garbage collector is paused while
 pages are decoded: the records hold no cycles, and its passes over millions of fresh dicts would
 otherwise cost more than the decoding itself.
 
@@ -27,6 +27,7 @@ import numpy as np
 import orjson
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from billing_kit._money import currency_exponent
 from billing_kit.history import _structs
@@ -160,9 +161,20 @@ def _categorical(values: Any, fixed: tuple[str, ...] | None) -> pd.Categorical:
     return result
 
 
-def _integers(values: Any, bits: int) -> pd.api.extensions.ExtensionArray:
-    # A safe cast: a value too wide for a narrow column raises instead of wrapping.
-    return pd.arrays.ArrowExtensionArray(_arrow(values, pa.int64()).cast(f"int{bits}"))
+def _integers(name: str, values: Any, bits: int) -> pd.api.extensions.ExtensionArray:
+    array = _arrow(values, pa.int64())
+    if bits == 64:
+        return pd.arrays.ArrowExtensionArray(array)
+    try:  # a safe cast: a value too wide for a narrow column raises instead of wrapping
+        return pd.arrays.ArrowExtensionArray(array.cast(f"int{bits}"))
+    except pa.ArrowInvalid:
+        limit = 2 ** (bits - 1)
+        outside = pc.or_(pc.less(array, -limit), pc.greater_equal(array, limit))
+        bad = array.filter(pc.fill_null(outside, False))[0].as_py()
+        raise ValueError(
+            f"column {name!r} holds {bad}, outside int{bits}: widen it in "
+            "billing_kit/history/_schema.py (bits=64)"
+        ) from None
 
 
 def _booleans(values: Any) -> pd.api.extensions.ExtensionArray:
@@ -282,8 +294,16 @@ def build_frame(
     With ``keep_metadata`` the frame carries an internal ``_metadata`` column (JSON bytes per row)
     that :func:`finish_frame` turns into ``metadata.<key>`` columns on request.
     """
+    return pd.DataFrame(dict_columns(kind, records, keep_metadata=keep_metadata), copy=False)
+
+
+Columns = dict[str, Any]
+
+
+def dict_columns(kind: ObjectKind, records: Sequence[Record], *, keep_metadata: bool) -> Columns:
+    """The columns of :func:`build_frame` (name -> pandas array), not yet a frame."""
     cache: dict[tuple[str, ...], list[Any]] = {}
-    columns: dict[str, Any] = {}
+    columns: Columns = {}
     with gc_paused():
         for column in schema(kind):
             columns[column.name] = _column(column, records, cache, columns)
@@ -292,7 +312,7 @@ def build_frame(
             columns[METADATA_JSON] = pd.arrays.ArrowExtensionArray(
                 pa.array([orjson.dumps(m) if m else None for m in metadata], pa.binary())
             )
-    return pd.DataFrame(columns, copy=False)
+    return columns
 
 
 def _column(
@@ -319,7 +339,7 @@ def typed_column(column: Column, values: Any) -> Any:
     if column.kind == "category":
         return _categorical(values, column.categories)
     if column.kind in ("minor", "int"):
-        return _integers(values, column.bits)
+        return _integers(column.name, values, column.bits)
     if column.kind == "bool":
         return _booleans(values)
     if column.kind == "timestamp":
@@ -328,15 +348,47 @@ def typed_column(column: Column, values: Any) -> Any:
 
 
 def _build_from_structs(kind: ObjectKind, pages: Sequence[bytes]) -> pd.DataFrame:
-    columns: dict[str, Any] = {}
+    """The frame of raw pages decoded by msgspec (:func:`._structs.read_pages`), no metadata."""
+    return frame_structs(kind, _structs.read_pages(kind, pages).records)
+
+
+def frame_structs(kind: ObjectKind, records: list[Any], *, metadata: bool = False) -> pd.DataFrame:
+    """The frame of msgspec records from :func:`._structs.decoder` (decoded with the same
+    ``metadata``): each column's values gathered with ``attrgetter`` and converted by
+    :func:`typed_column`, exactly as dicts are; with ``metadata`` the internal ``_metadata``
+    column holds each record's raw metadata JSON (missing where absent, ``null`` or ``{}``)."""
+    return pd.DataFrame(struct_columns(kind, records, metadata=metadata), copy=False)
+
+
+def struct_columns(kind: ObjectKind, records: list[Any], *, metadata: bool) -> Columns:
+    """The columns of :func:`frame_structs` (name -> pandas array), not yet a frame."""
+    _, types = _structs.decoder(kind, metadata=metadata)
+    got = _structs.Records(kind, records, types)
+    columns: Columns = {}
     with gc_paused():
-        records = _structs.read_pages(kind, pages)
         for column in schema(kind):
             if column.kind == "major":
                 columns[column.name] = major_units(columns[column.minor], columns[column.currency])
             else:
-                columns[column.name] = typed_column(column, records.column(column))
-    return pd.DataFrame(columns, copy=False)
+                columns[column.name] = typed_column(column, got.column(column))
+        if metadata:
+            blobs = [_blob(record.metadata) for record in records]
+            columns[METADATA_JSON] = pd.arrays.ArrowExtensionArray(pa.array(blobs, pa.binary()))
+    return columns
+
+
+_EMPTY_JSON = (b"", b"null", b"{}")
+
+
+def _blob(raw: Any) -> bytes | None:
+    """Raw metadata JSON as bytes, ``None`` where it is nothing, ``null`` or an empty object."""
+    text = bytes(raw)
+    if len(text) > 2 and text[:1] == b"{" and text[1:2] == b'"':
+        return text  # compact and not empty: the common case, decided without stripping
+    stripped = text.strip()
+    if stripped in _EMPTY_JSON or (stripped[:1] == b"{" and stripped[1:-1].strip() == b""):
+        return None
+    return text
 
 
 def finish_frame(

@@ -1,9 +1,10 @@
 """Framing pages or records into one frame, and joining frames of one kind (cache, refresh).
 
-:func:`frame_from_pages` decodes and frames pages a chunk at a time (the compiled route of
-:mod:`._columns`, else :mod:`._frames`) and hands each chunk to a :class:`._joiner.Joiner`, so a
-million charges need little more than the memory of the finished frame. :func:`concat_frames` and
-:func:`conform` keep dtypes and canonical category order when frames are joined or read back.
+:func:`frame_from_pages` decodes and frames pages a chunk at a time (msgspec records, or dicts
+for a page that does not fit the declared shape, both through :mod:`._frames`) and joins the
+chunks column by column at the end, freeing each chunk's column as it is joined; Arrow columns
+are joined without a copy (one chunk each). :func:`concat_frames` and :func:`conform` keep dtypes
+and canonical category order when frames are joined or read back.
 """
 
 from __future__ import annotations
@@ -16,28 +17,25 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from billing_kit.history import _columns, _structs
+from billing_kit.history import _structs
 from billing_kit.history._frames import (
     _METADATA_DTYPE,
     CHUNK_ROWS,
     METADATA_JSON,
+    Columns,
     Record,
-    _build_from_structs,
     build_frame,
     decode,
+    dict_columns,
     finish_frame,
     gc_paused,
+    struct_columns,
 )
-from billing_kit.history._joiner import Joiner, category_order, concat_pieces
-from billing_kit.history._schema import ObjectKind, schema
+from billing_kit.history._schema import Column, ObjectKind, schema
 
 
 def _null_blobs(n: int) -> pd.api.extensions.ExtensionArray:
     return pd.arrays.ArrowExtensionArray(pa.nulls(n, pa.binary()))
-
-
-#: Rows of raw pages decoded at a time (the compiled route needs no larger chunks to be fast).
-RAW_CHUNK_ROWS = 1_000
 
 
 def frame_from_pages(
@@ -49,72 +47,79 @@ def frame_from_pages(
 ) -> pd.DataFrame:
     """Decode and frame many pages in chunks of ``chunk_rows`` records, then join the chunks.
 
-    Only one chunk of decoded records is alive at a time, and numeric, text and category columns
-    are appended to their final buffers as each chunk is framed (:mod:`._buffers`), so a million
-    charges need little more than the memory of the finished frame.
+    Only one chunk of decoded records is alive at a time, so a million charges need little more
+    than the memory of the finished frame.
     """
-    joiner = Joiner(kind)
+    chunks: list[Columns] = []
     batch: list[Record] = []
     raw: list[bytes] = []
-    # Raw pages are decoded ten at a time: the decoded records of a chunk are the only memory
-    # held besides the frame's own buffers.
-    raw_rows = min(chunk_rows, RAW_CHUNK_ROWS) // 100 or 1
+    raw_pages = max(chunk_rows // 100, 1)  # a list page holds up to 100 rows
 
     def flush_raw() -> None:
         try:
-            if _columns.AVAILABLE:
-                records = _structs.read_pages(kind, raw, metadata=keep_metadata).records
-                _add_records(joiner, records, metadata=keep_metadata)
-            elif not keep_metadata:
-                joiner.add(_build_from_structs(kind, raw))
-            else:
-                joiner.add(build_frame(kind, decode(raw)))
+            records = _structs.read_pages(kind, raw, metadata=keep_metadata).records
+            chunks.append(struct_columns(kind, records, metadata=keep_metadata))
         except (msgspec.ValidationError, msgspec.DecodeError):
             # Not the declared shape (say, an expandable field expanded): decode as dicts.
-            joiner.add(build_frame(kind, decode(raw), keep_metadata=keep_metadata))
+            chunks.append(dict_columns(kind, decode(raw), keep_metadata=keep_metadata))
         raw.clear()
 
     with gc_paused():
         for page in pages:
             if isinstance(page, bytes):
                 raw.append(page)
-                if len(raw) >= raw_rows:
+                if len(raw) >= raw_pages:
                     flush_raw()
                 continue
             batch.extend(decode([page]))
             if len(batch) >= chunk_rows:
-                joiner.add(build_frame(kind, batch, keep_metadata=keep_metadata))
+                chunks.append(dict_columns(kind, batch, keep_metadata=keep_metadata))
                 batch = []
         if raw:
             flush_raw()
-        if batch or (joiner.first is None and not joiner.lengths):
-            joiner.add(build_frame(kind, batch, keep_metadata=keep_metadata))
-    return joiner.frame()
-
-
-def _add_records(joiner: Joiner, records: list[Any], *, metadata: bool) -> None:
-    for start in range(0, len(records), RAW_CHUNK_ROWS):
-        part = records[start : start + RAW_CHUNK_ROWS]
-        chunks = _columns.gather(joiner.kind, part, joiner.seen(), metadata=metadata)
-        joiner.add_gathered(chunks, len(part))
+        if batch or not chunks:
+            chunks.append(dict_columns(kind, batch, keep_metadata=keep_metadata))
+    return join_columns(kind, chunks)
 
 
 def frame_records(kind: ObjectKind, records: Sequence[Any]) -> pd.DataFrame:
     """The frame (with its internal ``_metadata`` column) of records as a pull holds them:
-    msgspec records from :func:`._structs.decoder` with ``metadata=True`` go through the
-    compiled route, dicts (pages that did not fit the declared shape) through the dict route.
-    """
-    joiner = Joiner(kind)
+    msgspec records from :func:`._structs.decoder` with ``metadata=True``, and dicts (pages
+    that did not fit the declared shape)."""
+    chunks: list[Columns] = []
     structs = [r for r in records if type(r) is not dict]
     dicts = [r for r in records if type(r) is dict]
     with gc_paused():
-        if structs:
-            _add_records(joiner, structs, metadata=True)
+        for start in range(0, len(structs), CHUNK_ROWS):
+            part = structs[start : start + CHUNK_ROWS]
+            chunks.append(struct_columns(kind, part, metadata=True))
         for start in range(0, len(dicts), CHUNK_ROWS):
-            joiner.add(build_frame(kind, dicts[start : start + CHUNK_ROWS]))
-        if joiner.first is None and not joiner.lengths:
-            joiner.add(build_frame(kind, []))
-    return joiner.frame()
+            chunks.append(dict_columns(kind, dicts[start : start + CHUNK_ROWS], keep_metadata=True))
+        if not chunks:
+            chunks.append(dict_columns(kind, [], keep_metadata=True))
+    return join_columns(kind, chunks)
+
+
+def join_columns(kind: ObjectKind, chunks: list[Columns]) -> pd.DataFrame:
+    """One frame of the columns of several chunks (the list is emptied): joined one column at a
+    time, each chunk's piece dropped as soon as it is joined, so memory peaks at the chunks plus
+    one column. Arrow columns are joined without a copy (one Arrow chunk each)."""
+    parts = list(chunks)
+    chunks.clear()
+    declared = {column.name: column for column in schema(kind)}
+    names = [column.name for column in schema(kind)]
+    if any(METADATA_JSON in part for part in parts):
+        names.append(METADATA_JSON)
+    lengths = [len(part[names[0]]) for part in parts]
+    columns: Columns = {}
+    for name in names:
+        pieces = [
+            part.pop(name) if name in part else _null_blobs(n)
+            for part, n in zip(parts, lengths, strict=True)
+        ]
+        columns[name] = pieces[0] if len(pieces) == 1 else concat_pieces(declared.get(name), pieces)
+        del pieces
+    return pd.DataFrame(columns, copy=False)
 
 
 def records_to_frame(
@@ -211,3 +216,19 @@ def concat_frames(
                 if name in frame.columns:
                     del frame[name]
     return pd.DataFrame(columns, copy=False)
+
+
+def category_order(column: Column, seen: Iterable[str]) -> list[str]:
+    """Fixed categories first (in their documented order), then the others sorted."""
+    values = set(seen)
+    if column.categories is None:
+        return sorted(values)
+    return list(column.categories) + sorted(values.difference(column.categories))
+
+
+def concat_pieces(column: Column | None, pieces: list[Any]) -> Any:
+    """One column from the arrays of several chunks, categories unified in canonical order."""
+    if column is not None and column.kind == "category":
+        order = category_order(column, {str(c) for p in pieces for c in p.categories})
+        pieces = [p.set_categories(order) for p in pieces]
+    return type(pieces[0])._concat_same_type(pieces)

@@ -27,7 +27,7 @@ import msgspec
 import pandas as pd
 
 from billing_kit._validation import check_flag
-from billing_kit.history import _columns, _structs
+from billing_kit.history import _structs
 from billing_kit.history._cache import (
     CacheState,
     HistoryCache,
@@ -134,12 +134,9 @@ CHANGE_FEED_TYPES = ("refund", "payment_refund", "adjustment")
 
 
 def page_reader(kind: ObjectKind, stats: FetchStats) -> PageReader:
-    """Pages of ``kind`` decoded by msgspec into the records the compiled framing reads
-    (declared fields and raw metadata only); a page that does not fit the declared shape, or
-    any page where the compiled module is missing, is parsed into dicts instead and counted in
-    ``stats.dict_pages``."""
-    if not _columns.AVAILABLE:
-        return DICT_PAGES
+    """Pages of ``kind`` decoded by msgspec into records holding the declared fields and raw
+    metadata only; a page that does not fit the declared shape is parsed into dicts instead and
+    counted in ``stats.dict_pages``."""
     decode, _ = _structs.decoder(kind, metadata=True)
 
     def read(body: str | bytes) -> tuple[list[Any], bool]:

@@ -3,11 +3,9 @@
 A Stripe charge is about 2.6 KB of JSON of which a frame needs a tenth. msgspec, given typed
 ``Struct`` classes that declare just the paths of :mod:`._schema`, skips every other field
 without building a Python object for it, and decodes a page faster than Arrow's JSON reader or
-orjson did (figures in ``docs/history.md``). The records are gathered into columns by compiled
-code (:mod:`._columns`); where it is not available, :class:`Records` gathers the values of each
-path into one list per column for the same typed conversions as the dict route
-(:func:`._frames.typed_column`). Every route gives an identical frame; the tests hold them to
-that.
+orjson did (figures in ``docs/history.md``). :class:`Records` gathers the values of each path
+into one list per column (``attrgetter``, at C speed) for the same typed conversions as the dict
+route (:func:`._frames.typed_column`), so both give identical frames.
 
 Anything the declared types cannot hold (a field of another type, a ref expanded into an object
 where an id string is declared, a page that is not a list) raises :class:`msgspec.ValidationError`
@@ -112,9 +110,8 @@ def decoder(kind: ObjectKind, *, metadata: bool = False) -> tuple[msgspec.json.D
     """The page decoder of ``kind`` and the Struct class of each nested path; with
     ``metadata`` the records also keep their metadata as raw JSON.
 
-    One per kind and process, made under a lock: two decoders made at once by two pull threads
-    would decode into two different classes, and the compiled gathering refuses records of a
-    class other than the one it was planned for.
+    One per kind and process, made under a lock, so records of one kind always share their
+    classes (:class:`Records` recognises a nested object by its class).
     """
     with _DECODERS_LOCK:
         return _decoder(kind, metadata)

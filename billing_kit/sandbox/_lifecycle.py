@@ -137,15 +137,11 @@ def free_port_of(state_file: Path) -> int:
 @contextlib.contextmanager
 def locked(home: Path) -> Iterator[None]:
     """Hold the state folder's lock (the one ``ensure_shared`` takes) for the block."""
-    import fcntl  # POSIX only, like ensure_shared
+    import filelock  # flock on POSIX, msvcrt locking on Windows
 
     home.mkdir(parents=True, exist_ok=True)
-    with open(home / "sandbox.lock", "a+") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+    with filelock.FileLock(home / "sandbox.lock"):
+        yield
 
 
 def prepare_database(db: Path, *, charges: int = FIRST_START_CHARGES) -> None:

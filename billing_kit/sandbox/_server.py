@@ -271,41 +271,35 @@ def ensure_shared(home: Path, *, idle_minutes: float | None = None) -> str:
     ValueError
         ``idle_minutes`` (or ``$BILLING_KIT_SANDBOX_IDLE_MINUTES``) is not a number ≥ 0.
     """
-    import fcntl  # POSIX only; imported here so start() still works on Windows
-
     from billing_kit.sandbox import _lifecycle
 
     minutes = _lifecycle.idle_minutes(idle_minutes)
     home = Path(home).expanduser()
     home.mkdir(parents=True, exist_ok=True)
     state_file = home / "sandbox.json"
-    with open(home / "sandbox.lock", "a+") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            with contextlib.suppress(OSError, ValueError):
+    with _lifecycle.locked(home):
+        with contextlib.suppress(OSError, ValueError):
+            url = str(json.loads(state_file.read_text())["url"])
+            if _lifecycle.healthy(url):
+                return url
+        port = _lifecycle.free_port_of(state_file)
+        state_file.unlink(missing_ok=True)
+        _lifecycle.prepare_database(home / "sandbox.db")
+        _spawn_detached(
+            [sys.executable, "-m", "billing_kit.sandbox", "serve", "--host", "127.0.0.1",
+             "--port", str(port), "--db", str(home / "sandbox.db"),
+             "--state-file", str(state_file), "--idle-minutes", str(minutes)],
+            home / "sandbox.log",
+        )  # fmt: skip
+        deadline = time.monotonic() + _STARTUP_TIMEOUT
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError, ValueError, KeyError):
                 url = str(json.loads(state_file.read_text())["url"])
                 if _lifecycle.healthy(url):
                     return url
-            port = _lifecycle.free_port_of(state_file)
-            state_file.unlink(missing_ok=True)
-            _lifecycle.prepare_database(home / "sandbox.db")
-            _spawn_detached(
-                [sys.executable, "-m", "billing_kit.sandbox", "serve", "--host", "127.0.0.1",
-                 "--port", str(port), "--db", str(home / "sandbox.db"),
-                 "--state-file", str(state_file), "--idle-minutes", str(minutes)],
-                home / "sandbox.log",
-            )  # fmt: skip
-            deadline = time.monotonic() + _STARTUP_TIMEOUT
-            while time.monotonic() < deadline:
-                with contextlib.suppress(OSError, ValueError, KeyError):
-                    url = str(json.loads(state_file.read_text())["url"])
-                    if _lifecycle.healthy(url):
-                        return url
-                time.sleep(0.05)
-            raise RuntimeError(
-                f"the shared sandbox did not start within {_STARTUP_TIMEOUT:.0f} s; see "
-                f"{home / 'sandbox.log'} and try `billing-kit sandbox serve --db "
-                f"{home / 'sandbox.db'}` to see the error"
-            )
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+            time.sleep(0.05)
+        raise RuntimeError(
+            f"the shared sandbox did not start within {_STARTUP_TIMEOUT:.0f} s; see "
+            f"{home / 'sandbox.log'} and try `billing-kit sandbox serve --db "
+            f"{home / 'sandbox.db'}` to see the error"
+        )

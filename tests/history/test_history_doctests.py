@@ -7,7 +7,7 @@ import importlib
 
 import pytest
 
-MODULES = ["_buffers", "_cache", "_fetch", "_frames", "_join", "_options", "_schema"]
+MODULES = ["_cache", "_fetch", "_frames", "_join", "_options", "_schema"]
 
 
 @pytest.mark.parametrize("name", MODULES)

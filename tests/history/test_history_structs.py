@@ -1,38 +1,23 @@
-"""The compiled route (msgspec records -> slots read in C) gives the dict route's frames."""
+"""The msgspec route (records holding only the declared fields) gives the dict route's frames."""
 
 from __future__ import annotations
 
-import os
-import pickle
 import random
-import subprocess
-import sys
 from typing import Any
 
 import msgspec
-import numpy as np
 import orjson
 import pandas as pd
 import pytest
 
 import billing_kit
 from billing_kit import history
-from billing_kit.history import _columns, _structs
+from billing_kit.history import _structs
 from billing_kit.history._fetch import FetchStats
 from billing_kit.history._frames import build_frame, decode, finish_frame
 from billing_kit.history._join import frame_from_pages, frame_records
 from billing_kit.history._loaders import load, page_reader
 from tests.support import TEST_KEY
-
-pytestmark = pytest.mark.skipif(
-    not _columns.AVAILABLE and not os.environ.get("BILLING_KIT_REQUIRE_ALL"),
-    reason="billing_kit.history._gather was not compiled (no C compiler at install)",
-)
-
-
-def test_the_compiled_module_is_built() -> None:
-    # CI installs with a compiler: there, a missing module is a failure, not a quiet slow route.
-    assert _columns.AVAILABLE, "billing_kit/history/_gather.pyx was not compiled by pip install"
 
 
 def _maybe(rng: random.Random, value: Any, absent: float = 0.15) -> Any:
@@ -42,7 +27,7 @@ def _maybe(rng: random.Random, value: Any, absent: float = 0.15) -> Any:
 def _charge(rng: random.Random, i: int) -> dict[str, Any]:
     """A charge with every declared field present, null or missing at random, at every level."""
     # Texts that share their size and first and last 8 bytes, differing only in the middle:
-    # the compiled category memo must compare them whole.
+    # categories must be told apart by their whole text.
     lookalike = f"The bank said {'ABCDEFGHIJ'[i % 10]} about this card."
     status = rng.choice(["succeeded", "failed", "pending", "requires_review_new"])
     fee = rng.randrange(0, 500)
@@ -115,7 +100,7 @@ def _pages(records: list[dict[str, Any]], size: int, *, pretty: bool = False) ->
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_compiled_route_gives_the_dict_route_frame(seed: int) -> None:
+def test_msgspec_route_gives_the_dict_route_frame(seed: int) -> None:
     rng = random.Random(seed)
     records = [_charge(rng, i) for i in range(1_500)]
     pages = _pages(records, 100)
@@ -139,9 +124,9 @@ def test_compiled_route_gives_the_dict_route_frame(seed: int) -> None:
     }
 
 
-def test_compiled_and_dict_chunks_join_into_one_frame() -> None:
+def test_msgspec_and_dict_chunks_join_into_one_frame() -> None:
     # A page msgspec cannot hold (a customer expanded into an object) is framed from dicts
-    # between compiled chunks; the joined frame is the same as one dict build of every record.
+    # between msgspec chunks; the joined frame is the same as one dict build of every record.
     rng = random.Random(7)
     records = [_charge(rng, i) for i in range(600)]
     pages = _pages(records, 100)
@@ -155,7 +140,7 @@ def test_compiled_and_dict_chunks_join_into_one_frame() -> None:
     assert (framed["customer"] == "cus_x").sum() == 1
 
 
-def test_compiled_codes_past_int16_keep_every_category() -> None:
+def test_codes_past_int16_keep_every_category() -> None:
     rows = [
         {"id": f"re_{i}", "created": i, "currency": "usd", "amount": 1, "reason": f"r{i}"}
         for i in range(33_000)
@@ -184,42 +169,14 @@ def test_every_kind_frames_alike_by_both_routes() -> None:
         )
 
 
-def test_gather_refuses_wrong_buffers_and_records_and_reads_nulls_as_missing() -> None:
-    from billing_kit.history import _gather
-
-    records = _structs.read_pages("refunds", _pages([{"id": "re_1", "amount": 7}], 1)).records
-    plan = _columns._plan("refunds")
-    levels = plan[("amount",)].levels
-    with pytest.raises(ValueError, match="buffers of 2 and 1 entries for 1 values"):
-        _gather.integers(records, levels, np.empty(2, np.int64), np.empty(1, np.uint8))
-    # An object of another class where a record is expected is refused, neither read as
-    # memory nor quietly taken for a row of missing values.
-    data, valid = np.empty(3, np.int64), np.empty(3, np.uint8)
-    with pytest.raises(TypeError, match=r"record 1 is a str, not a _refunds"):
-        _gather.integers([records[0], "re_2", None], levels, data, valid)
-    # Below the record, a null or a bare id where an object is declared reads as missing.
-    charges = _structs.read_pages("charges", _pages([{"id": "ch_1"}, {"id": "ch_2"}], 2))
-    bare = _structs.read_pages(
-        "charges", _pages([{"id": "ch_3", "balance_transaction": "txn_3"}], 1)
-    ).records
-    fee = _columns._plan("charges")[("balance_transaction", "fee")].levels
-    data, valid = np.empty(3, np.int64), np.empty(3, np.uint8)
-    _gather.integers([*charges.records, *bare], fee, data, valid)
-    assert valid.tolist() == [0, 0, 0]
-    # Records decoded keeping metadata are another class: gathering them as plain fails loudly.
-    kept = _structs.read_pages("charges", _pages([{"id": "ch_4"}], 1), metadata=True).records
-    with pytest.raises(TypeError, match="_charges_with_metadata, not a _charges"):
-        _columns.gather("charges", kept, {}, metadata=False)
-
-
 @pytest.fixture
 def client(sandbox: Any) -> Any:
     with billing_kit.connect(TEST_KEY, api_base=sandbox.url) as connected:
         yield connected
 
 
-def test_pulls_go_through_the_compiled_route_and_keep_metadata(client: Any) -> None:
-    # Every kind the sandbox can hold is pulled, decoded by msgspec and framed in C: no page
+def test_pulls_go_through_the_msgspec_route_and_keep_metadata(client: Any) -> None:
+    # Every kind the sandbox can hold is pulled, decoded by msgspec: no page
     # falls back to dicts, and each frame equals the dict route's frame of the official list.
     hal = client.find_or_create_customer("hal@example.com", name="Hal Ünver")
     notes = {"order_id": "A-7", "note": "crème brûlée ☕", "empty": ""}
@@ -264,50 +221,17 @@ def test_a_value_too_wide_for_a_narrow_column_is_refused_not_wrapped() -> None:
         frame_from_pages("charges", _pages([charge], 1), keep_metadata=False)
 
 
-PURE_SCRIPT = """
-import pickle, sys
-from billing_kit.history import _columns
-from billing_kit.history._join import frame_from_pages, frame_records
-from billing_kit.history._loaders import page_reader
-from billing_kit.history._fetch import FetchStats
-assert not _columns.AVAILABLE
-pages = pickle.load(open(sys.argv[1], "rb"))
-stats = FetchStats()
-reader = page_reader("charges", stats)
-records = [r for page in pages for r in reader.read(page)[0]]
-frames = [
-    frame_from_pages("charges", pages, keep_metadata=False, chunk_rows=300),
-    frame_from_pages("charges", pages, keep_metadata=True, chunk_rows=300),
-    frame_records("charges", records),
-]
-pickle.dump(frames, open(sys.argv[2], "wb"))
-"""
-
-
-def test_the_pure_python_route_gives_the_same_frames(tmp_path: Any) -> None:
-    # BILLING_KIT_PURE_PYTHON=1 takes the route of an install without a compiler, in a process
-    # of its own (the choice is made at import): its frames equal the compiled route's.
+def test_records_held_by_a_pull_frame_like_their_pages() -> None:
+    # A pull keeps msgspec records (metadata as raw JSON) and frames them later: the frame equals
+    # the one framed from the pages, and the dict route's.
     rng = random.Random(11)
-    records = [_charge(rng, i) for i in range(700)]
-    pages = _pages(records, 100)
-    (tmp_path / "pages.pickle").write_bytes(pickle.dumps(pages))
-    env = {**os.environ, "BILLING_KIT_PURE_PYTHON": "1"}
-    subprocess.run(
-        [sys.executable, "-c", PURE_SCRIPT, tmp_path / "pages.pickle", tmp_path / "out.pickle"],
-        check=True,
-        env=env,
-    )
-    pure = pickle.loads((tmp_path / "out.pickle").read_bytes())
+    pages = _pages([_charge(rng, i) for i in range(700)], 100)
     reader = page_reader("charges", FetchStats())
     pulled = [r for page in pages for r in reader.read(page)[0]]
-    compiled = [
-        frame_from_pages("charges", pages, keep_metadata=False, chunk_rows=300),
-        frame_from_pages("charges", pages, keep_metadata=True, chunk_rows=300),
+    assert type(pulled[0]) is not dict  # msgspec records, not dicts
+    expected = finish_frame(build_frame("charges", decode(pages)), "charges", metadata=True)
+    for framed in (
         frame_records("charges", pulled),
-    ]
-    assert type(pulled[0]) is not dict  # the compiled route's records, not dicts
-    for ours, theirs in zip(compiled, pure, strict=True):
-        pd.testing.assert_frame_equal(
-            finish_frame(ours, "charges", metadata=True),
-            finish_frame(theirs, "charges", metadata=True),
-        )
+        frame_from_pages("charges", pages, keep_metadata=True, chunk_rows=300),
+    ):
+        pd.testing.assert_frame_equal(finish_frame(framed, "charges", metadata=True), expected)

@@ -1,0 +1,40 @@
+"""client.charges_frame and its five siblings show their real keywords, types and docstrings
+(Jupyter's signature help reads ``inspect.signature``), from one definition each."""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+import pytest
+
+import billing_kit
+from billing_kit import history
+from billing_kit._client import Client
+from tests.support import TEST_KEY
+
+NAMES = [
+    "charges_frame",
+    "refunds_frame",
+    "balance_transactions_frame",
+    "payouts_frame",
+    "disputes_frame",
+    "customers_frame",
+]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_the_method_is_the_history_function_bound_to_the_client(name: str, tmp_path: Any) -> None:
+    function = getattr(history, name)
+    with billing_kit.connect(TEST_KEY, api_base="http://127.0.0.1:9", home=tmp_path) as client:
+        method = getattr(client, name)
+        shown = inspect.signature(method)
+        expected = list(inspect.signature(function).parameters.values())[1:]  # without client
+        assert list(shown.parameters.values()) == expected
+        assert "**" not in str(shown) and "rate_limit" in shown.parameters
+        assert shown.parameters["refresh"].kind is inspect.Parameter.KEYWORD_ONLY
+        assert inspect.getdoc(method) == inspect.getdoc(function)
+        # A misspelt keyword fails at the call, before any request is made.
+        with pytest.raises(TypeError, match="statuss"):
+            method(statuss="paid")
+    assert getattr(Client, name) is function
