@@ -33,6 +33,8 @@ from billing_kit._transport import Transport, TransportStats
 from billing_kit._validation import check_flag, is_finite_number
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from billing_kit._batch_result import BatchResult
     from billing_kit.history import _api
     from billing_kit.reconcile import MatchResult, PayoutReconciliation
