@@ -8,8 +8,6 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import nbformat
@@ -18,6 +16,7 @@ from nbclient import NotebookClient
 
 from tests.notebooks.build_course import COURSE, LEARN
 from tests.notebooks.build_notebooks import build
+from tests.notebooks.nbval_run import run_nbval
 from tests.support import stop_shared_sandbox
 
 _FENCE = re.compile(r"```python\n(.*?)\n```", re.DOTALL)
@@ -81,29 +80,7 @@ def test_every_lesson_runs_under_nbval_with_its_solutions(tmp_path: Path) -> Non
     work.mkdir()
     for path in _lessons():
         nbformat.write(with_solutions(nbformat.read(path, as_version=4)), work / path.name)
-    (work / "pytest.ini").write_text("[pytest]\naddopts =\n")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("STRIPE_", "BILLING_KIT_"))}
-    env.update(BILLING_KIT_HOME=str(home), TQDM_DISABLE="1")
-    command = [
-        sys.executable, "-m", "pytest", "--nbval-lax", "--nbval-current-env",
-        "--nbval-cell-timeout=60", "-p", "no:cacheprovider", "-q", "-c", str(work / "pytest.ini"),
-        str(work),
-    ]  # fmt: skip
-    try:
-        run = subprocess.run(
-            command, cwd=work, env=env, capture_output=True, text=True, timeout=600, check=False
-        )
-    finally:
-        stop_shared_sandbox(home)
-    report = run.stdout[-6000:] + run.stderr[-3000:]
-    assert run.returncode == 0, report
-    cells = sum(
-        1
-        for path in work.glob("*.ipynb")
-        for cell in nbformat.read(path, as_version=4).cells
-        if cell.cell_type == "code"
-    )
-    assert f"{cells} passed" in run.stdout, report
+    run_nbval(work, home, cell_timeout=60)
 
 
 @pytest.mark.slow

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import nbformat
 import pytest
 
+from tests.notebooks.nbval_run import run_nbval
 from tests.support import stop_shared_sandbox
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -65,33 +64,7 @@ def test_every_notebook_runs_top_to_bottom(tmp_path: Path) -> None:
     # The course in learn/ has its own test (its exercises fail until solved: test_course.py).
     shutil.copytree(NOTEBOOKS, work, ignore=shutil.ignore_patterns(".ipynb_checkpoints", "learn"))
     # An empty config file makes this run independent of the repository's pytest settings.
-    (work / "pytest.ini").write_text("[pytest]\naddopts =\n")
-    env = {
-        name: value
-        for name, value in os.environ.items()
-        if not name.startswith(("STRIPE_", "BILLING_KIT_"))
-    }
-    env.update(BILLING_KIT_HOME=str(home), TQDM_DISABLE="1")
-    command = [
-        sys.executable, "-m", "pytest", "--nbval-lax", "--nbval-current-env",
-        "--nbval-cell-timeout=120", "-p", "no:cacheprovider", "-q", "-c", str(work / "pytest.ini"),
-        str(work),
-    ]  # fmt: skip
-    try:
-        run = subprocess.run(
-            command, cwd=work, env=env, capture_output=True, text=True, timeout=600, check=False
-        )
-    finally:
-        stop_shared_sandbox(home)
-    report = run.stdout[-6000:] + run.stderr[-3000:]
-    assert run.returncode == 0, report
-    cells = sum(
-        1
-        for path in work.glob("*.ipynb")
-        for cell in nbformat.read(path, as_version=4).cells
-        if cell.cell_type == "code"
-    )
-    assert f"{cells} passed" in run.stdout, report
+    run_nbval(work, home, cell_timeout=120)
     assert (work / "exports" / "charges.xlsx").exists()
 
 
