@@ -50,12 +50,13 @@ def run(args: argparse.Namespace) -> int:
                   file=sys.stderr)  # fmt: skip
             return 2
     try:
-        out.mkdir(parents=True, exist_ok=True)
         with billing_kit.connect() as client:
             report = month_end(client, args.month, args.tz, orders=args.orders, bank=args.bank)
     except BillingKitError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
+    try:
+        out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         print(f"{PROG}: error: --out-dir {args.out_dir!r}: {exc.strerror}", file=sys.stderr)
         return 2

@@ -140,4 +140,18 @@ def test_a_bad_month_is_refused_and_nothing_is_written(
     argv = ["report", "month-end", "--month", "2026-13", "--out-dir", str(out)]
     assert main(argv) == 2
     assert "month='2026-13'" in capsys.readouterr().err
-    assert not out.exists() or not any(out.iterdir())
+    assert not out.exists()
+
+
+def test_a_bad_order_file_names_row_and_column_and_nothing_is_written(
+    env: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    orders = tmp_path / "orders.csv"
+    orders.write_text("order_id,amount,currency\nO-0,50.00,usd\nO-1,12.345,usd\n", "utf-8")
+    out = tmp_path / "out"
+    argv = ["report", "month-end", "--month", "2026-11", "--orders", str(orders),
+            "--out-dir", str(out)]  # fmt: skip
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "'12.345'" in err and "amount" in err
+    assert not out.exists()
