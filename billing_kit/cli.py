@@ -13,6 +13,7 @@ def build_parser() -> argparse.ArgumentParser:
     from billing_kit import _batch_cli as batch_cli
     from billing_kit import _lab as lab_cli
     from billing_kit.history import _cli as history_cli
+    from billing_kit.reconcile import _cli as report_cli
     from billing_kit.sandbox import _cli as sandbox_cli
 
     parser = argparse.ArgumentParser(prog="billing-kit", description=__doc__)
@@ -21,6 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
     history_cli.register(commands)
     lab_cli.register(commands)
     batch_cli.register(commands)
+    report_cli.register(commands)
     return parser
 
 

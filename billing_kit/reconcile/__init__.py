@@ -15,6 +15,7 @@ from billing_kit.reconcile._api import (
 )
 from billing_kit.reconcile._bank import BANK_CLASSES, reconcile_bank
 from billing_kit.reconcile._inputs import History, gather
+from billing_kit.reconcile._month_end import MonthEnd, month_end
 from billing_kit.reconcile._orders import ORDER_CLASSES, reconcile_orders
 from billing_kit.reconcile._reports import PayoutReconciliation
 from billing_kit.reconcile._result import MatchResult
@@ -24,11 +25,13 @@ __all__ = [
     "ORDER_CLASSES",
     "History",
     "MatchResult",
+    "MonthEnd",
     "PayoutReconciliation",
     "balance_activity",
     "balance_summary",
     "ending_balance_reconciliation",
     "gather",
+    "month_end",
     "payout_reconciliation",
     "reconcile_bank",
     "reconcile_orders",

@@ -84,7 +84,9 @@ def _format(
     worksheet.auto_filter.ref = worksheet.dimensions
     for index, (name, header) in enumerate(zip(frame.columns, table.columns, strict=True)):
         column = frame[name]
-        cells = worksheet.iter_rows(min_row=2, min_col=index + 1, max_col=index + 1)
+        # max_row: formatting row 2 of an empty sheet creates it, for the next columns too.
+        last = 1 + len(frame)
+        cells = worksheet.iter_rows(min_row=2, max_row=last, min_col=index + 1, max_col=index + 1)
         if isinstance(column.dtype, pd.DatetimeTZDtype):
             for (cell,) in cells:
                 cell.number_format = _DATE_FORMAT

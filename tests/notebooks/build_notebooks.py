@@ -413,6 +413,68 @@ result.to_excel("exports/batch-results.xlsx")  # results, summary and problems s
 ]
 
 
+MONTH_END: list[Cell] = [
+    (
+        "md",
+        """\
+# Month-end
+
+Stripe's four reports for one month (balance roll-forward, activity by reporting category,
+payouts with their tie-out, the balance not yet paid out), your order list against the charges and
+the bank statement against the payouts, checked to tie, then written as an Excel workbook and an
+HTML report for accounting. On the practice sandbox the month comes from its seeded history.
+
+`billing-kit report month-end --month 2026-11 --out-dir DIR` does the same from a terminal or a
+scheduler (see docs/reconcile.md, "Month-end").""",
+    ),
+    ("md", "Settings a scheduled run might change (papermill injects new values after this cell):"),
+    (
+        "code",
+        """\
+allow_live = False  # True only to report on a live account
+month = "2026-11"  # YYYY-MM: the period is [first of month, first of next month)
+tz = "UTC"  # the zone days are counted in, e.g. "Europe/Paris"
+orders = None  # an order list (.csv or .xlsx) to match against the charges, or None
+bank = None  # a bank statement (.csv, .xlsx or .ofx) to match against the payouts, or None
+out_dir = "exports/month-end"  # where the workbook and the HTML report go""",
+        ["parameters"],
+    ),
+    ("code", CONNECT),
+    (
+        "code",
+        """\
+from billing_kit.reconcile import month_end
+
+report = month_end(client, month, tz, orders=orders, bank=bank)
+report.header""",
+    ),
+    (
+        "md",
+        "The roll-forward, per currency: *starting + activity + payouts = ending*, to the cent.",
+    ),
+    ("code", "report.roll_forward"),
+    ("md", "Activity by reporting category (count, gross, fee, net):"),
+    ("code", "report.activity"),
+    (
+        "md",
+        "Each automatic payout against the transactions it settled (`difference` 0: it ties):",
+    ),
+    ("code", "report.payouts"),
+    ("md", "What does not tie (an empty list: everything ties):"),
+    ("code", "report.failures"),
+    (
+        "code",
+        """\
+from pathlib import Path
+
+folder = Path(out_dir)
+folder.mkdir(parents=True, exist_ok=True)
+print(report.to_excel(folder / f"month-end-{month}.xlsx"))
+print(report.to_html(folder / f"month-end-{month}.html"))""",
+    ),
+]
+
+
 def build(cells: list[Cell]) -> nbformat.NotebookNode:
     """Return a notebook with the given cells, no outputs, no execution counts."""
     notebook = new_notebook(
@@ -439,6 +501,7 @@ ALL: dict[str, list[Cell]] = {
     "03_refunds.ipynb": REFUNDS,
     "04_how_a_payment_api_works.ipynb": TEACHING,
     "05_charge_a_spreadsheet.ipynb": BATCH,
+    "06_month_end.ipynb": MONTH_END,
 }
 
 

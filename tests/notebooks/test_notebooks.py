@@ -90,3 +90,33 @@ def test_scheduled_run_changes_only_the_parameters(tmp_path: Path) -> None:
     injected = [c for c in report.cells if "injected-parameters" in c.metadata.get("tags", [])]
     assert len(injected) == 1 and "days = 7" in injected[0].source
     assert (out_dir / "charges.xlsx").exists() and (out_dir / "charges.csv").exists()
+
+
+@pytest.mark.slow
+def test_month_end_notebook_runs_with_parameters_and_converts_without_code(
+    tmp_path: Path,
+) -> None:
+    """The month-end notebook as a scheduler runs it: papermill parameters, then HTML with the
+    code hidden (nbconvert's ``exclude_input``), and its workbook and report written."""
+    import papermill
+    from nbconvert import HTMLExporter
+
+    home = Path(os.environ["BILLING_KIT_HOME"])  # the per-test folder set by tests/conftest.py
+    out_dir = tmp_path / "month-end"
+    try:
+        papermill.execute_notebook(
+            str(NOTEBOOKS / "06_month_end.ipynb"),
+            str(tmp_path / "month-end.ipynb"),
+            parameters={"month": "2026-11", "tz": "Europe/Paris", "out_dir": str(out_dir)},
+            kernel_name="python3",
+            cwd=str(tmp_path),
+            progress_bar=False,
+        )
+    finally:
+        stop_shared_sandbox(home)
+    executed = nbformat.read(tmp_path / "month-end.ipynb", as_version=4)
+    page, _ = HTMLExporter(exclude_input=True).from_notebook_node(executed)
+    assert "Net balance change from activity" in page and "Europe/Paris" in page
+    assert "month_end(client" not in page  # the code is hidden
+    assert (out_dir / "month-end-2026-11.xlsx").exists()
+    assert (out_dir / "month-end-2026-11.html").exists()
