@@ -71,6 +71,17 @@ ZONES = [None, "UTC", "Asia/Tokyo", "America/New_York"]
 SEEN = {"pulls": 0, "rows": 0, "from_cache": 0}
 
 
+# What a pull step draws; two rules share it so that pulls are as likely as any two other steps.
+PULL_CHOICES: dict[str, Any] = {
+    "data": st.data(),
+    "kind": st.sampled_from(KINDS),
+    "since": st.sampled_from([None, "days", "date", "hour"]),
+    "until": st.sampled_from([None, "now", "tomorrow", "today", "hour", "ahead"]),
+    "tz": st.sampled_from(ZONES),
+    "refresh": st.booleans(),
+}
+
+
 class World:
     """A frozen wall clock the steps move (``time.time`` for the client and the sandbox)."""
 
@@ -206,14 +217,7 @@ class CacheEqualsFresh(RuleBasedStateMachine):
 
     # -- pulls -------------------------------------------------------------------------------
 
-    @rule(
-        data=st.data(),
-        kind=st.sampled_from(KINDS),
-        since=st.sampled_from([None, "days", "date", "hour"]),
-        until=st.sampled_from([None, "now", "tomorrow", "today", "hour", "ahead"]),
-        tz=st.sampled_from(ZONES),
-        refresh=st.booleans(),
-    )
+    @rule(**PULL_CHOICES)
     def pull(
         self,
         data: st.DataObject,
@@ -260,14 +264,7 @@ class CacheEqualsFresh(RuleBasedStateMachine):
         created = frame["created"].astype("int64") // 10**9
         return int(sum(((created >= lo) & (created < hi)).sum() for lo, hi in state["covered"]))
 
-    @rule(
-        data=st.data(),
-        kind=st.sampled_from(KINDS),
-        since=st.sampled_from([None, "days", "date", "hour"]),
-        until=st.sampled_from([None, "now", "tomorrow", "today", "hour", "ahead"]),
-        tz=st.sampled_from(ZONES),
-        refresh=st.booleans(),
-    )
+    @rule(**PULL_CHOICES)
     def pull_again(
         self,
         data: st.DataObject,
