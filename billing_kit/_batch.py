@@ -158,7 +158,45 @@ def charge_batch(
     concurrency: int | None = None,
     progress: bool = True,
 ) -> BatchResult:
-    """Charge every row of a sheet once. See :meth:`billing_kit.Client.charge_batch`."""
+    """Charge every row of a sheet (DataFrame, ``.csv`` or ``.xlsx``) once; see docs/batch.md.
+
+    Every row is checked first; if any is invalid nothing is sent (unless ``skip_invalid``).
+    Rows are recorded in the ledger with their idempotency keys before the first request,
+    then sent concurrently under the client's rate limit. Running the same batch again
+    (same sheet, or the same ``batch_id``) finishes only the rows that did not finish.
+
+    Parameters
+    ----------
+    rows
+        Columns ``email`` or ``customer``, ``amount``, ``currency``; optional
+        ``payment_method``, ``description``, ``row_id``, ``metadata.<key>``.
+    batch_id
+        Names the batch; default a hash of the sheet's rows. A new id charges again on purpose.
+    dry_run
+        Check and preview (``.preview``) without sending or recording anything.
+    skip_invalid
+        Charge the valid rows; the others are ``invalid`` in the result.
+    concurrency
+        Threads sending at once (default: the rate limit per second, at most 32).
+    progress
+        Show a progress bar (tqdm) with successes, declines and ETA.
+
+    Returns
+    -------
+    BatchResult
+        ``.frame`` (input columns plus ``status``, ``charge_id``, ``decline_code``,
+        ``message``, ``idempotency_key``), ``.summary``, ``.to_excel()``, ``.to_csv()``.
+
+    Raises
+    ------
+    InvalidBatch
+        Some rows are invalid (``.problems`` names row, column, value and fix); nothing sent.
+
+    Examples
+    --------
+    >>> result = client.charge_batch("november.xlsx", dry_run=True)  # doctest: +SKIP
+    >>> print(result.preview)  # doctest: +SKIP
+    """
     dry_run = check_flag("dry_run", dry_run)
     skip_invalid = check_flag("skip_invalid", skip_invalid)
     progress = check_flag("progress", progress)

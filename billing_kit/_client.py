@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import importlib
 import logging
 import re
 import types
@@ -33,11 +34,10 @@ from billing_kit._transport import Transport, TransportStats
 from billing_kit._validation import check_flag, is_finite_number
 
 if TYPE_CHECKING:
-    import pandas as pd
-
-    from billing_kit._batch_result import BatchResult
+    from billing_kit import _batch
     from billing_kit.history import _api
-    from billing_kit.reconcile import MatchResult, PayoutReconciliation
+    from billing_kit.reconcile import _api as _reports_api
+    from billing_kit.reconcile import _bank, _orders
 
 __all__ = ["Client", "connect"]
 
@@ -70,21 +70,20 @@ def _install_log_filters() -> None:
             logger.addFilter(KeyScrubbingFilter())
 
 
-class _HistoryMethod:
-    """A function of :mod:`billing_kit.history._api` as a method of :class:`Client`, imported
-    when first looked up: ``client.charges_frame`` is that function bound to the client (its
-    signature, without ``client``, and its docstring)."""
+class _Method:
+    """A function ``f(client, ...)`` of ``module`` as a method of :class:`Client`, imported when
+    first looked up: ``client.f`` is that function bound to the client (its signature, without
+    ``client``, and its docstring)."""
 
-    def __init__(self, name: str) -> None:
-        self.name = name
+    def __init__(self, module: str) -> None:
+        self.module = module
+        self.name = ""
 
     def __set_name__(self, owner: type, name: str) -> None:
         self.name = name
 
     def __get__(self, client: Client | None, owner: type | None = None) -> Any:
-        from billing_kit.history import _api
-
-        function = getattr(_api, self.name)
+        function = getattr(importlib.import_module(self.module), self.name)
         return function if client is None else types.MethodType(function, client)
 
 
@@ -309,67 +308,6 @@ class Client:
             idempotency_key=idempotency_key,
         )
 
-    def charge_batch(
-        self,
-        rows: pd.DataFrame | str | Path,
-        *,
-        batch_id: str | None = None,
-        dry_run: bool = False,
-        skip_invalid: bool = False,
-        concurrency: int | None = None,
-        progress: bool = True,
-    ) -> BatchResult:
-        """Charge every row of a sheet (DataFrame, ``.csv`` or ``.xlsx``) once; see docs/batch.md.
-
-        Every row is checked first; if any is invalid nothing is sent (unless ``skip_invalid``).
-        Rows are recorded in the ledger with their idempotency keys before the first request,
-        then sent concurrently under the client's rate limit. Running the same batch again
-        (same sheet, or the same ``batch_id``) finishes only the rows that did not finish.
-
-        Parameters
-        ----------
-        rows
-            Columns ``email`` or ``customer``, ``amount``, ``currency``; optional
-            ``payment_method``, ``description``, ``row_id``, ``metadata.<key>``.
-        batch_id
-            Names the batch; default a hash of the sheet's rows. A new id charges again on purpose.
-        dry_run
-            Check and preview (``.preview``) without sending or recording anything.
-        skip_invalid
-            Charge the valid rows; the others are ``invalid`` in the result.
-        concurrency
-            Threads sending at once (default: the rate limit per second, at most 32).
-        progress
-            Show a progress bar (tqdm) with successes, declines and ETA.
-
-        Returns
-        -------
-        BatchResult
-            ``.frame`` (input columns plus ``status``, ``charge_id``, ``decline_code``,
-            ``message``, ``idempotency_key``), ``.summary``, ``.to_excel()``, ``.to_csv()``.
-
-        Raises
-        ------
-        InvalidBatch
-            Some rows are invalid (``.problems`` names row, column, value and fix); nothing sent.
-
-        Examples
-        --------
-        >>> result = client.charge_batch("november.xlsx", dry_run=True)  # doctest: +SKIP
-        >>> print(result.preview)  # doctest: +SKIP
-        """
-        from billing_kit._batch import charge_batch
-
-        return charge_batch(
-            self,
-            rows,
-            batch_id=batch_id,
-            dry_run=dry_run,
-            skip_invalid=skip_invalid,
-            concurrency=concurrency,
-            progress=progress,
-        )
-
     def capture(self, charge_or_id: Charge | str, amount: object = None) -> Charge:
         """Capture an auth-only charge (``capture=False``); ``amount`` captures part of it."""
         return _charges.capture(self, charge_or_id, amount)
@@ -399,10 +337,10 @@ class Client:
         """Return the account's ``limit`` most recent charges, newest first."""
         return _charges.recent_charges(self, limit)
 
-    # History: the functions of billing_kit.history, as methods --------------------------------
-    # One definition each (billing_kit/history/_api.py): the same keywords, types and docstring
-    # show in Jupyter's signature help and to mypy. Imported on first use, so importing the
-    # client does not import pandas.
+    # The functions that take the client first, as its methods. One definition each (the
+    # module function): the same keywords, types and docstring show in Jupyter's signature help
+    # and to mypy. Imported on first use, so importing the client imports neither pandas nor the
+    # reconciliation code.
     if TYPE_CHECKING:
         charges_frame = _api.charges_frame
         refunds_frame = _api.refunds_frame
@@ -410,194 +348,27 @@ class Client:
         payouts_frame = _api.payouts_frame
         disputes_frame = _api.disputes_frame
         customers_frame = _api.customers_frame
+        charge_batch = _batch.charge_batch
+        balance_summary = _reports_api.balance_summary
+        balance_activity = _reports_api.balance_activity
+        payout_reconciliation = _reports_api.payout_reconciliation
+        ending_balance_reconciliation = _reports_api.ending_balance_reconciliation
+        reconcile_orders = _orders.reconcile_orders
+        reconcile_bank = _bank.reconcile_bank
     else:
-        charges_frame = _HistoryMethod("charges_frame")
-        refunds_frame = _HistoryMethod("refunds_frame")
-        balance_transactions_frame = _HistoryMethod("balance_transactions_frame")
-        payouts_frame = _HistoryMethod("payouts_frame")
-        disputes_frame = _HistoryMethod("disputes_frame")
-        customers_frame = _HistoryMethod("customers_frame")
-
-    def balance_summary(
-        self, start: Any, end: Any, tz: str = "UTC", *, compare_with_stripe: bool = False
-    ) -> pd.DataFrame:
-        """Stripe's ``balance.summary.1``; see :func:`billing_kit.reconcile.balance_summary`."""
-        from billing_kit import reconcile
-
-        return reconcile.balance_summary(
-            self, start, end, tz, compare_with_stripe=compare_with_stripe
-        )
-
-    def balance_activity(
-        self,
-        start: Any,
-        end: Any,
-        tz: str = "UTC",
-        *,
-        itemized: bool = False,
-        compare_with_stripe: bool = False,
-    ) -> pd.DataFrame:
-        """Activity by reporting category; see :func:`billing_kit.reconcile.balance_activity`."""
-        from billing_kit import reconcile
-
-        return reconcile.balance_activity(
-            self, start, end, tz, itemized=itemized, compare_with_stripe=compare_with_stripe
-        )
-
-    def payout_reconciliation(
-        self, start: Any, end: Any, tz: str = "UTC", *, compare_with_stripe: bool = False
-    ) -> PayoutReconciliation:
-        """Automatic payouts and their items; see :mod:`billing_kit.reconcile`."""
-        from billing_kit import reconcile
-
-        return reconcile.payout_reconciliation(
-            self, start, end, tz, compare_with_stripe=compare_with_stripe
-        )
-
-    def ending_balance_reconciliation(
-        self, end: Any, tz: str = "UTC", *, compare_with_stripe: bool = False
-    ) -> pd.DataFrame:
-        """Transactions not yet paid out at ``end``; see :mod:`billing_kit.reconcile`."""
-        from billing_kit import reconcile
-
-        return reconcile.ending_balance_reconciliation(
-            self, end, tz, compare_with_stripe=compare_with_stripe
-        )
-
-    # Reconciliation (thin delegations; see billing_kit.reconcile and docs/reconcile-matching.md) -
-
-    def reconcile_orders(
-        self,
-        orders: Any,
-        *,
-        key: str = "order_id",
-        amount: str = "amount",
-        currency: str = "currency",
-        date: str | None = None,
-        email: str | None = None,
-        metadata_key: str | None = None,
-        since: Any = None,
-        until: Any = None,
-        tz: str = "UTC",
-        date_tolerance: Any = timedelta(days=3),
-    ) -> MatchResult:
-        """Match an order list (a DataFrame, or a .csv/.xlsx path) against the charges.
-
-        Parameters
-        ----------
-        orders
-            One row per order; every cell is read as text, amounts exactly for their currency.
-        key, amount, currency, date, email
-            Column names of the order id, the amount in major units, the ISO currency, the order
-            date (ISO; read in ``tz`` when it has no offset) and the customer email.
-        metadata_key
-            The charge metadata key holding the order id (default: ``key``).
-        since, until
-            Window ``[since, until)`` on the charges' ``created`` (and on the orders' ``date``).
-        tz
-            Zone of dates without an offset and of every time column of the result.
-        date_tolerance
-            How far a charge may be from a keyless order's date to be suggested for it.
-
-        Returns
-        -------
-        billing_kit.reconcile.MatchResult
-            ``.frame`` (one row per pair, ``match`` class), ``.summary``, ``.to_excel(path)``.
-
-        Raises
-        ------
-        InvalidArgument
-            A missing column, or bad cells (every one listed by row, column and value).
-        """
-        from billing_kit.reconcile import _orders
-
-        return _orders.reconcile_orders(
-            self,
-            orders,
-            key=key,
-            amount=amount,
-            currency=currency,
-            date=date,
-            email=email,
-            metadata_key=metadata_key,
-            since=since,
-            until=until,
-            tz=tz,
-            date_tolerance=date_tolerance,
-        )
-
-    def reconcile_bank(
-        self,
-        statement: Any,
-        *,
-        since: Any = None,
-        until: Any = None,
-        tz: str = "UTC",
-        tolerance: int = 1,
-        late_limit: int = 10,
-        holidays: Any = (),
-        descriptor: str | None = "STRIPE",
-        date: str | None = None,
-        amount: str | None = None,
-        currency: str | None = None,
-        description: str | None = None,
-        reference: str | None = None,
-        statement_currency: str | None = None,
-    ) -> MatchResult:
-        """Match a bank statement (.csv/.xlsx export or .ofx/.qfx file) against the payouts.
-
-        Parameters
-        ----------
-        statement
-            A path, or a DataFrame; CSV/XLSX columns are found by their usual names (``date``,
-            ``amount``, ``currency``, ``description``, ``reference``, …) or named by the
-            options of the same names.
-        since, until
-            Window ``[since, until)`` on the payouts' arrival date and the lines' booking date.
-        tz
-            Zone of ``since``/``until`` without an offset and of the result's time columns.
-        tolerance
-            Business days a deposit may be booked from the arrival date and still match.
-        late_limit
-            Business days after the arrival date within which a deposit of the same amount is
-            ``late`` rather than missing.
-        holidays
-            Bank holidays (dates) that are not business days.
-        descriptor
-            Text that marks a bank line as a Stripe payout (``None``: every line is one).
-        statement_currency
-            The currency of every line, for a CSV/XLSX statement without a currency column.
-
-        Returns
-        -------
-        billing_kit.reconcile.MatchResult
-            ``match`` classes ``matched``, ``late``, ``amount_mismatch``, ``missing_deposit``,
-            ``unexpected_deposit``; ``.summary``; ``.to_excel(path)``.
-
-        Raises
-        ------
-        InvalidArgument
-            An unknown layout (naming what is missing), or bad cells (each by line and column).
-        """
-        from billing_kit.reconcile import _bank
-
-        return _bank.reconcile_bank(
-            self,
-            statement,
-            since=since,
-            until=until,
-            tz=tz,
-            tolerance=tolerance,
-            late_limit=late_limit,
-            holidays=holidays,
-            descriptor=descriptor,
-            date=date,
-            amount=amount,
-            currency=currency,
-            description=description,
-            reference=reference,
-            statement_currency=statement_currency,
-        )
+        charges_frame = _Method("billing_kit.history._api")
+        refunds_frame = _Method("billing_kit.history._api")
+        balance_transactions_frame = _Method("billing_kit.history._api")
+        payouts_frame = _Method("billing_kit.history._api")
+        disputes_frame = _Method("billing_kit.history._api")
+        customers_frame = _Method("billing_kit.history._api")
+        charge_batch = _Method("billing_kit._batch")  # docs/batch.md
+        balance_summary = _Method("billing_kit.reconcile._api")  # docs/reconcile.md
+        balance_activity = _Method("billing_kit.reconcile._api")
+        payout_reconciliation = _Method("billing_kit.reconcile._api")
+        ending_balance_reconciliation = _Method("billing_kit.reconcile._api")
+        reconcile_orders = _Method("billing_kit.reconcile._orders")  # docs/reconcile-matching.md
+        reconcile_bank = _Method("billing_kit.reconcile._bank")
 
 
 def connect(

@@ -98,7 +98,8 @@ def balance_activity(
     """Return ``balance_change_from_activity.summary.1`` (by ``reporting_category`` and
     ``currency``: ``count``, ``gross``, ``fee``, ``net``) or, with ``itemized=True``,
     ``.itemized.3`` (one row per balance transaction with its charge, payment intent, customer
-    and metadata) for ``[start, end)`` in ``tz``. Raises as :func:`balance_summary`.
+    and metadata) for ``[start, end)`` in ``tz``. ``compare_with_stripe`` and errors as
+    :func:`balance_summary`.
     """
     lo, hi, zone = _period(start, end, tz)
     history = gather(client, hi, metadata=itemized)
@@ -127,7 +128,7 @@ def payout_reconciliation(
 ) -> _reports.PayoutReconciliation:
     """Return ``payout_reconciliation.itemized.5`` (``.frame``) and a per-payout tie-out
     (``.summary``, with ``difference`` and ``reason``) for automatic payouts effective in
-    ``[start, end)`` in ``tz``. Raises as :func:`balance_summary`.
+    ``[start, end)`` in ``tz``. ``compare_with_stripe`` and errors as :func:`balance_summary`.
     """
     lo, hi, zone = _period(start, end, tz)
     result = _reports.payout_reconciliation(gather(client, hi), lo, hi, zone)
@@ -142,7 +143,8 @@ def ending_balance_reconciliation(
     client: Client, end: DateLike, tz: str = "UTC", *, compare_with_stripe: bool = False
 ) -> pd.DataFrame:
     """Return ``ending_balance_reconciliation.itemized.4``: transactions in the balance at ``end``
-    not yet settled by an automatic payout. Raises as :func:`balance_summary`.
+    not yet settled by an automatic payout. ``compare_with_stripe`` and errors as
+    :func:`balance_summary`.
     """
     _, hi, zone = _period(0, end, tz)
     frame = _reports.ending_balance_reconciliation(gather(client, hi), hi, zone)

@@ -235,10 +235,42 @@ def reconcile_bank(
     statement_currency: str | None = None,
     payouts: pd.DataFrame | None = None,
 ) -> MatchResult:
-    """Match a bank statement against the account's payouts.
+    """Match a bank statement (.csv/.xlsx export or .ofx/.qfx file) against the payouts.
 
-    See :meth:`billing_kit.Client.reconcile_bank`; a ``payouts`` frame (the history frame's
-    columns) may be given instead of pulled.
+    Parameters
+    ----------
+    statement
+        A path, or a DataFrame; CSV/XLSX columns are found by their usual names (``date``,
+        ``amount``, ``currency``, ``description``, ``reference``, …) or named by the
+        options of the same names.
+    since, until
+        Window ``[since, until)`` on the payouts' arrival date and the lines' booking date.
+    tz
+        Zone of ``since``/``until`` without an offset and of the result's time columns.
+    tolerance
+        Business days a deposit may be booked from the arrival date and still match.
+    late_limit
+        Business days after the arrival date within which a deposit of the same amount is
+        ``late`` rather than missing.
+    holidays
+        Bank holidays (dates) that are not business days.
+    descriptor
+        Text that marks a bank line as a Stripe payout (``None``: every line is one).
+    statement_currency
+        The currency of every line, for a CSV/XLSX statement without a currency column.
+    payouts
+        A payouts history frame to match instead of pulling it; then ``client`` may be ``None``.
+
+    Returns
+    -------
+    billing_kit.reconcile.MatchResult
+        ``match`` classes ``matched``, ``late``, ``amount_mismatch``, ``missing_deposit``,
+        ``unexpected_deposit``; ``.summary``; ``.to_excel(path)``.
+
+    Raises
+    ------
+    InvalidArgument
+        An unknown layout (naming what is missing), or bad cells (each by line and column).
     """
     check_timezone(tz)
     tolerance = _days(tolerance, "tolerance")

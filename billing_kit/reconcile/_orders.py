@@ -405,10 +405,36 @@ def reconcile_orders(
     charges: pd.DataFrame | None = None,
     customers: pd.DataFrame | None = None,
 ) -> MatchResult:
-    """Match an order list against the account's charges.
+    """Match an order list (a DataFrame, or a .csv/.xlsx path) against the charges.
 
-    See :meth:`billing_kit.Client.reconcile_orders`; ``charges`` and ``customers`` frames may be
-    given instead of pulled (they need the history frames' columns).
+    Parameters
+    ----------
+    orders
+        One row per order; every cell is read as text, amounts exactly for their currency.
+    key, amount, currency, date, email
+        Column names of the order id, the amount in major units, the ISO currency, the order
+        date (ISO; read in ``tz`` when it has no offset) and the customer email.
+    metadata_key
+        The charge metadata key holding the order id (default: ``key``).
+    since, until
+        Window ``[since, until)`` on the charges' ``created`` (and on the orders' ``date``).
+    tz
+        Zone of dates without an offset and of every time column of the result.
+    date_tolerance
+        How far a charge may be from a keyless order's date to be suggested for it.
+    charges, customers
+        History frames to match instead of pulling them (they need the frames' columns); with
+        both given, ``client`` may be ``None``.
+
+    Returns
+    -------
+    billing_kit.reconcile.MatchResult
+        ``.frame`` (one row per pair, ``match`` class), ``.summary``, ``.to_excel(path)``.
+
+    Raises
+    ------
+    InvalidArgument
+        A missing column, or bad cells (every one listed by row, column and value).
     """
     tolerance = _tolerance(date_tolerance)
     check_timezone(tz)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import importlib
 import inspect
 from typing import Any
 
@@ -37,4 +38,32 @@ def test_the_method_is_the_history_function_bound_to_the_client(name: str, tmp_p
         # A misspelt keyword fails at the call, before any request is made.
         with pytest.raises(TypeError, match="statuss"):
             method(statuss="paid")
+    assert getattr(Client, name) is function
+
+
+@pytest.mark.parametrize(
+    ("name", "module"),
+    [
+        ("charge_batch", "billing_kit._batch"),
+        ("balance_summary", "billing_kit.reconcile._api"),
+        ("balance_activity", "billing_kit.reconcile._api"),
+        ("payout_reconciliation", "billing_kit.reconcile._api"),
+        ("ending_balance_reconciliation", "billing_kit.reconcile._api"),
+        ("reconcile_orders", "billing_kit.reconcile._orders"),
+        ("reconcile_bank", "billing_kit.reconcile._bank"),
+    ],
+)
+def test_batch_and_report_methods_are_their_module_functions(
+    name: str, module: str, tmp_path: Any
+) -> None:
+    function = getattr(importlib.import_module(module), name)
+    with billing_kit.connect(TEST_KEY, api_base="http://127.0.0.1:9", home=tmp_path) as client:
+        method = getattr(client, name)
+        expected = list(inspect.signature(function).parameters.values())[1:]
+        assert list(inspect.signature(method).parameters.values()) == expected
+        # The one docstring documents every keyword the method takes.
+        doc = inspect.getdoc(method) or ""
+        for parameter in expected[1:]:
+            if parameter.kind is inspect.Parameter.KEYWORD_ONLY:
+                assert parameter.name in doc, f"{name}: {parameter.name} undocumented"
     assert getattr(Client, name) is function
