@@ -35,6 +35,11 @@ def test_the_method_is_the_history_function_bound_to_the_client(name: str, tmp_p
         assert "**" not in str(shown) and "rate_limit" in shown.parameters
         assert shown.parameters["refresh"].kind is inspect.Parameter.KEYWORD_ONLY
         assert inspect.getdoc(method) == inspect.getdoc(function)
+        # Every keyword is explained in the method's own docstring (Jupyter's Shift+Tab).
+        parameters = (inspect.getdoc(method) or "").partition("Parameters\n")[2]
+        for keyword in shown.parameters:
+            assert f"\n{keyword}\n" in parameters or keyword in ("since", "until")
+        assert "\nsince, until\n" in parameters
         # A misspelt keyword fails at the call, before any request is made.
         with pytest.raises(TypeError, match="statuss"):
             method(statuss="paid")
