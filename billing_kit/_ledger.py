@@ -16,11 +16,9 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import re
 import sqlite3
 import threading
-import time
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -30,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from billing_kit._masking import scrub
+from billing_kit._sqlite import wal_mode
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -105,25 +104,6 @@ def scrub_params(value: Any) -> Any:
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def wal_mode(db: sqlite3.Connection, *, timeout: float) -> None:
-    """Switch ``db`` to WAL, waiting up to ``timeout`` seconds for other connections.
-
-    Two processes opening a fresh file at once both try to convert it; SQLite then answers one
-    of them ``database is locked`` at once, without consulting the busy timeout (it refuses to
-    wait where waiting could deadlock). So the switch is retried here until it goes through.
-    """
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            db.execute("PRAGMA journal_mode=WAL")
-            return
-        except sqlite3.OperationalError as exc:
-            locked = "locked" in str(exc) or "busy" in str(exc)
-            if not locked or time.monotonic() > deadline:
-                raise
-        time.sleep(random.uniform(0.005, 0.05))  # jittered, so two openers do not collide again
 
 
 def _stamp(moment: datetime) -> str:

@@ -19,6 +19,7 @@ from typing import Any
 
 import orjson
 
+from billing_kit._sqlite import wal_mode
 from billing_kit.sandbox import _balance, _cards, _fees, _shapes, _store
 from billing_kit.sandbox._seed_plan import (
     CARD_KEYS,
@@ -379,7 +380,7 @@ class FastConnection:
             # Page size is fixed when the file is first written: larger pages pack ~2 KB bodies.
             conn = sqlite3.connect(self.path, isolation_level=None)
             conn.execute(f"PRAGMA page_size = {_PAGE_SIZE}")
-            _store.wal_mode(conn, timeout=60.0)
+            wal_mode(conn, timeout=60.0)
             conn.close()
         _store.Store(self.path).close()  # creates the schema exactly as the server does
         conn = sqlite3.connect(self.path, isolation_level=None, timeout=60.0)
@@ -406,6 +407,6 @@ class FastConnection:
                 conn.execute("ROLLBACK")
             if self.fast:
                 conn.execute("PRAGMA synchronous = NORMAL")
-                _store.wal_mode(conn, timeout=60.0)
+                wal_mode(conn, timeout=60.0)
         finally:
             conn.close()

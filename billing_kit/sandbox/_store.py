@@ -12,10 +12,8 @@ add milliseconds under contention. ``:memory:`` uses a single connection guarded
 
 from __future__ import annotations
 
-import random
 import sqlite3
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,6 +21,7 @@ from typing import Any
 
 import orjson
 
+from billing_kit._sqlite import wal_mode
 from billing_kit.sandbox._words import words_in_order
 
 SCHEMA_VERSION = 1
@@ -128,23 +127,6 @@ def schema_sql() -> list[str]:
 
 def _column_type(column: str) -> str:
     return "INTEGER" if column in {"amount", "net", "available_on"} else "TEXT"
-
-
-def wal_mode(conn: sqlite3.Connection, *, timeout: float) -> None:
-    # Two processes opening a fresh file at once both try to convert it to WAL; SQLite answers
-    # one of them "database is locked" at once, without the busy timeout (waiting could
-    # deadlock), so the switch is retried until it goes through.
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            conn.execute("PRAGMA journal_mode = WAL")
-            return
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) and "busy" not in str(exc):
-                raise
-            if time.monotonic() > deadline:
-                raise
-        time.sleep(random.uniform(0.005, 0.05))
 
 
 def table_for_id(object_id: str) -> str | None:
