@@ -29,11 +29,14 @@ def lazy_exports(
 
     Examples
     --------
-    >>> getattr_, dir_ = lazy_exports("pkg", {"json": ["dumps"]})
-    >>> getattr_("dumps")([1])
-    '[1]'
-    >>> "dumps" in dir_()
+    >>> getattr_, dir_ = lazy_exports("json", {"json.decoder": ["JSONDecoder"]})
+    >>> getattr_("JSONDecoder").__module__
+    'json.decoder'
+    >>> "JSONDecoder" in dir_()
     True
+    >>> getattr_("JSONDecodr")
+    Traceback (most recent call last):
+    AttributeError: module 'json' has no attribute 'JSONDecodr'
     """
     where = {name: module for module, names in modules.items() for name in names}
 
