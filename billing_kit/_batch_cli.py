@@ -30,7 +30,6 @@ def register(subparsers: Any) -> None:
     """Add the ``charge-batch`` subcommand to the ``billing-kit`` parser."""
     parser = subparsers.add_parser(
         "charge-batch",
-        help="charge every row of a .csv or .xlsx sheet, checked first and never twice",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

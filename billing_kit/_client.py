@@ -144,7 +144,14 @@ class Client:
         self.rate_limit = rate_limit if rate_limit is not None else self.default_rate_limit
         self._transport = Transport(
             self.stripe,
-            policy=RetryPolicy(max_retries=max_retries, backoff=backoff, max_backoff=max_backoff),
+            # A 429 is a retry like any other for the client's own requests: ``max_retries``
+            # caps both (0 sends once), while history pulls allow more (see ``history._fetch``).
+            policy=RetryPolicy(
+                max_retries=max_retries,
+                backoff=backoff,
+                max_backoff=max_backoff,
+                max_rate_limited=max_retries,
+            ),
             pacer=TokenBucket(self.rate_limit),
         )
         self.ledger = Ledger(
@@ -153,6 +160,8 @@ class Client:
         # How long an unfinished attempt may still be in flight: every try of a request waits up
         # to ``timeout``, with backoff between tries; a charge may take two requests (attaching
         # a token, then charging). Until then another kernel must not give the attempt up.
+        # Rate-limited tries answer at once (Stripe ran nothing) and add at most the same
+        # backoffs again, which the factor of two covers.
         backoffs = sum(min(max_backoff, backoff * 2**n) for n in range(max_retries))
         self._in_flight_for = timedelta(seconds=2 * (timeout * (max_retries + 1) + backoffs))
         # A request the client stopped waiting for may still run at Stripe for about as long.

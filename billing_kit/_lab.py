@@ -143,7 +143,6 @@ def register(commands: Any) -> None:
     """Add ``lab`` to the ``billing-kit`` subcommands."""
     parser = commands.add_parser(
         "lab",
-        help="open JupyterLab on your working copies of the notebooks",
         description="Copy the notebook templates into a git-ignored working folder (once), then "
         "open JupyterLab there on the first notebook. Arguments after -- go to jupyter lab.",
     )

@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 import stripe
 
-from billing_kit._retry import RetryPolicy, TokenBucket, header, is_retryable
+from billing_kit._retry import RetryPolicy, TokenBucket, header
 from billing_kit._stripe_errors import map_stripe_error
 
 __all__ = ["Response", "Transport", "TransportStats"]
@@ -113,44 +113,45 @@ class Transport:
         if idempotency_key:
             options["idempotency_key"] = idempotency_key
         self.stats.add("requests")
-        attempt = 0
-        while True:
-            attempt += 1
-            self.pacer.acquire()
+
+        def retrying(exc: stripe.StripeError, delay: float) -> None:
+            self.stats.add("retries")
+            log.info(
+                "%s %s failed (%s, HTTP %s); retry in %.2fs with the same key",
+                method.upper(),
+                path,
+                type(exc).__name__,
+                exc.http_status,
+                delay,
+            )
+
+        def attempt() -> None:
             self.stats.add("attempts")
             if on_send is not None:
                 on_send()
-            try:
-                response = self.client.raw_request(method, path, **dict(params or {}), **options)
-            except stripe.StripeError as exc:
-                if is_retryable(exc) and attempt <= self.policy.max_retries:
-                    delay = self.policy.delay(attempt)
-                    self.stats.add("retries")
-                    log.info(
-                        "%s %s failed (%s, HTTP %s); retry %d/%d in %.2fs with the same key",
-                        method.upper(),
-                        path,
-                        type(exc).__name__,
-                        exc.http_status,
-                        attempt,
-                        self.policy.max_retries,
-                        delay,
-                    )
-                    self._sleep(delay)
-                    continue
-                self.stats.add("failures")
-                raise map_stripe_error(exc, idempotency_key=idempotency_key) from exc
-            replayed = header(response.headers, "idempotent-replayed") == "true"
-            if replayed:
-                self.stats.add("replays")
-                if on_replay is not None:
-                    on_replay()
-            data = response.data
-            if not isinstance(data, Mapping):  # pragma: no cover - Stripe always answers objects
-                raise TypeError(f"unexpected response body for {path}: {type(data).__name__}")
-            return Response(
-                data=data,
-                attempts=attempt,
-                replayed=replayed,
-                request_id=response.request_id,
+
+        try:
+            response, attempts = self.policy.send(
+                lambda: self.client.raw_request(method, path, **dict(params or {}), **options),
+                self.pacer,
+                sleep=self._sleep,
+                on_attempt=attempt,
+                on_retry=retrying,
             )
+        except stripe.StripeError as exc:
+            self.stats.add("failures")
+            raise map_stripe_error(exc, idempotency_key=idempotency_key) from exc
+        replayed = header(response.headers, "idempotent-replayed") == "true"
+        if replayed:
+            self.stats.add("replays")
+            if on_replay is not None:
+                on_replay()
+        data = response.data
+        if not isinstance(data, Mapping):  # pragma: no cover - Stripe always answers objects
+            raise TypeError(f"unexpected response body for {path}: {type(data).__name__}")
+        return Response(
+            data=data,
+            attempts=attempts,
+            replayed=replayed,
+            request_id=response.request_id,
+        )

@@ -3,26 +3,44 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Sequence
 
+#: Each subcommand: the module whose ``register(subparsers)`` adds it, and its line in
+#: ``billing-kit --help``. Only the chosen command's module is imported (they pull in pandas,
+#: stripe or uvicorn), so ``--help`` and a typo answer at once and ``pull`` starts sooner.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "sandbox": ("billing_kit.sandbox._cli", "the local Stripe-compatible sandbox"),
+    "pull": (
+        "billing_kit.history._cli",
+        "pull history (charges, refunds, ...) into a .parquet, .csv or .xlsx file",
+    ),
+    "lab": ("billing_kit._lab", "open JupyterLab on your working copies of the notebooks"),
+    "charge-batch": (
+        "billing_kit._batch_cli",
+        "charge every row of a .csv or .xlsx sheet, checked first and never twice",
+    ),
+    "report": ("billing_kit.reconcile._cli", "month-end reports for accounting"),
+}
 
-def build_parser() -> argparse.ArgumentParser:
-    """Return the argument parser with every subcommand registered."""
-    # Imported here so `billing-kit --help` stays fast and each subpackage owns its own options.
-    from billing_kit import _batch_cli as batch_cli
-    from billing_kit import _lab as lab_cli
-    from billing_kit.history import _cli as history_cli
-    from billing_kit.reconcile import _cli as report_cli
-    from billing_kit.sandbox import _cli as sandbox_cli
 
+def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
+    """Return the argument parser, with the subcommand named in ``argv`` fully registered.
+
+    The other subcommands are listed by name and help line only, so ``argv`` without a known
+    command (``--help``, a typo) imports none of their modules.
+    """
     parser = argparse.ArgumentParser(prog="billing-kit", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    sandbox_cli.register(commands)
-    history_cli.register(commands)
-    lab_cli.register(commands)
-    batch_cli.register(commands)
-    report_cli.register(commands)
+    # The top-level parser has no options besides --help, so a command comes first; when it
+    # does, the list of commands (and so its help line) is never shown.
+    chosen = argv[0] if argv else None
+    for name, (module, summary) in COMMANDS.items():
+        if name == chosen:
+            importlib.import_module(module).register(commands)
+        else:
+            commands.add_parser(name, help=summary)
     return parser
 
 
@@ -34,7 +52,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     from billing_kit._exceptions import BillingKitError
 
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     try:
         status: int = args.func(args)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -39,3 +41,42 @@ def test_an_unreachable_api_names_the_host_and_the_reason() -> None:
         f"Could not reach the Stripe API at 127.0.0.1:{port}: Connection refused. "
     )
     assert "support@stripe.com" not in str(mapped)
+
+
+HEAVY = ("pandas", "pyarrow", "stripe", "numpy", "openpyxl")
+
+
+QUIET_MAIN = (
+    "import contextlib\nfrom billing_kit.cli import main\nwith contextlib.suppress(SystemExit):\n"
+)
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "import billing_kit, billing_kit.history",
+        QUIET_MAIN + "    main(['--help'])",
+        QUIET_MAIN + "    main(['pul'])",  # a typo lists the commands, importing none of them
+    ],
+)
+def test_import_and_help_do_not_import_the_heavy_libraries(code: str, tmp_path: Path) -> None:
+    # Each costs a fraction of a second to import; `billing-kit --help` must not wait for them.
+    probe = f"{code}\nimport sys\nprint(sorted(m for m in sys.modules if m in {HEAVY!r}))"
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, cwd=tmp_path, check=True
+    )
+    assert done.stdout.splitlines()[-1] == "[]", done.stdout
+
+
+def test_the_chosen_command_is_registered_and_the_others_listed(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from billing_kit.cli import COMMANDS
+
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    listing = capsys.readouterr().out
+    assert all(name in listing for name in COMMANDS)
+    with pytest.raises(SystemExit):
+        main(["pull", "--help"])
+    assert "--out OUT" in capsys.readouterr().out

@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any
 
 import filelock
+import msgspec
 import numpy as np
-import orjson
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -124,8 +124,8 @@ class HistoryCache:
     def load_state(self) -> CacheState:
         """Return the saved state, or an empty one (nothing cached yet, or an unreadable file)."""
         try:
-            data = orjson.loads(self.state_path.read_bytes())
-        except (FileNotFoundError, orjson.JSONDecodeError):
+            data = msgspec.json.decode(self.state_path.read_bytes())
+        except (FileNotFoundError, msgspec.DecodeError):
             return CacheState()
         if data.get("version") != STATE_VERSION or self._older_schema():
             return CacheState()
@@ -156,7 +156,7 @@ class HistoryCache:
     def save_state(self, state: CacheState) -> None:
         """Write the state atomically."""
         self.folder.mkdir(parents=True, exist_ok=True)
-        _atomic_write(self.state_path, orjson.dumps(asdict(state)))
+        _atomic_write(self.state_path, msgspec.json.encode(asdict(state)))
 
     def save_frame(self, frame: pd.DataFrame) -> None:
         """Replace the cached frame atomically."""

@@ -12,11 +12,8 @@ import os
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
-from billing_kit._excel import excel_safe, sheet_title
 from billing_kit.history._options import (
     InvalidOption,
     check_status,
@@ -25,6 +22,9 @@ from billing_kit.history._options import (
 )
 from billing_kit.history._schema import OBJECT_KINDS, ObjectKind
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 WRITERS = (".parquet", ".csv", ".xlsx")
 
 
@@ -32,7 +32,6 @@ def register(subparsers: Any) -> None:
     """Add the ``pull`` subcommand to the ``billing-kit`` parser."""
     parser = subparsers.add_parser(
         "pull",
-        help="pull history (charges, refunds, ...) into a .parquet, .csv or .xlsx file",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -83,6 +82,9 @@ def check_output(out: str) -> Path:
 
 def write_frame(frame: pd.DataFrame, path: Path) -> None:
     """Write ``frame`` by suffix, through a temporary file so a failure leaves no partial file."""
+    # openpyxl alone takes a third of a second to import: only for .xlsx, and only after the pull.
+    from billing_kit._excel import excel_safe, sheet_title
+
     suffix = path.suffix.lower()
     handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
     os.close(handle)
@@ -103,6 +105,8 @@ def write_frame(frame: pd.DataFrame, path: Path) -> None:
 
 def _excel_ready(frame: pd.DataFrame) -> pd.DataFrame:
     """Excel has no time zones and no <NA>: wall-clock times in the frame's zone, blanks for NA."""
+    import pandas as pd
+
     out = {}
     for name in frame.columns:
         column = frame[name]

@@ -16,6 +16,7 @@ sharing a second are never lost; rows are keyed by id, so they are never doubled
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import itertools
 import logging
@@ -30,7 +31,7 @@ from urllib.parse import quote
 import orjson
 import stripe
 
-from billing_kit._retry import RetryPolicy, TokenBucket, header, is_retryable
+from billing_kit._retry import RetryPolicy, TokenBucket, is_rate_limited
 from billing_kit._stripe_errors import map_stripe_error
 
 if TYPE_CHECKING:
@@ -42,7 +43,7 @@ Record = dict[str, Any]
 PAGE_SIZE = 100
 #: Stripe's documented default limit for one endpoint, requests/s (rate-limits page, 2026).
 ENDPOINT_RATE = 25.0
-#: Consecutive 429s one request may meet before the pull gives up (each halves the rate).
+#: 429s one request may meet before the pull gives up (each may halve the endpoint's rate).
 MAX_RATE_LIMITED = 30
 #: Pages a range expected to be short is read in order before it may be split after all.
 FEW_PAGES = 12
@@ -72,9 +73,8 @@ DICT_PAGES = PageReader(_read_dicts, lambda r: int(r["created"]), lambda r: str(
 class Pacer:
     """Token buckets shared by all workers: one for the account, one per endpoint.
 
-    A 429 halves the endpoint's rate (once per second at most, however many workers meet it) and
-    pauses it for the server's ``Retry-After``, so every worker slows down at once; each success
-    then adds a little back, up to the configured rate (additive increase, multiplicative decrease).
+    A 429 halves the endpoint's rate and pauses it (:meth:`TokenBucket.slow_down`), so every
+    worker slows down at once; each success then adds a little back, up to the configured rate.
     """
 
     def __init__(self, account_rate: float, endpoint_rate: float | None = None) -> None:
@@ -84,8 +84,6 @@ class Pacer:
         self.account = TokenBucket(account_rate, burst=account_rate / 5)
         self.endpoint_rate = min(endpoint_rate or ENDPOINT_RATE, account_rate)
         self._endpoints: dict[str, TokenBucket] = {}
-        self._paused_until: dict[str, float] = {}
-        self._slowed: dict[str, float] = {}
         self._lock = threading.Lock()
 
     def _bucket(self, endpoint: str) -> TokenBucket:
@@ -97,36 +95,30 @@ class Pacer:
                 )
             return bucket
 
-    def acquire(self, endpoint: str) -> None:
-        """Wait until one request to ``endpoint`` may be sent."""
-        pause = self._paused_until.get(endpoint, 0.0) - time.monotonic()
-        if pause > 0:
-            time.sleep(pause)
-        self._bucket(endpoint).acquire()
+    def lane(self, endpoint: str) -> _Lane:
+        """The pace for requests to ``endpoint`` (what :meth:`RetryPolicy.send` draws from)."""
+        return _Lane(self._bucket(endpoint), self.account)
+
+
+@dataclass(frozen=True)
+class _Lane:
+    """One endpoint's bucket, then the account's: 429s slow down only the endpoint."""
+
+    endpoint: TokenBucket
+    account: TokenBucket
+
+    def acquire(self) -> None:
+        self.endpoint.acquire()
         self.account.acquire()
 
-    def slow_down(self, endpoint: str) -> float:
-        """Halve ``endpoint``'s rate after a 429 (down to 1/s); return the new rate."""
-        bucket = self._bucket(endpoint)
-        now = time.monotonic()
-        with self._lock:
-            if now - self._slowed.get(endpoint, -1.0) >= 1.0:
-                bucket.rate = max(1.0, bucket.rate / 2)
-                self._slowed[endpoint] = now
-            return bucket.rate
+    def slow_down(self) -> float:
+        return self.endpoint.slow_down()
 
-    def speed_up(self, endpoint: str) -> None:
-        """After a success, give back a twentieth of a request/s, up to the configured rate."""
-        bucket = self._bucket(endpoint)
-        if bucket.rate < self.endpoint_rate:
-            with self._lock:
-                bucket.rate = min(self.endpoint_rate, bucket.rate + 0.05)
+    def pause(self, seconds: float) -> None:
+        self.endpoint.pause(seconds)
 
-    def pause(self, endpoint: str, seconds: float) -> None:
-        """Hold every request to ``endpoint`` for ``seconds`` (after a 429)."""
-        with self._lock:
-            until = time.monotonic() + seconds
-            self._paused_until[endpoint] = max(self._paused_until.get(endpoint, 0.0), until)
+    def speed_up(self) -> None:
+        self.endpoint.speed_up()
 
 
 @dataclass
@@ -200,7 +192,10 @@ class Fetcher:
         self.workers = workers or max(4, min(48, math.ceil(self.pacer.endpoint_rate * 1.2)))
         # The retries and backoff given to connect() hold for history pulls too.
         transport = getattr(client, "_transport", None)
-        self.policy = policy or getattr(transport, "policy", None) or RetryPolicy()
+        base = getattr(transport, "policy", None) or RetryPolicy()
+        # ... except for 429s: many workers find the rate limit by meeting it, so a pull
+        # allows more of them than one of the client's own requests does.
+        self.policy = policy or dataclasses.replace(base, max_rate_limited=MAX_RATE_LIMITED)
         self.stats = FetchStats()
         self.latency = 0.5  # seconds per request (moving average of the answers so far)
         self._latency_lock = threading.Lock()
@@ -228,53 +223,33 @@ class Fetcher:
         billing_kit.StripeRequestError
             The mapped error once retries are exhausted or for a definitive answer (400, 401, 404).
         """
-        endpoint = endpoint or path
-        attempt = 0
-        limited = 0
-        while True:
-            attempt += 1
-            self.pacer.acquire(endpoint)
-            self.stats.add(requests=1)
+        lane = self.pacer.lane(endpoint or path)
+
+        def once() -> str | bytes:
             sent = time.monotonic()
-            try:
-                response = self.stripe.raw_request(
-                    "get", path, **dict(params or {}), max_network_retries=0
-                )
-            except stripe.StripeError as exc:
-                rate_limited = exc.http_status == 429 and exc.code in (None, "rate_limit")
-                if rate_limited:
-                    # Being told to slow down is not a failure: slow down (halve this endpoint's
-                    # rate), wait as asked, and try again; only a long run of them gives up.
-                    limited += 1
-                    attempt -= 1
-                    self.stats.add(rate_limited=1)
-                    retry_after = header(exc.headers, "retry-after")
-                    delay = max(1.0 / self.pacer.slow_down(endpoint), 0.05 * limited)
-                    if retry_after is not None and retry_after.replace(".", "", 1).isdigit():
-                        delay = max(delay, float(retry_after))
-                    self.pacer.pause(endpoint, delay)
-                    if limited <= MAX_RATE_LIMITED:
-                        time.sleep(delay)
-                        continue
-                if not is_retryable(exc) or attempt > self.policy.max_retries or rate_limited:
-                    raise map_stripe_error(exc) from exc
-                delay = self.policy.delay(attempt)
-                self.stats.add(retries=1)
-                log.info(
-                    "GET %s failed (HTTP %s); retry %d in %.2fs",
-                    path,
-                    exc.http_status,
-                    attempt,
-                    delay,
-                )
-                time.sleep(delay)
-                continue
-            self.pacer.speed_up(endpoint)
+            response = self.stripe.raw_request(
+                "get", path, **dict(params or {}), max_network_retries=0
+            )
             self._observe(time.monotonic() - sent)
             # The library has already parsed this body once (json.loads into OrderedDicts,
             # ~29 µs per charge); the text is handed on as it is for our own decoding.
             body: str | bytes = response.body
             return body
+
+        def retrying(exc: stripe.StripeError, delay: float) -> None:
+            if is_rate_limited(exc):
+                self.stats.add(rate_limited=1)
+                return
+            self.stats.add(retries=1)
+            log.info("GET %s failed (HTTP %s); retry in %.2fs", path, exc.http_status, delay)
+
+        try:
+            body, _ = self.policy.send(
+                once, lane, on_attempt=lambda: self.stats.add(requests=1), on_retry=retrying
+            )
+        except stripe.StripeError as exc:
+            raise map_stripe_error(exc) from exc
+        return body
 
     def _observe(self, seconds: float) -> None:
         with self._latency_lock:

@@ -20,7 +20,7 @@ PROG = "billing-kit report month-end"
 
 def register(subparsers: Any) -> None:
     """Add the ``report`` subcommand (with ``month-end``) to the ``billing-kit`` parser."""
-    report = subparsers.add_parser("report", help="month-end reports for accounting")
+    report = subparsers.add_parser("report", description="Month-end reports for accounting.")
     kinds = report.add_subparsers(dest="report", required=True, metavar="REPORT")
     parser = kinds.add_parser(
         "month-end",

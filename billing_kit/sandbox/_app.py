@@ -14,7 +14,7 @@ import asyncio
 import logging
 from typing import Any
 
-import orjson
+import msgspec
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response as HTTPResponse
@@ -42,7 +42,7 @@ def _json(response: Response) -> HTTPResponse:
         return HTTPResponse(raw.encode(), status_code=200, headers=response.headers,
                             media_type=media)  # fmt: skip
     return HTTPResponse(
-        orjson.dumps(response.body),
+        msgspec.json.encode(response.body),
         status_code=response.status,
         headers=response.headers,
         media_type="application/json",

@@ -26,7 +26,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import orjson
+import msgspec
 
 from billing_kit.sandbox._money_rules import exponent
 
@@ -84,7 +84,7 @@ def bank_statement(db: str | Path, month: str, *, plant: bool = False) -> list[B
     if not Path(db).is_file():
         raise ValueError(f"--db {str(db)!r} does not exist; pass a sandbox database file")
     with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
-        bodies = [orjson.loads(b) for (b,) in conn.execute("SELECT body FROM payouts")]
+        bodies = [msgspec.json.decode(b) for (b,) in conn.execute("SELECT body FROM payouts")]
     lines = [
         BankLine(
             date=dt.datetime.fromtimestamp(p["arrival_date"], dt.UTC).date(),

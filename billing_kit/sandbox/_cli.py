@@ -31,7 +31,6 @@ def register(subparsers: Any) -> None:
     """Add ``sandbox`` and its subcommands to the ``billing-kit`` parser."""
     sandbox = subparsers.add_parser(
         "sandbox",
-        help="the local Stripe-compatible sandbox",
         description="The local Stripe-compatible sandbox (see docs/sandbox.md).",
     )
     commands = sandbox.add_subparsers(dest="sandbox_command", required=True, metavar="COMMAND")

@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
+import msgspec
 
 from billing_kit.sandbox._errors import StripeError, invalid
 from billing_kit.sandbox._store import Store
@@ -51,7 +51,7 @@ class Replay:
 
 def fingerprint(params: dict[str, Any]) -> str:
     """Return a digest of the decoded params (so key order and encoding do not matter)."""
-    return hashlib.sha256(orjson.dumps(params, option=orjson.OPT_SORT_KEYS)).hexdigest()
+    return hashlib.sha256(msgspec.json.encode(params, order="sorted")).hexdigest()
 
 
 def check_key(key: str) -> None:
@@ -101,7 +101,7 @@ def begin(
             if row[2] != digest:
                 raise StripeError(400, "idempotency_error", _MISMATCH.format(key=key))
             if row[3] == "done":
-                return Replay(int(row[4]), orjson.loads(row[5]), str(row[6]))
+                return Replay(int(row[4]), msgspec.json.decode(row[5]), str(row[6]))
             conn.execute("DELETE FROM idempotency_keys WHERE key = ?", (key,))
         conn.execute(
             "INSERT INTO idempotency_keys(key, method, path, fingerprint, state, request_id, "
@@ -126,7 +126,7 @@ def complete(conn: Any, key: str, status: int, body: dict[str, Any]) -> None:
     """Store the outcome (inside the request's own transaction)."""
     conn.execute(
         "UPDATE idempotency_keys SET state = 'done', status = ?, body = ? WHERE key = ?",
-        (status, orjson.dumps(body), key),
+        (status, msgspec.json.encode(body), key),
     )
 
 

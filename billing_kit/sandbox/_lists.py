@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
+import msgspec
 
 from billing_kit.sandbox import _params
 from billing_kit.sandbox._errors import invalid, no_such, unknown_param
@@ -133,7 +133,7 @@ def run(
         rows.reverse()
     return {
         "object": "list",
-        "data": [orjson.loads(r[0]) for r in rows],
+        "data": [msgspec.json.decode(r[0]) for r in rows],
         "has_more": has_more,
         "url": url,
     }

@@ -22,7 +22,7 @@ from collections import defaultdict
 from decimal import Decimal
 from typing import Any
 
-import orjson
+import msgspec
 
 from billing_kit.sandbox import _params
 from billing_kit.sandbox._context import Ctx
@@ -108,13 +108,13 @@ def _stamp(unix: int, zone: zoneinfo.ZoneInfo | None) -> str:
 def _rows(ctx: Ctx) -> tuple[list[dict[str, Any]], dict[str, int]]:
     """Every balance transaction with ``placed``, ``automatic``, ``own``, ``payout``; and the
     effective time of each automatic payout."""
-    payouts = [orjson.loads(b) for (b,) in ctx.conn.execute("SELECT body FROM payouts")]
+    payouts = [msgspec.json.decode(b) for (b,) in ctx.conn.execute("SELECT body FROM payouts")]
     automatic = {p["id"]: p for p in payouts if p["automatic"]}
     own = {p["balance_transaction"]: p["id"] for p in automatic.values()}
     rows = []
     effective: dict[str, int] = {}
     for payout, body in ctx.conn.execute("SELECT payout, body FROM balance_transactions"):
-        txn = orjson.loads(body)
+        txn = msgspec.json.decode(body)
         is_own = txn["id"] in own
         txn.update(own=is_own, payout=payout,
                    automatic=txn["type"] in ("payout", "payout_failure", "payout_cancel")

@@ -15,7 +15,7 @@ import base64
 import re
 from typing import Any
 
-import orjson
+import msgspec
 
 from billing_kit.sandbox import _params
 from billing_kit.sandbox._context import Ctx
@@ -191,7 +191,7 @@ def _search(ctx: Ctx, params: dict[str, Any], table: str, url: str,
     page = _params.text(params, "page")
     if page is not None:
         try:
-            created, seq = orjson.loads(base64.urlsafe_b64decode(page.encode()))
+            created, seq = msgspec.json.decode(base64.urlsafe_b64decode(page.encode()))
             if not all(type(n) is int and _params.INT64_MIN <= n <= _params.INT64_MAX
                        for n in (created, seq)):  # fmt: skip
                 raise ValueError("the cursor does not hold two 64-bit integers")
@@ -208,10 +208,12 @@ def _search(ctx: Ctx, params: dict[str, Any], table: str, url: str,
     rows = rows[:limit]
     next_page = None
     if has_more:
-        next_page = base64.urlsafe_b64encode(orjson.dumps([rows[-1][1], rows[-1][2]])).decode()
+        next_page = base64.urlsafe_b64encode(
+            msgspec.json.encode([rows[-1][1], rows[-1][2]])
+        ).decode()
     result: dict[str, Any] = {
         "object": "search_result",
-        "data": [orjson.loads(r[0]) for r in rows],
+        "data": [msgspec.json.decode(r[0]) for r in rows],
         "has_more": has_more,
         "next_page": next_page,
         "url": url,

@@ -13,8 +13,8 @@ from collections.abc import Callable, Iterator, Sequence
 from operator import itemgetter
 from typing import Any
 
+import msgspec
 import numpy as np
-import orjson
 
 __all__ = ["MAX_OBJECTS", "S_INT", "S_RAW", "S_STR", "Ids", "Template", "check"]
 
@@ -63,7 +63,7 @@ class Template:
     """A body with ``%`` slots; :meth:`render` fills them from a row tuple in ``fields`` order."""
 
     def __init__(self, body: dict[str, Any], fields: Sequence[str]) -> None:
-        text = orjson.dumps(body).decode()
+        text = msgspec.json.encode(body).decode()
         tokens: dict[str, tuple[str, str]] = {}
         for name, number in S_INT.items():
             tokens[str(number)] = (name, "%d")

@@ -17,7 +17,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import orjson
+import msgspec
 
 from billing_kit._sqlite import wal_mode
 from billing_kit.sandbox import _balance, _cards, _fees, _shapes, _store
@@ -92,9 +92,9 @@ class Writer:
             email = f"{_ascii(first)}.{_ascii(last)}.{n}@example.com".lower()
             body = _shapes.customer_body(cus, created, email=email, name=f"{first} {last}")
             body["invoice_settings"]["default_payment_method"] = pm
-            rows.append((cus, created, email, orjson.dumps(body)))
+            rows.append((cus, created, email, msgspec.json.encode(body)))
             pm_body = _shapes.payment_method_body(pm, created, self.info(card), customer=cus)
-            pms.append((pm, created, cus, orjson.dumps(pm_body)))
+            pms.append((pm, created, cus, msgspec.json.encode(pm_body)))
         self.insert("customers", "id, created, email, body", rows)
         self.insert("payment_methods", "id, created, customer, body", pms)
 
@@ -130,7 +130,7 @@ class Writer:
         template = Template(self.charge_values(key, sentinels), _CHARGE_FIELDS)
         real = dict(zip(_CHARGE_FIELDS, row, strict=True))
         real.update(refunded=real["refunded"] == "true", disputed=real["disputed"] == "true")
-        check(template.render(row), orjson.dumps(self.charge_values(key, real)), "charge")
+        check(template.render(row), msgspec.json.encode(self.charge_values(key, real)), "charge")
         self.charge_templates[key] = template
         return template
 
@@ -149,7 +149,7 @@ class Writer:
             row[0], row[1], charge_id=row[6], amount=amount, currency=code,
             international=bool(international),
         )  # fmt: skip
-        check(template.render(row), orjson.dumps(real), "balance transaction")
+        check(template.render(row), msgspec.json.encode(real), "balance transaction")
         self.txn_templates[key] = template
         return template
 
@@ -241,7 +241,7 @@ class Writer:
                 txns.append(self.txn_row(failure, back))
                 body.update(status="failed", failure_reason="expired_or_canceled_card",
                             failure_balance_transaction=failure["id"])  # fmt: skip
-            rows.append((rid, created, cid, None, orjson.dumps(body)))
+            rows.append((rid, created, cid, None, msgspec.json.encode(body)))
         self.insert("refunds", "id, created, charge, payment_intent, body", rows)
         self.insert("balance_transactions", _TXN_COLUMNS, txns)
 
@@ -273,7 +273,7 @@ class Writer:
                 reason=DISPUTE_REASONS[int(plan.dp_reason[n])][0], status=plan.dp_status[n],
                 balance_transactions=transactions,
             )  # fmt: skip
-            rows.append((did, created, cid, None, orjson.dumps(body)))
+            rows.append((did, created, cid, None, msgspec.json.encode(body)))
         self.insert("disputes", "id, created, charge, payment_intent, body", rows)
         self.insert("balance_transactions", _TXN_COLUMNS, txns)
 
@@ -321,7 +321,7 @@ class Writer:
                 body.update(status="failed", failure_code="account_closed",
                             failure_message="The bank account has been closed.",
                             failure_balance_transaction=failure["id"])  # fmt: skip
-            rows.append((pid, created, body["status"], orjson.dumps(body)))
+            rows.append((pid, created, body["status"], msgspec.json.encode(body)))
         if plan.manual_payout is not None:
             created, amount, sweep = plan.manual_payout
             pid = self.ids.one("payout", len(plan.payout_created))
@@ -339,14 +339,14 @@ class Writer:
             )  # fmt: skip
             body["reconciliation_status"] = "not_applicable"
             body["trace_id"] = {"status": "supported", "value": f"ST{arrival // DAY:06d}99999"}
-            rows.append((pid, created, "paid", orjson.dumps(body)))
+            rows.append((pid, created, "paid", msgspec.json.encode(body)))
         self.insert("payouts", "id, created, status, body", rows)
         self.insert("balance_transactions", _TXN_COLUMNS, txns)
 
     def txn_row(self, txn: dict[str, Any], payout: int) -> tuple[Any, ...]:
         return (txn["id"], txn["created"], txn["type"], txn["source"],
                 None if payout < 0 else self.payout_ids[payout], txn["currency"],
-                txn["net"], txn["available_on"], orjson.dumps(txn))  # fmt: skip
+                txn["net"], txn["available_on"], msgspec.json.encode(txn))  # fmt: skip
 
 
 def _unkey(key: int) -> tuple[int, int, int, int]:

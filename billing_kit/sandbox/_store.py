@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import orjson
+import msgspec
 
 from billing_kit._sqlite import wal_mode
 from billing_kit.sandbox._words import words_in_order
@@ -137,7 +137,7 @@ def table_for_id(object_id: str) -> str | None:
 
 def dumps(body: dict[str, Any]) -> bytes:
     """Encode a body the way the store keeps it (UTF-8 JSON)."""
-    return orjson.dumps(body)
+    return msgspec.json.encode(body)
 
 
 class Store:
@@ -262,7 +262,7 @@ class Store:
         row = conn.execute(f"SELECT body FROM {table} WHERE id = ?", (object_id,)).fetchone()
         if row is None:
             return None
-        body: dict[str, Any] = orjson.loads(row[0])
+        body: dict[str, Any] = msgspec.json.decode(row[0])
         return body
 
     @staticmethod

@@ -13,6 +13,7 @@ from billing_kit import (
     _config,
     _customers,
     _excel,
+    _lazy,
     _ledger,
     _limits,
     _masking,
@@ -24,7 +25,7 @@ from billing_kit import (
 
 MODULES = [
     _money, _masking, _models, _ledger, _config, _customers, _client, _pan, _validation, _excel,
-    _limits,
+    _limits, _lazy,
     billing_kit,
 ]  # fmt: skip
 

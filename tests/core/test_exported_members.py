@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 import billing_kit
+import billing_kit.history
 
 
 def _isort_key(name: str) -> tuple[int, str]:
@@ -30,3 +33,16 @@ def test_exported_members_exist_and_have_docstrings() -> None:
         if callable(member):
             assert member.__doc__, f"{name} has no docstring"
             assert getattr(member, "__module__", "").startswith("billing_kit"), name
+
+
+@pytest.mark.parametrize("package", [billing_kit, billing_kit.history])
+def test_lazily_imported_names_are_exactly_the_exported_ones(package: object) -> None:
+    # Public names are imported on first use (billing_kit/_lazy.py): each name in __all__ must
+    # resolve, and the lazy table must offer nothing that is not exported.
+    names: list[str] = package.__all__  # type: ignore[attr-defined]
+    offered = {name for name in dir(package) if not name.startswith("_")}
+    submodules = {name for name in offered if type(getattr(package, name)).__name__ == "module"}
+    assert offered - submodules - {"annotations", "TYPE_CHECKING"} == set(names)
+    assert all(getattr(package, name) is not None for name in names)
+    with pytest.raises(AttributeError, match="no attribute 'conect'"):
+        package.conect  # type: ignore[attr-defined]  # noqa: B018

@@ -9,7 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import orjson
+import msgspec
 import pytest
 
 from billing_kit.cli import main
@@ -29,7 +29,7 @@ def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _payouts(db: Path) -> list[dict[str, Any]]:
     with sqlite3.connect(db) as conn:
-        return [orjson.loads(b) for (b,) in conn.execute("SELECT body FROM payouts")]
+        return [msgspec.json.decode(b) for (b,) in conn.execute("SELECT body FROM payouts")]
 
 
 def _read(path: Path) -> list[dict[str, str]]:

@@ -173,3 +173,17 @@ def test_gets_ignore_keys_and_long_keys_are_refused(server: SandboxServer) -> No
         assert reply.status_code == 200 and "Idempotency-Key" not in reply.headers
         long = http.post("/v1/customers", headers={"Idempotency-Key": "k" * 256})
         assert long.status_code == 400 and "255" in long.json()["error"]["message"]
+
+
+def test_the_request_fingerprint_is_sorted_compact_json() -> None:
+    # Keys saved by an older sandbox (same file, other version) must keep matching their
+    # requests: the digest is of compact JSON with every object's keys sorted, at any depth,
+    # whatever encoder writes it.
+    import hashlib
+
+    from billing_kit.sandbox._idempotency import fingerprint
+
+    params = {"metadata": {"b": "2", "a": "é"}, "amount": "10", "expand": ["z", "a"]}
+    canonical = '{"amount":"10","expand":["z","a"],"metadata":{"a":"é","b":"2"}}'
+    assert fingerprint(params) == hashlib.sha256(canonical.encode()).hexdigest()
+    assert fingerprint(dict(reversed(params.items()))) == fingerprint(params)

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import orjson
+import msgspec
 import pytest
 import stripe
 
@@ -54,7 +54,7 @@ def rows(path: Path, table: str) -> list[dict[str, Any]]:
     """Every stored body of ``table``, oldest first."""
     with sqlite3.connect(path) as conn:
         found = conn.execute(f"SELECT body FROM {table} ORDER BY seq").fetchall()
-    return [orjson.loads(body) for (body,) in found]
+    return [msgspec.json.decode(body) for (body,) in found]
 
 
 def everything(client: stripe.StripeClient, resource: Any, **params: Any) -> list[Any]:
@@ -327,9 +327,9 @@ def dump(path: Path) -> bytes:
                 "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"
             )
         ]
-        return orjson.dumps(
-            {t: conn.execute(f"SELECT * FROM {t} ORDER BY 1").fetchall() for t in tables},
-            default=bytes.hex,
+        # msgspec writes the BLOB columns (the JSON bodies) as base64 text.
+        return msgspec.json.encode(
+            {t: conn.execute(f"SELECT * FROM {t} ORDER BY 1").fetchall() for t in tables}
         )
 
 
