@@ -34,12 +34,18 @@ PAYOUT_COLUMNS = ("automatic_payout_id", "automatic_payout_effective_at_utc",
 
 def major(minor: Any, currency: Any) -> Any:
     """Exact major-unit decimals (``decimal128(18, 3)``) of integer minor units per currency."""
-    ints = pd.array(list(minor), dtype="int64[pyarrow]")
-    return major_units(ints, pd.Categorical(list(currency)))
+    # Whole columns are converted at once (no Python list): itemized reports reach millions of rows.
+    ints = pd.Series(minor).astype("int64[pyarrow]").array
+    codes: Any = pd.Series(currency)
+    if not isinstance(codes.dtype, pd.CategoricalDtype):
+        codes = codes.astype(object)
+    return major_units(ints, pd.Categorical(codes))
 
 
 def strings(values: Any) -> pd.Series:
     """Arrow strings (``string[pyarrow]``, as the history frames hold ids), missing as ``<NA>``."""
+    if isinstance(values, pd.Series) and values.dtype == STRING_DTYPE:
+        return values.reset_index(drop=True)
     series = pd.Series(list(values) if not isinstance(values, pd.Series) else values)
     plain = series.astype(object)
     return plain.where(plain.notna(), None).astype(STRING_DTYPE).reset_index(drop=True)
