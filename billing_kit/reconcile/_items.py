@@ -51,6 +51,17 @@ def strings(values: Any) -> pd.Series:
     return plain.where(plain.notna(), None).astype(STRING_DTYPE).reset_index(drop=True)
 
 
+def _derived(history: History, name: str) -> pd.DataFrame:
+    """The lookup frame ``name`` of ``history``, built once and shared by every itemized report."""
+    if name not in history.derived:
+        if name == "sources":
+            history.derived[name] = _sources(history)
+        else:  # "charges": by id, the columns an itemized row shows (not all forty)
+            charges = history.charges.set_index(history.charges["id"].astype(object))
+            history.derived[name] = charges[["created", "payment_intent", "customer"]]
+    return history.derived[name]
+
+
 def _sources(history: History) -> pd.DataFrame:
     """Per source id (``ch_``, ``re_``, ``dp_``): its charge and the amount the customer saw."""
     charges, refunds, disputes = history.charges, history.refunds, history.disputes
@@ -94,11 +105,11 @@ def itemize(rows: pd.DataFrame, history: History, tz: str, *, payouts: bool) -> 
     """Return the itemized report frame of ledger ``rows`` (see :func:`._ledger.ledger`)."""
     rows = rows.reset_index(drop=True)
     source = rows["source"].astype(object)
-    joined = pd.DataFrame({"source_id": source}).merge(_sources(history), "left", "source_id")
-    charges = history.charges.set_index(history.charges["id"].astype(object))
+    sources = _derived(history, "sources")
+    joined = pd.DataFrame({"source_id": source}).merge(sources, "left", "source_id")
     charge_id = joined["charge_id"]
-    present = charge_id.isin(charges.index)
-    looked = charges.reindex(charge_id.where(present, "")).reset_index(drop=True)
+    # A missing id (no charge behind the transaction) looks up nothing: a row of missing values.
+    looked = _derived(history, "charges").reindex(charge_id).reset_index(drop=True)
     charge_created = looked["created"].astype(TIMESTAMP_DTYPE)
     facing_currency = joined["facing_currency"]
     facing = major(joined["facing_minor"].fillna(0), facing_currency.fillna("usd"))
@@ -146,6 +157,6 @@ def itemize(rows: pd.DataFrame, history: History, tz: str, *, payouts: bool) -> 
     for extra, key in ((payment, charge_id), (refund, joined["refund_id"])):
         if extra.shape[1] > 1:
             extra = extra.set_index(extra.columns[0])
-            picked = extra.reindex(key.where(key.isin(extra.index), "")).reset_index(drop=True)
+            picked = extra.reindex(key).reset_index(drop=True)
             frame = pd.concat([frame, picked.astype(STRING_DTYPE)], axis=1)
     return frame
