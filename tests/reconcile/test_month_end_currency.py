@@ -21,6 +21,7 @@ from billing_kit.cli import main
 from billing_kit.history import InvalidOption
 from billing_kit.reconcile import month_end
 from billing_kit.reconcile._charts import month_charts
+from billing_kit.sandbox._bank_statement import write_statement
 from tests.support import TEST_KEY
 
 MONDAY = 1_793_577_600 + 10 * 3600  # 2026-11-02 10:00 UTC
@@ -32,7 +33,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Any:
     from billing_kit.sandbox import start
 
     folder = tmp_path_factory.mktemp("month-end-currency")
-    running = start(db=folder / "sandbox.sqlite3")
+    db = folder / "sandbox.sqlite3"
+    running = start(db=db)
     try:
         with pytest.MonkeyPatch.context() as patch:
             patch.setenv("BILLING_KIT_HOME", str(folder / "bk-home"))
@@ -45,7 +47,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Any:
                 client.stripe.raw_request("post", "/v1/_sandbox/payouts/sweep")
                 later = MONDAY + 18 * 86_400
                 client.stripe.raw_request("post", "/v1/_sandbox/clock", now=later)
-        yield running
+        yield running, db
     finally:
         running.stop()
 
@@ -53,8 +55,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Any:
 @pytest.fixture
 def env(server: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
     monkeypatch.setenv("STRIPE_API_KEY", TEST_KEY)
-    monkeypatch.setenv("STRIPE_API_BASE", server.url)
-    return server
+    running, db = server
+    monkeypatch.setenv("STRIPE_API_BASE", running.url)
+    return db
 
 
 def _orders(tmp_path: Path) -> Path:
@@ -63,10 +66,13 @@ def _orders(tmp_path: Path) -> Path:
     return path
 
 
-def _report(tmp_path: Path, currency: str) -> tuple[int, Path]:
+def _report(tmp_path: Path, currency: str, db: Path) -> tuple[int, Path]:
     out = tmp_path / currency
+    bank = tmp_path / "bank.csv"
+    write_statement(db, "2026-11", bank)
     argv = ["report", "month-end", "--month", "2026-11", "--tz", ZONE, "--currency", currency,
-            "--orders", str(_orders(tmp_path)), "--out-dir", str(out)]  # fmt: skip
+            "--orders", str(_orders(tmp_path)), "--bank", str(bank),
+            "--out-dir", str(out)]  # fmt: skip
     return main(argv), out
 
 
@@ -77,27 +83,29 @@ def _column(sheet: Any, name: str) -> list[object]:
 
 
 def test_one_currency_keeps_only_its_rows_in_every_sheet(env: Any, tmp_path: Path) -> None:
-    status, out = _report(tmp_path, "EUR")
+    status, out = _report(tmp_path, "EUR", env)
     assert status == 0
     book = openpyxl.load_workbook(out / "month-end-2026-11-eur.xlsx")
     # The EUR charge settled in USD: no balance report row is in EUR (Stripe's report runs filter
     # by the balance transaction's currency), only the EUR order is left.
     assert book["Roll-forward"].max_row == 1 and book["Payouts"].max_row == 1
     assert _column(book["Orders"], "order_key") == ["E-1"]
+    assert book["Bank"].max_row == 1  # the one deposit is the USD payout
     assert dict(book["Summary"].iter_rows(values_only=True))["currency"] == "eur"
 
-    status, out = _report(tmp_path, "usd")
+    status, out = _report(tmp_path, "usd", env)
     assert status == 0
     book = openpyxl.load_workbook(out / "month-end-2026-11-usd.xlsx")
     assert set(_column(book["Roll-forward"], "currency")) == {"usd"}
     assert set(_column(book["Payouts"], "currency")) == {"usd"}
     assert _column(book["Orders"], "order_key") == ["U-1"]
+    assert _column(book["Bank"], "match") == ["matched"]
 
 
 def test_a_bad_currency_names_the_option_and_writes_nothing(
     env: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    status, out = _report(tmp_path, "dollars")
+    status, out = _report(tmp_path, "dollars", env)
     assert status == 2
     err = capsys.readouterr().err
     assert "--currency 'dollars'" in err and "three-letter ISO code such as 'usd'" in err
