@@ -40,6 +40,19 @@ def _parameters(lo: int | None, hi: int, zone: str) -> dict[str, object]:
     return parameters
 
 
+def _live_balance(client: Client, end: int) -> dict[str, int] | None:
+    """Stripe's balance (available + pending, minor units per currency) for a period ending now,
+    which it can be checked against; ``None`` for a period that ended in the past."""
+    if end < time.time():
+        return None
+    balance = client.stripe.v1.balance.retrieve()
+    live: dict[str, int] = {}
+    for entry in [*balance.available, *balance.pending]:
+        currency, amount = str(entry["currency"]), int(entry["amount"])
+        live[currency] = live.get(currency, 0) + amount
+    return live
+
+
 def balance_summary(
     client: Client,
     start: DateLike,
@@ -72,15 +85,7 @@ def balance_summary(
     """
     lo, hi, zone = _period(start, end, tz)
     history = gather(client, hi, metadata=False)
-    live: dict[str, int] | None = None
-    if hi >= time.time():
-        # A period ending now can be checked against Stripe's own running balance.
-        balance = client.stripe.v1.balance.retrieve()
-        live = {}
-        for entry in [*balance.available, *balance.pending]:
-            currency, amount = str(entry["currency"]), int(entry["amount"])
-            live[currency] = live.get(currency, 0) + amount
-    frame = _reports.balance_summary(history, lo, hi, live=live)
+    frame = _reports.balance_summary(history, lo, hi, live=_live_balance(client, hi))
     if compare_with_stripe:
         _compare.attach(client, frame, "balance.summary.1", _parameters(lo, hi, zone))
     return frame

@@ -8,7 +8,7 @@ so the transactions an automatic payout settled are listed the way Stripe docume
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -43,6 +43,11 @@ class History:
     refunds: pd.DataFrame
     disputes: pd.DataFrame
     links: pd.DataFrame
+    #: Frames derived from these once and shared by every report of the same History (the
+    #: ledger, see :func:`._ledger.ledger`); never compared or shown.
+    derived: dict[str, pd.DataFrame] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
 
 def links_frame(pairs: list[tuple[str, str]]) -> pd.DataFrame:

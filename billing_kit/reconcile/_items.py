@@ -34,15 +34,32 @@ PAYOUT_COLUMNS = ("automatic_payout_id", "automatic_payout_effective_at_utc",
 
 def major(minor: Any, currency: Any) -> Any:
     """Exact major-unit decimals (``decimal128(18, 3)``) of integer minor units per currency."""
-    ints = pd.array(list(minor), dtype="int64[pyarrow]")
-    return major_units(ints, pd.Categorical(list(currency)))
+    # Whole columns are converted at once (no Python list): itemized reports reach millions of rows.
+    ints = pd.Series(minor).astype("int64[pyarrow]").array
+    codes: Any = pd.Series(currency)
+    if not isinstance(codes.dtype, pd.CategoricalDtype):
+        codes = codes.astype(object)
+    return major_units(ints, pd.Categorical(codes))
 
 
 def strings(values: Any) -> pd.Series:
     """Arrow strings (``string[pyarrow]``, as the history frames hold ids), missing as ``<NA>``."""
+    if isinstance(values, pd.Series) and values.dtype == STRING_DTYPE:
+        return values.reset_index(drop=True)
     series = pd.Series(list(values) if not isinstance(values, pd.Series) else values)
     plain = series.astype(object)
     return plain.where(plain.notna(), None).astype(STRING_DTYPE).reset_index(drop=True)
+
+
+def _derived(history: History, name: str) -> pd.DataFrame:
+    """The lookup frame ``name`` of ``history``, built once and shared by every itemized report."""
+    if name not in history.derived:
+        if name == "sources":
+            history.derived[name] = _sources(history)
+        else:  # "charges": by id, the columns an itemized row shows (not all forty)
+            charges = history.charges.set_index(history.charges["id"].astype(object))
+            history.derived[name] = charges[["created", "payment_intent", "customer"]]
+    return history.derived[name]
 
 
 def _sources(history: History) -> pd.DataFrame:
@@ -88,11 +105,11 @@ def itemize(rows: pd.DataFrame, history: History, tz: str, *, payouts: bool) -> 
     """Return the itemized report frame of ledger ``rows`` (see :func:`._ledger.ledger`)."""
     rows = rows.reset_index(drop=True)
     source = rows["source"].astype(object)
-    joined = pd.DataFrame({"source_id": source}).merge(_sources(history), "left", "source_id")
-    charges = history.charges.set_index(history.charges["id"].astype(object))
+    sources = _derived(history, "sources")
+    joined = pd.DataFrame({"source_id": source}).merge(sources, "left", "source_id")
     charge_id = joined["charge_id"]
-    present = charge_id.isin(charges.index)
-    looked = charges.reindex(charge_id.where(present, "")).reset_index(drop=True)
+    # A missing id (no charge behind the transaction) looks up nothing: a row of missing values.
+    looked = _derived(history, "charges").reindex(charge_id).reset_index(drop=True)
     charge_created = looked["created"].astype(TIMESTAMP_DTYPE)
     facing_currency = joined["facing_currency"]
     facing = major(joined["facing_minor"].fillna(0), facing_currency.fillna("usd"))
@@ -140,6 +157,6 @@ def itemize(rows: pd.DataFrame, history: History, tz: str, *, payouts: bool) -> 
     for extra, key in ((payment, charge_id), (refund, joined["refund_id"])):
         if extra.shape[1] > 1:
             extra = extra.set_index(extra.columns[0])
-            picked = extra.reindex(key.where(key.isin(extra.index), "")).reset_index(drop=True)
+            picked = extra.reindex(key).reset_index(drop=True)
             frame = pd.concat([frame, picked.astype(STRING_DTYPE)], axis=1)
     return frame

@@ -31,6 +31,15 @@ def _text(series: pd.Series) -> pd.Series:
     return series.astype("object").where(series.notna(), None)
 
 
+def _positions(keys: pd.Index, wanted: pd.Series) -> np.ndarray:
+    """Where each of ``wanted`` is in ``keys`` (unique), -1 where it is not."""
+    return np.asarray(keys.get_indexer(pd.Index(wanted.astype(object))))
+
+
+def _take(values: pd.Series, positions: np.ndarray) -> pd.Series:
+    return pd.Series(values.array.take(positions, allow_fill=True))
+
+
 def ledger(history: History) -> pd.DataFrame:
     """Return the balance transactions with their placement and payout columns.
 
@@ -38,46 +47,49 @@ def ledger(history: History) -> pd.DataFrame:
     ``placed_at`` (the balance reports' timestamp), ``automatic_payout_id`` and
     ``automatic_payout_effective_at`` (the automatic payout that settled it, if any; the payout's
     own transaction carries its own id), and ``is_payout_row`` (it is an automatic payout's own
-    transaction).
+    transaction). Computed once per :class:`History` (every report of a month-end shares it);
+    callers select from it and never change it.
     """
+    if "ledger" not in history.derived:
+        history.derived["ledger"] = _ledger(history)
+    return history.derived["ledger"]
+
+
+def _ledger(history: History) -> pd.DataFrame:
+    # Joins by position (Index.get_indexer) rather than Python dicts: a month can hold millions
+    # of transactions.
     txns = history.transactions.reset_index(drop=True)
     payouts = history.payouts
-    auto = payouts[payouts["automatic"].fillna(False).astype(bool)]
-    own_txn = dict(zip(_text(auto["balance_transaction"]), _text(auto["id"]), strict=True))
-    available = dict(
-        zip(_text(txns["id"]), txns["available_on"], strict=True),
-    )
-    effective: dict[str, pd.Timestamp] = {}
-    for payout_id, txn_id, arrival in zip(
-        _text(auto["id"]), _text(auto["balance_transaction"]), auto["arrival_date"], strict=True
-    ):
-        # The payout's own transaction becomes available when the payout arrives; the arrival
-        # date stands in when that transaction is not in the history.
-        effective[payout_id] = available.get(txn_id, arrival)
-    ids = _text(txns["id"])
+    auto = payouts[payouts["automatic"].fillna(False).astype(bool)].reset_index(drop=True)
+    auto_ids = _text(auto["id"])
+    txn_index = pd.Index(_text(txns["id"]))
+    # A payout's own transaction becomes available when the payout arrives; the arrival date
+    # stands in when that transaction is not in the history.
+    own = _positions(txn_index, auto["balance_transaction"])
+    own_available = _take(txns["available_on"], own)
+    effective = own_available.where(own >= 0, auto["arrival_date"].reset_index(drop=True))
     source = _text(txns["source"])
     kind = txns["type"].astype("object")
-    auto_ids = set(effective)
-    automatic = kind.isin(_PAYOUT_TYPES) & source.isin(auto_ids)
-    is_payout_row = ids.isin(own_txn)
+    automatic = kind.isin(_PAYOUT_TYPES) & source.isin(set(auto_ids))
+    is_payout_row = np.zeros(len(txns), dtype=bool)
+    is_payout_row[own[own >= 0]] = True
     placed = txns["created"].where(~is_payout_row, txns["available_on"])
-    link = dict(
-        zip(
-            _text(history.links["balance_transaction_id"]),
-            _text(history.links["automatic_payout_id"]),
-            strict=True,
-        )
-    )
-    link.update(own_txn)
-    payout_of = ids.map(link)
+    # Which automatic payout settled each transaction: the payout's list (the last listing wins,
+    # as a payout listed twice would), and a payout's own transaction its own payout.
+    links = history.links.drop_duplicates("balance_transaction_id", keep="last")
+    listed = _positions(txn_index, links["balance_transaction_id"])
+    payout_of = np.full(len(txns), None, dtype=object)
+    payout_of[listed[listed >= 0]] = _text(links["automatic_payout_id"]).to_numpy()[listed >= 0]
+    payout_of[own[own >= 0]] = auto_ids.to_numpy()[own >= 0]
+    settled_by = _positions(pd.Index(auto_ids), pd.Series(payout_of))
     frame = txns.assign(
         automatic=automatic.to_numpy(bool),
-        is_payout_row=is_payout_row.to_numpy(bool),
+        is_payout_row=is_payout_row,
         placed_at=placed,
-        automatic_payout_id=strings(payout_of).array,
-        automatic_payout_effective_at=pd.to_datetime(
-            list(payout_of.map(effective)), utc=True
-        ).astype(txns["created"].dtype),
+        automatic_payout_id=strings(pd.Series(payout_of)).array,
+        automatic_payout_effective_at=_take(effective, settled_by)
+        .astype(txns["created"].dtype)
+        .array,
     )
     frame["currency"] = frame["currency"].astype("object")
     for name in ("amount_minor", "fee_minor", "net_minor"):

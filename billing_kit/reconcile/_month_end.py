@@ -13,20 +13,20 @@ import datetime as dt
 import html
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from billing_kit._exceptions import UnknownCurrency
+from billing_kit._money import currency_info
 from billing_kit.history._options import InvalidOption, check_timezone
-from billing_kit.reconcile._api import (
-    balance_activity,
-    balance_summary,
-    ending_balance_reconciliation,
-    payout_reconciliation,
-)
+from billing_kit.reconcile import _reports
+from billing_kit.reconcile._api import _live_balance, _period
 from billing_kit.reconcile._bank import reconcile_bank
+from billing_kit.reconcile._charts import month_charts
+from billing_kit.reconcile._inputs import History, gather
 from billing_kit.reconcile._orders import reconcile_orders
 from billing_kit.reconcile._result import MatchResult
 from billing_kit.reconcile._workbook import write_workbook
@@ -34,7 +34,7 @@ from billing_kit.reconcile._workbook import write_workbook
 if TYPE_CHECKING:
     from billing_kit._client import Client
 
-__all__ = ["SHEETS", "MonthEnd", "month_end"]
+__all__ = ["SHEETS", "MonthEnd", "check_currency", "month_end", "month_figures"]
 
 SHEETS = (
     "Summary",
@@ -62,10 +62,14 @@ class MonthEnd:
     Attributes
     ----------
     header
-        ``account``, ``mode``, ``period`` (``[start, end)``), ``tz`` and ``pulled_at`` (UTC).
+        ``account``, ``mode``, ``period`` (``[start, end)``), ``tz``, ``currency`` (one code, or
+        ``all``) and ``pulled_at`` (UTC).
     roll_forward, activity, payouts, payout_items, ending_balance
         :meth:`Client.balance_summary`, ``balance_activity``, ``payout_reconciliation``
         (``.summary`` and ``.frame``) and ``ending_balance_reconciliation`` for the month.
+    daily
+        The activity per day in ``tz`` and currency (``day``, ``currency``, ``count``, ``gross``,
+        ``fee``, ``net``), drawn in the HTML report's charts.
     orders, bank
         :class:`MatchResult` of the order list and the bank statement, or ``None`` when not given.
     failures
@@ -78,9 +82,17 @@ class MonthEnd:
     payouts: pd.DataFrame
     payout_items: pd.DataFrame
     ending_balance: pd.DataFrame
+    daily: pd.DataFrame
     orders: MatchResult | None = None
     bank: MatchResult | None = None
     failures: list[str] = field(default_factory=list)
+
+    @property
+    def stem(self) -> str:
+        """The file name both files share: ``month-end-YYYY-MM``, plus ``-usd`` for one currency."""
+        month = self.header["period"][1:8]
+        currency = self.header["currency"]
+        return f"month-end-{month}" + ("" if currency == "all" else f"-{currency}")
 
     @property
     def ties(self) -> bool:
@@ -130,6 +142,76 @@ def _bounds(month: str) -> tuple[str, str]:
     return f"{year:04d}-{number:02d}-01", f"{after[0]:04d}-{after[1]:02d}-01"
 
 
+def check_currency(currency: str | None) -> str | None:
+    """Return ``currency`` as Stripe writes it (lower case), or ``None`` for every currency.
+
+    Raises
+    ------
+    billing_kit.history.InvalidOption
+        Not a currency Stripe charges in.
+    """
+    if currency is None:
+        return None
+    try:
+        return currency_info(currency).code
+    except UnknownCurrency:
+        raise InvalidOption(
+            f"currency={currency!r}: not a currency Stripe charges in; pass a three-letter ISO "
+            "code such as 'usd' or 'eur', or leave it out to report every currency"
+        ) from None
+
+
+def _only(frame: pd.DataFrame, currency: str) -> pd.DataFrame:
+    return frame[(frame["currency"].astype(object) == currency).to_numpy(bool)].reset_index(
+        drop=True
+    )
+
+
+def _only_result(result: MatchResult | None, currency: str) -> MatchResult | None:
+    """``result`` cut to the rows in ``currency``: the first known of its currency columns (the
+    order's or payout's, else the charge's or bank line's), as its summary counts them."""
+    if result is None:
+        return None
+    columns = list(dict.fromkeys(result.currencies.values()))
+    code = result.frame[columns[0]].astype(object)
+    for column in columns[1:]:
+        code = code.where(code.notna(), result.frame[column].astype(object))
+    keep = (code.fillna("") == currency).to_numpy(bool)
+    return replace(result, frame=result.frame[keep].reset_index(drop=True),
+                   summary=_only(result.summary, currency))  # fmt: skip
+
+
+def month_figures(
+    history: History,
+    start: int,
+    end: int,
+    tz: str,
+    *,
+    live: dict[str, int] | None = None,
+    currency: str | None = None,
+) -> dict[str, pd.DataFrame]:
+    """Every report frame of ``[start, end)`` (Unix seconds) from one :class:`History`.
+
+    Keys ``roll_forward``, ``activity``, ``payouts``, ``payout_items``, ``ending_balance`` and
+    ``daily`` (the :class:`MonthEnd` attributes); ``live`` as for
+    :func:`._reports.balance_summary`; ``currency`` (lower case) keeps that currency's rows only,
+    as Stripe's report runs do with their ``currency`` parameter
+    (https://docs.stripe.com/reports/api).
+    """
+    payouts = _reports.payout_reconciliation(history, start, end, tz)
+    frames = {
+        "roll_forward": _reports.balance_summary(history, start, end, live=live),
+        "activity": _reports.balance_activity(history, start, end, tz, itemized=False),
+        "payouts": payouts.summary,
+        "payout_items": payouts.frame,
+        "ending_balance": _reports.ending_balance_reconciliation(history, end, tz),
+        "daily": _reports.daily_activity(history, start, end, tz),
+    }
+    if currency is None:
+        return frames
+    return {name: _only(frame, currency) for name, frame in frames.items()}
+
+
 def _roll_forward_failures(frame: pd.DataFrame) -> list[str]:
     failures = []
     for currency, rows in frame.groupby(frame["currency"].astype(str), sort=True):
@@ -168,33 +250,40 @@ def month_end(
     tz: str = "UTC",
     orders: object = None,
     bank: object = None,
+    currency: str | None = None,
 ) -> MonthEnd:
     """Compute the month-end of ``month`` (``YYYY-MM``, the period ``[1st, next 1st)`` in ``tz``).
 
     ``orders`` (a frame or a .csv/.xlsx path, see :func:`reconcile_orders`) and ``bank`` (a
-    .csv/.xlsx/.ofx statement, see :func:`reconcile_bank`) are optional.
+    .csv/.xlsx/.ofx statement, see :func:`reconcile_bank`) are optional. ``currency`` (e.g.
+    ``"usd"``) limits every frame, and what must tie, to that currency; ``None``: all of them.
+    The history is pulled once (see :func:`.gather`) and every report computed from it.
 
     Raises
     ------
     billing_kit.history.InvalidOption
-        A month not written ``YYYY-MM``, or an unknown zone.
+        A month not written ``YYYY-MM``, an unknown zone or currency.
     """
     zone = check_timezone(tz) or "UTC"
+    code = check_currency(currency)
     start, end = _bounds(month)
+    lo, hi, _ = _period(start, end, zone)
     pulled = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-    summary = balance_summary(client, start, end, zone)
-    activity = balance_activity(client, start, end, zone)
-    payouts = payout_reconciliation(client, start, end, zone)
-    ending = ending_balance_reconciliation(client, end, zone)
+    frames = month_figures(
+        gather(client, hi), lo, hi, zone, live=_live_balance(client, hi), currency=code
+    )
     matched_orders = None
     if orders is not None:
         matched_orders = reconcile_orders(client, orders, since=start, until=end, tz=zone)
     matched_bank = None
     if bank is not None:
         matched_bank = reconcile_bank(client, bank, since=start, until=end, tz=zone)
+    if code is not None:
+        matched_orders = _only_result(matched_orders, code)
+        matched_bank = _only_result(matched_bank, code)
     failures = [
-        *_roll_forward_failures(summary),
-        *_payout_failures(payouts.summary),
+        *_roll_forward_failures(frames["roll_forward"]),
+        *_payout_failures(frames["payouts"]),
         *_match_failures("orders", matched_orders, _ORDER_OK),
         *_match_failures("bank", matched_bank, _BANK_OK),
     ]
@@ -203,10 +292,11 @@ def month_end(
         "mode": str(client.mode),
         "period": f"[{start}, {end})",
         "tz": zone,
+        "currency": "all" if code is None else code,
         "pulled_at": pulled,
     }
-    return MonthEnd(header, summary, activity, payouts.summary, payouts.frame, ending,
-                    matched_orders, matched_bank, failures)  # fmt: skip
+    return MonthEnd(header, **frames, orders=matched_orders, bank=matched_bank,
+                    failures=failures)  # fmt: skip
 
 
 def _table(frame: pd.DataFrame) -> str:
@@ -232,6 +322,13 @@ def _html(report: MonthEnd) -> str:
         body = "<p>Not given.</p>" if result is None else _table(result.summary)
         exceptions.append(f"<h3>{name}</h3>{body}")
     sections.append(("Exceptions by class", "".join(exceptions)))
+    charts = month_charts(report.daily, report.payouts, report.header["tz"])
+    figures = "".join(
+        f"<figure class='chart' data-currency='{code}'><img alt='{code.upper()}: daily gross and "
+        f"net, automatic payouts' src='{uri}'></figure>"
+        for code, uri in charts.items()
+    )
+    sections.append(("Charts", figures or "<p>No activity or payouts this month.</p>"))
     verdict = (
         "<p class='ties'>Everything ties.</p>"
         if report.ties
@@ -249,5 +346,5 @@ def _html(report: MonthEnd) -> str:
              ".failures{color:#b00}")  # fmt: skip
     return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>Month-end "
             f"{html.escape(report.header['period'])}</title><style>{style}</style></head><body>"
-            f"<h1>Month-end report</h1><table>{header}</table><h2>Tie-out</h2>{verdict}"
-            f"{body}</body></html>")  # fmt: skip
+            f"<h1>Month-end report</h1><table class='header'>{header}</table>"
+            f"<h2>Tie-out</h2>{verdict}{body}</body></html>")  # fmt: skip

@@ -22,6 +22,7 @@ __all__ = [
     "PayoutReconciliation",
     "balance_activity",
     "balance_summary",
+    "daily_activity",
     "ending_balance_reconciliation",
     "payout_reconciliation",
 ]
@@ -138,6 +139,29 @@ def balance_activity(
         },
         {name: [int(v) for v in grouped[name]] for name in ("gross", "fee", "net")},
     )
+
+
+def daily_activity(history: History, start: int, end: int, tz: str) -> pd.DataFrame:
+    """The rows of :func:`balance_activity` summed per day in ``tz`` and ``currency``.
+
+    Columns ``day`` (the local date, ``datetime64``), ``currency``, ``count``, ``gross``, ``fee``
+    and ``net`` (exact decimals); a day without activity has no row.
+    """
+    rows = ledger(history)
+    inside = rows[_window(rows, "placed_at", start, end) & ~rows["automatic"]]
+    grouped = (
+        inside.assign(day=inside["placed_at"].dt.tz_convert(tz).dt.tz_localize(None).dt.floor("D"))
+        .groupby(["day", "currency"], sort=True)
+        .agg(count=("id", "size"), gross=("amount_minor", "sum"), fee=("fee_minor", "sum"),
+             net=("net_minor", "sum"))
+        .reset_index()
+    )  # fmt: skip
+    frame = _money_frame(
+        {"currency": list(grouped["currency"]), "count": list(grouped["count"].astype("int64"))},
+        {name: [int(v) for v in grouped[name]] for name in ("gross", "fee", "net")},
+    )
+    frame.insert(0, "day", grouped["day"].astype("datetime64[ns]"))
+    return frame
 
 
 @dataclass(frozen=True)

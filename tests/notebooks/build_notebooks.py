@@ -434,6 +434,7 @@ scheduler (see docs/reconcile.md, "Month-end").""",
 allow_live = False  # True only to report on a live account
 month = "2026-11"  # YYYY-MM: the period is [first of month, first of next month)
 tz = "UTC"  # the zone days are counted in, e.g. "Europe/Paris"
+currency = None  # one currency only, e.g. "usd" (a text code, never an amount); None: all
 orders = None  # an order list (.csv or .xlsx) to match against the charges, or None
 bank = None  # a bank statement (.csv, .xlsx or .ofx) to match against the payouts, or None
 out_dir = "exports/month-end"  # where the workbook and the HTML report go""",
@@ -445,7 +446,7 @@ out_dir = "exports/month-end"  # where the workbook and the HTML report go""",
         """\
 from billing_kit.reconcile import month_end
 
-report = month_end(client, month, tz, orders=orders, bank=bank)
+report = month_end(client, month, tz, orders=orders, bank=bank, currency=currency)
 report.header""",
     ),
     (
@@ -469,8 +470,8 @@ from pathlib import Path
 
 folder = Path(out_dir)
 folder.mkdir(parents=True, exist_ok=True)
-print(report.to_excel(folder / f"month-end-{month}.xlsx"))
-print(report.to_html(folder / f"month-end-{month}.html"))""",
+print(report.to_excel(folder / f"{report.stem}.xlsx"))
+print(report.to_html(folder / f"{report.stem}.html"))""",
     ),
 ]
 

@@ -12,6 +12,7 @@ import shutil
 from pathlib import Path
 
 import nbformat
+import openpyxl
 import pytest
 
 from tests.notebooks.nbval_run import run_nbval
@@ -107,7 +108,12 @@ def test_month_end_notebook_runs_with_parameters_and_converts_without_code(
         papermill.execute_notebook(
             str(NOTEBOOKS / "06_month_end.ipynb"),
             str(tmp_path / "month-end.ipynb"),
-            parameters={"month": "2026-11", "tz": "Europe/Paris", "out_dir": str(out_dir)},
+            parameters={
+                "month": "2026-11",
+                "tz": "Europe/Paris",
+                "currency": "usd",
+                "out_dir": str(out_dir),
+            },
             kernel_name="python3",
             cwd=str(tmp_path),
             progress_bar=False,
@@ -118,5 +124,10 @@ def test_month_end_notebook_runs_with_parameters_and_converts_without_code(
     page, _ = HTMLExporter(exclude_input=True).from_notebook_node(executed)
     assert "Net balance change from activity" in page and "Europe/Paris" in page
     assert "month_end(client" not in page  # the code is hidden
-    assert (out_dir / "month-end-2026-11.xlsx").exists()
-    assert (out_dir / "month-end-2026-11.html").exists()
+    # currency="usd" (text, never an amount) names the files and limits every frame to USD.
+    assert (out_dir / "month-end-2026-11-usd.html").exists()
+    book = openpyxl.load_workbook(out_dir / "month-end-2026-11-usd.xlsx")
+    summary = dict(book["Summary"].iter_rows(values_only=True))
+    assert summary["currency"] == "usd"
+    currencies = {row[1] for row in book["Roll-forward"].iter_rows(min_row=2, values_only=True)}
+    assert currencies == {"usd"}
