@@ -21,12 +21,12 @@ import pandas as pd
 
 from billing_kit.history._options import check_timezone
 from billing_kit.widgets import charts as _charts
+from billing_kit.widgets._emails import customer_emails
 from billing_kit.widgets._form import Form, button, esc, message_html
 from billing_kit.widgets._history_views import (
     VIEWS,
     ZONES,
     ProgressSlot,
-    customer_emails,
     in_zone,
     readable_page,
     search,

@@ -6,9 +6,8 @@ functions over the history frames, so they are tested without a browser."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import ipywidgets as W
 import pandas as pd
@@ -19,9 +18,6 @@ from billing_kit.history import ProgressUpdate
 from billing_kit.history._schema import STATUS_VALUES
 from billing_kit.widgets._form import esc
 from billing_kit.widgets._refund_form import reason_words
-
-if TYPE_CHECKING:
-    from billing_kit._client import Client
 
 #: Time zones offered by the browser (any IANA name can be passed to ``HistoryBrowser(tz=...)``).
 ZONES = (
@@ -70,28 +66,6 @@ VIEWS: dict[str, View] = {
         ("id", "description", "destination"),
     ),
 }  # fmt: skip
-
-
-def customer_emails(client: Client, wanted: Iterable[str]) -> dict[str, str]:
-    """Return the email of each customer id in ``wanted`` that has one.
-
-    Pages through the customer list (newest first, 100 a page,
-    https://docs.stripe.com/api/customers/list) until every wanted customer was seen or the list
-    ends, so a history with more customers than one page still shows every email.
-    """
-    missing = {str(c) for c in wanted}
-    emails: dict[str, str] = {}
-    params: dict[str, object] = {"limit": 100}
-    while missing:
-        page = client.stripe.v1.customers.list(params=params)  # type: ignore[arg-type]
-        for customer in page.data:
-            missing.discard(customer.id)
-            if customer.email:
-                emails[customer.id] = customer.email
-        if not page.has_more or not page.data:
-            break
-        params["starting_after"] = page.data[-1].id
-    return emails
 
 
 def with_emails(frame: pd.DataFrame, emails: dict[str, str]) -> pd.DataFrame:
