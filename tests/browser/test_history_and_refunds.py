@@ -47,6 +47,9 @@ def _history_notebook(lab: Any, page: Any) -> None:
     expect(form).to_contain_text(re.compile(r"done: [\d,]+ charges"))
     loaded = re.search(r"done: ([\d,]+) charges", form.inner_text())
     assert loaded is not None and int(loaded[1].replace(",", "")) > 100
+    # The table's page arrives after the headline: the first rows are charge ids with emails.
+    expect(form.locator(".bk-table").first).to_contain_text("ch_")
+    expect(form.locator(".bk-table").first).to_contain_text("@example.com")
     shot(form, "history-browser-table")
     for tab, name in (("Daily volume", "daily-volume"), ("Declines", "declines"), ("Fees", "fees")):
         form.get_by_role("tab", name=tab).click()
