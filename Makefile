@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: lab test lint types pytest bench system-deps clean
+.PHONY: lab test lint types pytest bench screenshots system-deps clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -43,6 +43,16 @@ pytest: $(STAMP) system-deps
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test: lint types pytest
+
+# The form pictures in docs/notebooks.md: the browser tests save screenshots of each form element
+# to artifacts/screenshots/ (git-ignored, kept by CI); these are copied into docs/screenshots/.
+DOC_SHOTS := charge-form-success charge-form-declined batch-form-results refund-form-review \
+	history-browser-table ledger-view
+screenshots: $(STAMP) system-deps
+	$(BIN)/pytest -q -p no:cacheprovider tests/browser/test_charge_notebook.py \
+	  tests/browser/test_batch_notebook.py tests/browser/test_history_and_refunds.py
+	mkdir -p docs/screenshots
+	for name in $(DOC_SHOTS); do cp artifacts/screenshots/$$name.png docs/screenshots/; done
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks $(BENCH_ARGS)

@@ -21,6 +21,7 @@ import pandas as pd
 
 from billing_kit.history._options import check_timezone
 from billing_kit.widgets import charts as _charts
+from billing_kit.widgets._emails import customer_emails
 from billing_kit.widgets._form import Form, button, esc, message_html
 from billing_kit.widgets._history_views import (
     VIEWS,
@@ -176,7 +177,12 @@ class HistoryBrowser(Form):
         self._slot.finish(len(frame))
         self.loads += 1
         # People recognise customers by email; the table and the exports show it.
-        self._emails = {c.id: c.email for c in self.client.customers(limit=100) if c.email}
+        wanted: list[str] = (
+            list(frame["customer"].dropna().astype(str).unique())
+            if "customer" in frame.columns
+            else []
+        )
+        self._emails = customer_emails(self.client, wanted)
         self.frame, self.loaded_kind = with_emails(frame, self._emails), view.kind
         currencies = (
             sorted(frame["currency"].astype("string").dropna().unique()) if len(frame) else []

@@ -14,6 +14,7 @@ import ipywidgets as W
 
 from billing_kit._exceptions import DuplicateRefund
 from billing_kit._money import format_amount, to_major
+from billing_kit.widgets._emails import customer_emails
 from billing_kit.widgets._form import Form, Mode, button, esc, message_html, problems_html
 from billing_kit.widgets._inputs import check_amount, check_charge_id
 from billing_kit.widgets._once import DuplicateQuestion, Waiting
@@ -203,7 +204,7 @@ class RefundForm(Form):
         reach the review step; the table below shows every recent charge with what is left.
         """
         charges = self.client.recent_charges(limit=100)
-        self._emails = {c.id: c.email for c in self.client.customers(limit=100) if c.email}
+        self._emails = customer_emails(self.client, {c.customer for c in charges if c.customer})
         self._charges = {c.id: c for c in charges}
         refundable = [c for c in charges if not_refundable(c) is None][: self._recent_count]
         self.picker.options = [("—", "")] + [

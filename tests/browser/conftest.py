@@ -28,18 +28,17 @@ from tests.support import require_tool, stop_shared_sandbox
 CHROMIUM = "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parents[2]
 
-# Per-user settings (JUPYTERLAB_SETTINGS_DIR): no news toast, no update check, all cells in the DOM,
-# and the notebook's kernel starts without asking.
+# Per-user settings (JUPYTERLAB_SETTINGS_DIR): no news toast, no update check, all cells in the DOM.
 _SETTINGS = {
     "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
         "fetchNews": "false",
         "checkForUpdates": False,
     },
-    # autoStartDefaultKernel: never let a "Select Kernel" dialog cover the notebook (JupyterLab
-    # shows one for some notebook metadata, e.g. without language_info).
+    # windowingMode none: every cell stays in the DOM. No autoStartDefaultKernel: it swapped the
+    # kernel under a freshly opened notebook; tests.browser.steps.start_kernel starts the kernel
+    # before the page opens instead.
     "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {
         "windowingMode": "none",
-        "autoStartDefaultKernel": True,
     },
 }
 
@@ -53,10 +52,6 @@ class Lab:
     root: Path
     home: Path
     log: Path
-
-    def url(self, notebook: str) -> str:
-        """The URL that opens ``notebook`` with a fresh workspace layout."""
-        return f"{self.base}/lab/tree/{notebook}?token={self.token}&reset"
 
 
 def _free_port() -> int:
@@ -150,6 +145,14 @@ def page(browser: object) -> Iterator[object]:
     context = browser.new_context(viewport={"width": 1400, "height": 2000})  # type: ignore[attr-defined]
     outside: list[str] = []
     page = context.new_page()
+    # Kept for failure messages (tests.browser.steps.explained).
+    page.console_errors = []
+    page.on(
+        "console",
+        lambda message: (
+            page.console_errors.append(message.text) if message.type == "error" else None
+        ),
+    )
     page.on(
         "request",
         lambda request: (

@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 import billing_kit
-from tests.browser.test_charge_notebook import _form_shot, _run_all, _run_new_cell, _shot
+from tests.browser.steps import explained, open_notebook, run_all, shot
+from tests.browser.test_charge_notebook import _run_new_cell
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(300)]
 
@@ -20,6 +21,11 @@ NOTEBOOK = "05_charge_a_spreadsheet.ipynb"
 
 
 def test_upload_confirm_once_and_read_the_results(lab: Any, page: Any, tmp_path: Path) -> None:
+    with explained(page, lab.log, "batch-notebook"):
+        _upload_and_confirm(lab, page, tmp_path)
+
+
+def _upload_and_confirm(lab: Any, page: Any, tmp_path: Path) -> None:
     from playwright.sync_api import expect
 
     sheet = tmp_path / "upload.csv"
@@ -27,17 +33,10 @@ def test_upload_confirm_once_and_read_the_results(lab: Any, page: Any, tmp_path:
         "email,amount,currency,payment_method,description\n"
         + "".join(f"up{i}@example.com,{10 + i}.00,usd,pm_card_visa,Upload {i}\n" for i in range(3))
     )
-    page.goto(lab.url(NOTEBOOK))
-    expect(page.locator(".jp-NotebookPanel-notebook")).to_be_visible(timeout=60_000)
-    _run_all(page)
-    try:
-        # The last cells print the note of the re-run: every cell has run.
-        expect(page.locator(".jp-OutputArea-output", has_text="no row left to send")).to_be_visible(
-            timeout=120_000
-        )
-    except AssertionError:
-        _shot(page, "batch-notebook-not-run")
-        raise
+    open_notebook(page, lab, NOTEBOOK)
+    run_all(page)
+    # The last cells print the note of the re-run.
+    expect(page.locator(".jp-OutputArea-output", has_text="no row left to send")).to_be_visible()
     form = page.locator(".bk-form").first
     expect(form).to_contain_text("problem(s)")  # the sample sheet's bad rows, before the upload
     # ipywidgets' FileUpload keeps its <input type=file> out of the page: it opens a file chooser.
@@ -51,7 +50,7 @@ def test_upload_confirm_once_and_read_the_results(lab: Any, page: Any, tmp_path:
     expect(form).to_contain_text("succeeded: 3", timeout=90_000)
     expect(form.locator(".bk-table").last).to_contain_text("succeeded")
     expect(form.locator("a[download]")).to_contain_text("upload-results.xlsx")
-    _form_shot(page, "batch-form-results")
+    shot(form, "batch-form-results")
 
     _run_new_cell(page, "print('ignored clicks:', form.ignored_clicks)")
     ignored = page.locator(".jp-OutputArea-output", has_text="ignored clicks:")

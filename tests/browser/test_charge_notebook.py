@@ -1,63 +1,31 @@
 """The charge notebook in a real JupyterLab, clicked through in Debian's chromium.
 
-Opens 01_charge_a_customer.ipynb, runs all cells, fills the form, reviews, confirms and checks the
-charge in the sandbox the notebook's kernel used; then double-clicks Charge and checks one charge.
-Screenshots go to artifacts/screenshots/ (kept by CI).
+Opens 01_charge_a_customer.ipynb and runs all cells; then, in the charge form: validation while
+typing, review and confirm (the charge is checked in the sandbox the notebook's kernel used), a
+double click on Charge that charges once, and a declining test card that shows the decline in
+the form's words. Last, the ledger view under it lists these attempts with their idempotency keys
+and Stripe ids, and filters them by outcome. Screenshots go to artifacts/screenshots/ (kept by
+CI); a failure's message carries a screenshot and the JupyterLab log's tail.
 """
 
 from __future__ import annotations
 
-import re
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 import billing_kit
+from tests.browser.steps import CLICK, explained, open_notebook, run_all, settled, shot
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(240)]
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(300)]
 
 NOTEBOOK = "01_charge_a_customer.ipynb"
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
-
-
-def _shot(page: Any, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
-
-
-def _form_shot(page: Any, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.locator(".bk-form").first.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
-
-
-def _run_all(page: Any) -> None:
-    """Run all cells from the Run menu, and check that the kernel really started running them.
-
-    Right after the page loads the menu command can land before the notebook's session is ready
-    and do nothing, so the click is repeated until a prompt shows ``[*]`` or a number.
-    """
-    from playwright.sync_api import expect
-
-    expect(page.locator("#jp-main-statusbar")).to_contain_text("Idle", timeout=60_000)
-    started = page.locator(".jp-InputPrompt", has_text=re.compile(r"\[(\*|\d+)\]"))
-    for attempt in range(1, 4):
-        page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
-        page.locator("li.lm-Menu-item[data-command='runmenu:run-all']").click()
-        try:
-            expect(started).not_to_have_count(0, timeout=10_000)
-        except AssertionError:
-            print(f"Run All attempt {attempt} did not start the cells")
-            page.keyboard.press("Escape")
-            continue
-        return
-    raise AssertionError("Run All never started the notebook's cells")
 
 
 def _run_new_cell(page: Any, code: str) -> None:
-    """Append a code cell after the last one and run it (the kernel runs it after queued clicks)."""
+    """Append a code cell after the last one and run it."""
     page.locator(".jp-Cell").last.locator(".jp-InputPrompt").click()
     page.keyboard.press("Escape")
     page.keyboard.press("b")
@@ -66,59 +34,62 @@ def _run_new_cell(page: Any, code: str) -> None:
     page.keyboard.press("Shift+Enter")
 
 
-def _review_and_charge(page: Any, *, customer: str, amount: str, double: bool) -> str:
+def _review(page: Any, *, customer: str, amount: str, card: str | None = None) -> Any:
+    """Fill the charge form, review it, check the summary; return the Charge button."""
     from playwright.sync_api import expect
 
-    page.get_by_role("textbox", name="Customer", exact=True).fill(customer)
-    page.get_by_role("textbox", name="Amount", exact=True).fill(amount)
-    page.get_by_role("button", name="Review charge").click()
-    summary = page.locator(".bk-summary")
-    expect(summary).to_contain_text(f"${amount}", timeout=30_000)
+    form = page.locator(".bk-form").first
+    form.get_by_role("textbox", name="Customer", exact=True).fill(customer)
+    form.get_by_role("textbox", name="Amount", exact=True).fill(amount)
+    if card is not None:
+        form.get_by_role("combobox", name="Test card").select_option(label=card)
+    form.get_by_role("button", name="Review charge").click()
+    summary = form.locator(".bk-summary")
+    expect(summary).to_contain_text(f"${amount}", timeout=CLICK)
     expect(summary).to_contain_text(customer)
+    expect(summary).to_contain_text(card or "succeeds (Visa)")
     expect(summary).to_contain_text("SANDBOX")
-    charge = page.get_by_role("button", name=f"Charge ${amount}")
+    charge = form.get_by_role("button", name=f"Charge ${amount}")
     expect(charge).to_be_enabled()
-    if double:
-        charge.dblclick()
-    else:
-        charge.click()
-    result = page.locator(".bk-result")
-    expect(result).to_contain_text(f"Charged ${amount} to {customer}", timeout=60_000)
+    return charge
+
+
+def _result(page: Any, expected: str) -> str:
+    from playwright.sync_api import expect
+
+    result = page.locator(".bk-form").first.locator(".bk-result")
+    expect(result).to_contain_text(expected, timeout=CLICK)
     text: str = result.inner_text()
     return text
 
 
 def test_charge_form_in_jupyterlab(lab: Any, page: Any) -> None:
+    with explained(page, lab.log, "charge-notebook"):
+        _charge_notebook(lab, page)
+
+
+def _charge_notebook(lab: Any, page: Any) -> None:
     from playwright.sync_api import expect
 
     # The shared sandbox starts with a seeded history, all of it before today: this test's
     # charges are the ones created from now on.
     started = datetime.fromtimestamp(int(time.time()), UTC)
-    page.goto(lab.url(NOTEBOOK))
-    expect(page.locator(".jp-NotebookPanel-notebook")).to_be_visible(timeout=60_000)
-    expect(page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']")).to_have_count(
-        1, timeout=60_000
-    )
-    _run_all(page)
-    # The first connect() starts the shared sandbox for this BILLING_KIT_HOME.
-    try:
-        expect(page.get_by_role("button", name="Review charge")).to_be_visible(timeout=90_000)
-    except AssertionError:
-        _shot(page, "charge-notebook-no-form")
-        raise
-    banner = page.locator(".bk-banner-sandbox").first  # the ledger view below has one too
-    expect(banner).to_contain_text("SANDBOX")
-    _form_shot(page, "charge-form-empty")
+    open_notebook(page, lab, NOTEBOOK)
+    run_all(page)  # the first connect() starts (and seeds) the shared sandbox
+    form = page.locator(".bk-form").first
+    expect(form.get_by_role("button", name="Review charge")).to_be_visible()
+    expect(form.locator(".bk-banner-sandbox")).to_contain_text("SANDBOX")
+    shot(form, "charge-form-empty")
 
     # Validation is shown while typing, before anything is sent.
-    amount = page.get_by_role("textbox", name="Amount", exact=True)
-    amount.fill("12.345")
-    expect(page.locator(".bk-problems")).to_contain_text("more decimals than USD allows")
-    _form_shot(page, "charge-form-validation")
+    form.get_by_role("textbox", name="Amount", exact=True).fill("12.345")
+    expect(form.locator(".bk-problems")).to_contain_text("more decimals than USD allows")
+    shot(form, "charge-form-validation")
+    settled(page)  # the next amount must not be held back behind the Review click
 
-    first = _review_and_charge(page, customer="ana@example.com", amount="12.50", double=False)
-    _form_shot(page, "charge-form-success")
-    _shot(page, "charge-notebook")
+    _review(page, customer="ana@example.com", amount="12.50").click()
+    first = _result(page, "Charged $12.50 to ana@example.com")
+    shot(form, "charge-form-success")
 
     client = billing_kit.connect(home=lab.home)
     assert client.mode == "sandbox"
@@ -128,16 +99,56 @@ def test_charge_form_in_jupyterlab(lab: Any, page: Any) -> None:
     assert charges[0].id in first
 
     # Double click: both clicks reach the kernel queue; one charge results.
-    second = _review_and_charge(page, customer="ben@example.com", amount="7.00", double=True)
-    _run_new_cell(page, "print('ignored clicks:', form.ignored_clicks)")
-    ignored = page.locator(".jp-OutputArea-output", has_text="ignored clicks:")
-    expect(ignored).to_be_visible(timeout=30_000)
-    # Both clicks reached the kernel (the button was not yet disabled in the browser) and the
-    # kernel refused the second one: this is the guard at work, not a lucky single click.
-    assert ignored.inner_text().strip() == "ignored clicks: 1"
-    _form_shot(page, "charge-form-after-double-click")
+    _review(page, customer="ben@example.com", amount="7.00").dblclick()
+    second = _result(page, "Charged $7.00 to ben@example.com")
     charges = [c for c in client.recent_charges(limit=10) if c.created >= started]
     assert sorted(c.amount.minor for c in charges) == [700, 1250]
     assert next(c.id for c in charges if c.amount.minor == 700) in second
-    expect(page.locator(".bk-session")).to_contain_text("ben@example.com")
+    expect(form.locator(".bk-session")).to_contain_text("ben@example.com")
+
+    # A declining test card: the decline in the form's words, nothing charged.
+    card = "declined: insufficient funds"
+    _review(page, customer="cy@example.com", amount="9.00", card=card).click()
+    declined = _result(page, "Declined:")
+    assert "Nothing was charged" in declined
+    assert "insufficient funds" in declined.lower()
+    assert "CardDeclined" not in declined and "402" not in declined  # no API jargon
+    shot(form, "charge-form-declined")
+    charges = [c for c in client.recent_charges(limit=10) if c.created >= started]
+    assert [c.status for c in charges if c.amount.minor == 900] == ["failed"]
     expect(page.locator(".bk-error")).to_have_count(0)
+
+    _ledger_view(page, client)
+
+    # Both clicks of the double click reached the kernel (the button was not yet disabled in
+    # the browser) and the kernel refused the second one: the guard at work, not a lucky click.
+    _run_new_cell(page, "print('ignored clicks:', form.ignored_clicks)")
+    ignored = page.locator(".jp-OutputArea-output", has_text="ignored clicks:")
+    expect(ignored).to_be_visible(timeout=CLICK)
+    assert ignored.inner_text().strip() == "ignored clicks: 1"
+
+
+def _ledger_view(page: Any, client: billing_kit.Client) -> None:
+    """The ledger view lists this session's attempts with key and Stripe id; filter by outcome."""
+    from playwright.sync_api import expect
+
+    view = page.locator(".bk-form", has_text="Ledger: every charge").first
+    rows = client.ledger.frame()
+    assert sorted(rows["outcome"]) == ["declined", "succeeded", "succeeded"]
+    view.get_by_role("button", name="Reload ledger").click()
+    table = view.locator(".bk-table")
+    expect(view).to_contain_text("3 attempts (2 succeeded, 1 declined)", timeout=CLICK)
+    for key, stripe_id in zip(rows["idempotency_key"], rows["stripe_id"], strict=True):
+        expect(table).to_contain_text(key)
+        expect(table).to_contain_text(stripe_id)
+    shot(view, "ledger-view")
+
+    view.get_by_role("combobox", name="Outcome").select_option(label="declined")
+    expect(view).to_contain_text("1 attempts (1 declined)", timeout=CLICK)
+    declined = rows[rows["outcome"] == "declined"].iloc[0]
+    expect(table.locator("tr")).to_have_count(2)  # the header and the declined attempt
+    expect(table).to_contain_text(declined["idempotency_key"])
+    expect(table).to_contain_text(str(declined["decline_code"]))
+    for key in rows[rows["outcome"] == "succeeded"]["idempotency_key"]:
+        expect(table).not_to_contain_text(key)
+    shot(view, "ledger-view-declined")

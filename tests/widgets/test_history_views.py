@@ -169,3 +169,15 @@ def test_export_names_carry_the_filters_and_never_overwrite(loaded: HistoryBrows
     third = loaded.export_csv()
     assert third.name == first.name.replace(".csv", "-2.csv")
     assert len({first, second, third}) == 3 and all(p.exists() for p in (first, second, third))
+
+
+def test_emails_of_customers_beyond_the_first_page(client: billing_kit.Client) -> None:
+    # The charged customer is the oldest of 101: listed newest first, it is on the second page.
+    first = client.find_or_create_customer("first.customer@example.com")
+    for n in range(100):
+        client.stripe.v1.customers.create(params={"email": f"later{n}@example.com"})
+    client.charge(first, "12.00", "usd", payment_method="pm_card_visa")
+    browser = HistoryBrowser(client)
+    browser.load_button.click()
+    assert browser.error_area.value == ""
+    assert list(browser.value["customer_email"]) == ["first.customer@example.com"]

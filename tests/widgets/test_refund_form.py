@@ -223,3 +223,17 @@ def test_reasons_are_words() -> None:
     ]
     assert reason_words("requested_by_customer") == "Requested by customer"
     assert reason_words("expired_uncaptured_charge") == "Expired uncaptured charge"
+
+
+def test_recent_charges_show_emails_beyond_the_first_page_of_customers(
+    client: billing_kit.Client,
+) -> None:
+    # The charged customer is the oldest of 101: listed newest first, it is on the second page.
+    first = client.find_or_create_customer("first.customer@example.com")
+    for n in range(100):
+        client.stripe.v1.customers.create(params={"email": f"later{n}@example.com"})
+    charge = client.charge(first, "12.00", "usd", payment_method="pm_card_visa")
+    form = RefundForm(client)
+    assert "first.customer@example.com" in form.recent_table.value
+    offered = dict((value, label) for label, value in form.picker.options)
+    assert "first.customer@example.com" in offered[charge.id]
