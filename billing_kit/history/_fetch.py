@@ -382,7 +382,15 @@ class _Slice:
     held: list[Any] = field(default_factory=list)
 
     def pages_left(self) -> float:
-        """Estimated pages still to read (infinite while nothing is known of the density)."""
+        """Estimated pages still to read (infinite while nothing is known of the density).
+
+        Examples
+        --------
+        >>> _Slice(0, 3600, seconds_per_page=600.0).pages_left()
+        6.0
+        >>> _Slice(0, 3600).pages_left()
+        inf
+        """
         if self.seconds_per_page is None:
             return math.inf
         return (self.hi - self.lo) / self.seconds_per_page
