@@ -6,12 +6,16 @@ The official library still signs every request, pins the API version and talks H
 frame reads (:func:`._loaders.page_reader`), and otherwise parses it into plain dicts with orjson.
 
 List endpoints only filter on ``created``, so a range is cut into half-open ``[gte, lt)`` slices
-that worker threads page through in parallel. A range starts as one slice. When a page comes back
-full with more to come and fewer slices run than the rate needs (rate x latency), the slice is
-split: everything created after the page's oldest second is finished, and the rest is cut into
-parts sized from the density just seen (doubling widths going back for a range not split before,
-equal widths after). The oldest second of the page is re-read by the part below it, so charges
-sharing a second are never lost; rows are keyed by id, so they are never doubled either.
+that worker threads page through in parallel, each with its own cursor (``starting_after``). How
+the range is cut is explained in ``docs/history.md`` ("How a pull fills the rate"); in short: the
+first page of a range shows how dense the data is; right after it the range is cut into as many
+slices as the rate needs in flight (rate x latency, Little's law), sized for
+:data:`FIRST_WAVE_PAGES` pages in all, the oldest slice taking whatever lies further back. Each
+slice keeps reading with its cursor: a split never re-reads a row. Whenever fewer slices run than
+the rate needs, the slice with the most pages left gives away its older part: in equal parts
+where its end is known, in blocks as large as a slice's share of the pages read so far where it
+is not (so the blocks double with every wave, and few slices, each ending in one partial page,
+cover a large account).
 """
 
 from __future__ import annotations
@@ -47,8 +51,11 @@ ENDPOINT_RATE = 25.0
 MAX_RATE_LIMITED = 30
 #: Pages a range expected to be short is read in order before it may be split after all.
 FEW_PAGES = 12
-#: The newest part of a split is sized to hold this many pages (the others double in width).
-MIN_PART_PAGES = 4
+#: No part of a split is planned to hold fewer pages: every slice ends in a partial page.
+MIN_PART_PAGES = 2
+#: Pages the first split plans for, shared by the slices the rate needs: an ordinary pull of
+#: 10,000 rows is then done by one wave of equal slices; a larger one goes on splitting.
+FIRST_WAVE_PAGES = 100
 
 
 @dataclass(frozen=True)
@@ -78,10 +85,11 @@ class Pacer:
     """
 
     def __init__(self, account_rate: float, endpoint_rate: float | None = None) -> None:
-        # A fifth of a second's worth of burst: with strictly spaced tokens, every late wake-up
-        # of a busy machine's thread would be capacity lost for good. Stripe (and the sandbox)
-        # count requests over a second, so a burst this small never trips them.
-        self.account = TokenBucket(account_rate, burst=account_rate / 5)
+        # A third of a second's worth of burst: a pull's first round trip is one request, and the
+        # tokens of that round trip are spent at once when its answer comes (with strictly spaced
+        # tokens, they and every late wake-up of a busy thread would be capacity lost for good).
+        # Stripe and the sandbox limit with token buckets that allow a second's burst.
+        self.account = TokenBucket(account_rate, burst=account_rate / 3)
         self.endpoint_rate = min(endpoint_rate or ENDPOINT_RATE, account_rate)
         self._endpoints: dict[str, TokenBucket] = {}
         self._lock = threading.Lock()
@@ -91,7 +99,7 @@ class Pacer:
             bucket = self._endpoints.get(endpoint)
             if bucket is None:
                 bucket = self._endpoints[endpoint] = TokenBucket(
-                    self.endpoint_rate, burst=self.endpoint_rate / 5
+                    self.endpoint_rate, burst=self.endpoint_rate / 3
                 )
             return bucket
 
@@ -198,6 +206,7 @@ class Fetcher:
         self.policy = policy or dataclasses.replace(base, max_rate_limited=MAX_RATE_LIMITED)
         self.stats = FetchStats()
         self.latency = 0.5  # seconds per request (moving average of the answers so far)
+        self._answers = 0
         self._latency_lock = threading.Lock()
 
     def get(
@@ -253,16 +262,18 @@ class Fetcher:
 
     def _observe(self, seconds: float) -> None:
         with self._latency_lock:
-            self.latency += 0.2 * (seconds - self.latency)
+            # The first answer replaces the guess: the first split is sized from it.
+            self._answers += 1
+            self.latency += (1.0 if self._answers == 1 else 0.2) * (seconds - self.latency)
 
     def wanted_slices(self) -> int:
-        """Slices worth running at once: rate x latency (Little's law), with half again to spare.
+        """Slices worth running at once: rate x latency (Little's law), rounded up.
 
         Fewer would leave the rate unused; more would only add slices, each of which ends in a
-        partial page.
+        partial page (the token bucket holds the pace either way).
         """
-        needed = self.pacer.endpoint_rate * self.latency * 1.5
-        return max(2, min(self.workers, math.ceil(needed) + 1))
+        needed = self.pacer.endpoint_rate * self.latency * 1.25
+        return max(2, min(self.workers, math.ceil(needed)))
 
     def list_pages(self, path: str, params: Mapping[str, Any]) -> Iterator[list[Record]]:
         """Page through one list query with ``starting_after``; yield the data of each page."""
@@ -336,11 +347,28 @@ class _Slice:
     lo: int
     hi: int
     cursor: str | None = None
-    #: A range as asked for, not yet split: how its rows are spread over time is unknown.
-    first: bool = False
+    #: Seconds one page spans, from this slice's last page (or its parent's): ``None`` unknown.
+    seconds_per_page: float | None = None
     #: Pages to fetch before the slice may be split (see ``Fetcher.pull_range``'s ``few``).
     patience: int = 0
+    #: A range as asked for, not yet split: its first split plans the first wave.
+    first: bool = False
+    #: Rows read from the oldest second seen so far, not yet handed on (more may follow).
     held: list[Any] = field(default_factory=list)
+
+    def pages_left(self) -> float:
+        """Estimated pages still to read (infinite while nothing is known of the density).
+
+        Examples
+        --------
+        >>> _Slice(0, 3600, seconds_per_page=600.0).pages_left()
+        6.0
+        >>> _Slice(0, 3600).pages_left()
+        inf
+        """
+        if self.seconds_per_page is None:
+            return math.inf
+        return (self.hi - self.lo) / self.seconds_per_page
 
 
 class _SlicePull:
@@ -362,11 +390,11 @@ class _SlicePull:
         self.on_finished = on_finished
         self.stop = stop
         self.queue: list[_Slice] = []
+        self.active: set[int] = set()
+        self.slices: dict[int, _Slice] = {}
         self.running = 0
         self.cond = threading.Condition()
         self.error: BaseException | None = None
-        #: Estimated pages left in each running slice (by ``id``), updated after every page.
-        self.left: dict[int, float] = {}
 
     def run(
         self, ranges: Sequence[tuple[int, int]], *, few: Sequence[tuple[int, int]] = ()
@@ -376,7 +404,7 @@ class _SlicePull:
         # follows sizes the parts from that (a probe that costs nothing extra).
         self.queue = sorted(
             (
-                _Slice(lo, hi, first=True, patience=FEW_PAGES if (lo, hi) in few else 0)
+                _Slice(lo, hi, patience=FEW_PAGES if (lo, hi) in few else 0, first=True)
                 for lo, hi in ranges
                 if hi > lo
             ),
@@ -405,12 +433,16 @@ class _SlicePull:
     def _work(self) -> None:
         while True:
             with self.cond:
+                # A worker with nothing queued shares out the slice with the most pages left
+                # at once, without waiting for that slice's next answer.
                 while not self.queue and self.running and not self.stop.is_set():
-                    self.cond.wait(0.2)
+                    if not self._split():
+                        self.cond.wait(0.2)
                 if self.stop.is_set() or not self.queue:
                     return
                 current = self.queue.pop()
                 self.running += 1
+                self.slices[id(current)] = current
             try:
                 self._advance(current)
             except BaseException as exc:
@@ -422,111 +454,105 @@ class _SlicePull:
                 return
             with self.cond:
                 self.running -= 1
+                self.slices.pop(id(current), None)
                 self.cond.notify_all()
 
     def _advance(self, piece: _Slice) -> None:
-        """Page through ``piece`` until it is finished or split."""
+        """Page through ``piece`` with its cursor, handing on finished seconds after every page.
+
+        Another worker may give away the older part of ``piece`` meanwhile (:meth:`_split`):
+        ``lo`` then rises, and rows of a page in flight that fall below it are left to the part
+        that took them.
+        """
         while not self.stop.is_set():
-            query = dict(self.params, limit=PAGE_SIZE, created={"gte": piece.lo, "lt": piece.hi})
-            if piece.cursor is not None:
-                query["starting_after"] = piece.cursor
+            with self.cond:
+                query = dict(
+                    self.params, limit=PAGE_SIZE, created={"gte": piece.lo, "lt": piece.hi}
+                )
+                if piece.cursor is not None:
+                    query["starting_after"] = piece.cursor
             data, has_more = self.reader.read(self.fetcher.get_raw(self.path, query))
             self.fetcher.stats.add(pages=1)
-            piece.held.extend(data)
-            piece.patience -= 1
-            if not has_more or not data:
-                with self.cond:
-                    self.left.pop(id(piece), None)
-                self._finish(piece.lo, piece.hi, piece.held)
-                return
             created = list(map(self.reader.created, data))
-            oldest = min(created)
-            # Density from this page's rows (the slice may reach far past the newest of them).
-            spread = max(created) + 1 - oldest
-            seconds_per_page = max(1.0, spread * PAGE_SIZE / len(data))
-            pages_left = (oldest + 1 - piece.lo) / seconds_per_page
             with self.cond:
-                idle = self.fetcher.wanted_slices() - self.running - len(self.queue)
-                self.left[id(piece)] = pages_left
-                # A free slot goes to the slices with the most left, not to whichever page
-                # happens to come back first: fewer, longer slices end in fewer partial pages.
-                biggest = max(self.left.values())
-            if (
-                idle > 0
-                and oldest + 1 < piece.hi
-                and piece.patience <= 0
-                and pages_left >= biggest / 2
-            ):
-                # A slot left idle costs more than a partial page, so near the end even the
-                # last few pages of a slice are shared out, down to one page per part.
-                parts = min(idle + 1, int(pages_left))
-                if parts >= 2:
-                    with self.cond:
-                        self.left.pop(id(piece), None)
-                    newer = [r for r in piece.held if self.reader.created(r) > oldest]
-                    # Everything newer than the oldest second on this page is complete.
-                    self._finish(oldest + 1, piece.hi, newer)
-                    if piece.first or piece.lo <= 0:
-                        # Nothing is known yet of how the rows spread back in time (since the
-                        # account began, or new charges bunched at the end of a refresh): widths
-                        # double going back from the newest, and the oldest part takes the rest.
-                        # Eight parts reach 255x the first width; more would mostly be empty
-                        # years, one wasted request each, while the parts with rows split again.
-                        edges = _geometric_edges(
-                            piece.lo, oldest + 1, MIN_PART_PAGES * seconds_per_page, min(parts, 8)
-                        )
-                    else:
-                        # A part of a split, whose density was seen: equal widths, equal pages if
-                        # the density holds, so the parts finish together and few end in a
-                        # partial page.
-                        parts = max(2, min(parts, int(pages_left // MIN_PART_PAGES)))
-                        edges = _even_edges(piece.lo, oldest + 1, parts)
-                    children = [_Slice(a, b) for a, b in itertools.pairwise(edges)]
-                    with self.cond:
-                        self.queue.extend(children)
-                        self.cond.notify_all()
-                    return
-            piece.cursor = self.reader.ident(data[-1])
+                lo = piece.lo
+                if data and created[-1] < lo:
+                    # Split while this page was in flight: it reached the part given away.
+                    data = [r for r, c in zip(data, created, strict=True) if c >= lo]
+                    has_more = False
+                if not has_more or not data:
+                    self.slices.pop(id(piece), None)
+                    records, hi = [*piece.held, *data], piece.hi
+                else:
+                    oldest = min(created)
+                    # Every second after the oldest on this page is complete: hand it on now
+                    # (the progress bar shows rows from the first answer on). Rows of the
+                    # oldest second wait: the next page may hold more of them.
+                    rows = [*piece.held, *data]
+                    stamps = [*map(self.reader.created, piece.held), *created]
+                    records = [r for r, c in zip(rows, stamps, strict=True) if c > oldest]
+                    hi = piece.hi
+                    piece.held = [r for r, c in zip(rows, stamps, strict=True) if c == oldest]
+                    piece.hi = oldest + 1
+                    piece.cursor = self.reader.ident(data[-1])
+                    # Density from this page's rows (the slice may reach far past them).
+                    spread = max(created) + 1 - oldest
+                    piece.seconds_per_page = max(1.0, spread * PAGE_SIZE / len(data))
+                    piece.patience -= 1
+                    self.cond.notify_all()
+            if not has_more or not data:
+                self._finish(lo, hi, records)
+                return
+            self._finish(oldest + 1, hi, records)
+
+    def _split(self) -> bool:
+        """Give away the older part of the running slice with the most pages left, in as many
+        parts as the rate needs more slices; called with ``cond`` held. Whether it did."""
+        idle = self.fetcher.wanted_slices() - self.running - len(self.queue)
+        # Only slices that have had an answer: one not yet answered may hold nothing at all.
+        ready = [s for s in self.slices.values() if s.patience <= 0 and s.cursor is not None]
+        if idle <= 0 or not ready:
+            return False
+        piece = max(ready, key=_Slice.pages_left)
+        # One page of it is in flight: what is left beyond that is what can be shared.
+        left = piece.pages_left() - 1
+        if left < 2 * MIN_PART_PAGES:
+            return False
+        parts = idle + 1
+        # Where the slice reaches back past what its parts can hold, how many rows lie there is
+        # unknown: it gives away blocks and the oldest part takes the rest. The first wave plans
+        # for FIRST_WAVE_PAGES pages; later blocks hold a slice's share of half the pages read
+        # so far: small enough that a remainder near its end is shared out (a block past the
+        # oldest row costs one empty page), large enough that a big account is covered in a few
+        # waves that grow by half each time.
+        wanted = self.fetcher.wanted_slices()
+        planned = FIRST_WAVE_PAGES if piece.first else self.fetcher.stats.pages
+        block = min(left / parts, max(MIN_PART_PAGES, planned / wanted))
+        if block < MIN_PART_PAGES:
+            parts = int(left // MIN_PART_PAGES)
+            block = left / parts
+        assert piece.seconds_per_page is not None
+        width = max(1, int(block * piece.seconds_per_page))
+        # The slice keeps its page in flight and one block more.
+        top = piece.hi - int(piece.seconds_per_page)
+        edges = [top - width * i for i in range(1, parts) if top - width * i > piece.lo]
+        if not edges:
+            return False
+        bounds = [*edges, piece.lo]
+        self.queue.extend(
+            _Slice(lo, hi, seconds_per_page=piece.seconds_per_page)
+            for hi, lo in itertools.pairwise(bounds)
+        )
+        piece.lo = edges[0]
+        piece.first = False
+        self.cond.notify_all()
+        return True
 
     def _finish(self, lo: int, hi: int, records: list[Any]) -> None:
+        if hi <= lo:
+            return
         self.fetcher.stats.add(rows=len(records))
         self.on_finished(lo, hi, records)
-
-
-def _even_edges(lo: int, hi: int, parts: int) -> list[int]:
-    """Edges cutting ``[lo, hi)`` into ``parts`` ranges of (near) equal width.
-
-    Examples
-    --------
-    >>> _even_edges(0, 10, 3)
-    [0, 3, 6, 10]
-    """
-    parts = max(1, min(parts, hi - lo))
-    return sorted({lo + (hi - lo) * i // parts for i in range(parts + 1)})
-
-
-def _geometric_edges(lo: int, hi: int, first: float, parts: int) -> list[int]:
-    """Edges cutting ``[lo, hi)`` into at most ``parts`` ranges that double in width going back.
-
-    The newest part is ``first`` seconds wide (about two pages at the density just seen). Data is
-    usually densest near the newest objects, and an account's early years are often empty, so
-    doubling widths put most slices where the rows are while a few wide ones sweep the rest;
-    the last part always reaches ``lo``.
-
-    Examples
-    --------
-    >>> _geometric_edges(0, 100, 10, 4)
-    [0, 30, 70, 90, 100]
-    >>> _geometric_edges(95, 100, 10, 4)
-    [95, 100]
-    """
-    edges = [hi]
-    width = max(1.0, first)
-    while len(edges) < parts and edges[-1] - lo > width:
-        edges.append(edges[-1] - int(width))
-        width *= 2
-    edges.append(lo)
-    return sorted(set(edges))
 
 
 def _run_parallel(tasks: Sequence[Callable[[], None]], workers: int) -> None:

@@ -47,7 +47,7 @@ from billing_kit.history._fetch import (
     Record,
 )
 from billing_kit.history._frames import build_frame, finish_frame
-from billing_kit.history._join import frame_records, trim_categories
+from billing_kit.history._join import concat_frames, frame_records, trim_categories
 from billing_kit.history._options import (
     DateLike,
     InvalidOption,
@@ -72,6 +72,9 @@ EVENTS_HORIZON = 30 * 86400 - 3600
 _NO_LIMIT = 2**62
 #: Flush finished slices to the journal at least this often (rows), so an interrupted pull resumes.
 JOURNAL_ROWS = 5000
+#: Rows framed at a time while a pull runs: the CPU is idle between answers, and what is framed
+#: by the last answer is all that is left to frame after it.
+FRAME_ROWS = 1000
 
 
 @dataclass(frozen=True)
@@ -347,29 +350,45 @@ class _Sync:
         assert state.pull is not None
         remaining = state.pull.remaining()
         self.progress.plan(sum(hi - lo for lo, hi in remaining))
-        buffer: list[Any] = []
-        ranges: list[tuple[int, int]] = []
+        # Rows of finished slices wait in ``rows`` until a batch is framed; framed batches wait
+        # in ``framed`` until a part is written. Each keeps the slices its rows complete: a slice
+        # is journalled only with its rows.
+        rows: list[Any] = []
+        spans: list[tuple[int, int]] = []
+        framed: list[pd.DataFrame] = []
+        framed_spans: list[tuple[int, int]] = []
         lock = threading.Lock()
         writing = threading.Lock()
 
+        def frame_and_write(batch: list[Any], done: list[tuple[int, int]], *, last: bool) -> None:
+            # Outside the lock: the other workers keep pulling while one frames or writes.
+            frame = frame_records(self.kind, batch) if batch else None
+            with lock:
+                if frame is not None:
+                    framed.append(frame)
+                framed_spans.extend(done)
+                held = sum(len(f) for f in framed)
+                if not (last or held >= JOURNAL_ROWS) or not framed_spans:
+                    return
+                part = (list(framed), list(framed_spans))
+                framed.clear()
+                framed_spans.clear()
+            with writing:
+                self.cache.add_part(state, part[1], concat_frames(self.kind, part[0]))
+
         def take() -> tuple[list[Any], list[tuple[int, int]]]:
-            taken = (list(buffer), list(ranges))
-            buffer.clear()
-            ranges.clear()
+            taken = (list(rows), list(spans))
+            rows.clear()
+            spans.clear()
             return taken
 
-        def write(rows: list[Any], spans: list[tuple[int, int]]) -> None:
-            # Outside the buffer lock: the other workers keep pulling while one writes a part.
-            if spans:
-                with writing:
-                    self.cache.add_part(state, spans, frame_records(self.kind, rows))
-
-        def finished(lo: int, hi: int, rows: list[Any]) -> None:
+        def finished(lo: int, hi: int, records: list[Any]) -> None:
             with lock:
-                buffer.extend(rows)
-                ranges.append((lo, hi))
-                batch = take() if len(buffer) >= JOURNAL_ROWS else ([], [])
-            write(*batch)
+                rows.extend(records)
+                spans.append((lo, hi))
+                batch = take() if len(rows) >= FRAME_ROWS else None
+            if batch is not None:
+                frame_and_write(*batch, last=False)
             self.progress.advance(hi - lo)
 
         params = _expand(self.endpoint.expand, listing=True)
@@ -386,7 +405,7 @@ class _Sync:
             # Interrupted or failed: what finished is journalled, so the next call resumes there.
             with lock:
                 batch = take()
-            write(*batch)
+            frame_and_write(*batch, last=True)
 
     def _changes(
         self, state: CacheState, now: int, base: pd.DataFrame, fresh: set[str]
