@@ -35,7 +35,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import orjson
+import msgspec
 import pandas as pd
 import stripe
 
@@ -158,7 +158,7 @@ def decode_cost(pages: list[bytes], charges: int) -> dict[str, float]:
     assert len(frame) == charges
     del frame
 
-    indented = [orjson.dumps(orjson.loads(page), option=orjson.OPT_INDENT_2) for page in pages]
+    indented = [msgspec.json.format(page, indent=2) for page in pages]
     spaced = [indented[i % len(pages)] for i in range(charges // 100)]
     costs = {
         "frame": _best_of(3, lambda: frame_from_pages("charges", repeat, keep_metadata=False)),

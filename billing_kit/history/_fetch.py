@@ -3,7 +3,7 @@
 The official library still signs every request, pins the API version and talks HTTP
 (``client.stripe.raw_request``), but no ``StripeObject`` is built per record: the body goes to a
 :class:`PageReader`, which for list pulls decodes it with msgspec straight into the few fields the
-frame reads (:func:`._loaders.page_reader`), and otherwise parses it into plain dicts with orjson.
+frame reads (:func:`._loaders.page_reader`), and otherwise into plain dicts (msgspec.json).
 
 List endpoints only filter on ``created``, so a range is cut into half-open ``[gte, lt)`` slices
 that worker threads page through in parallel, each with its own cursor (``starting_after``). How
@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-import orjson
+import msgspec
 import stripe
 
 from billing_kit._retry import RetryPolicy, TokenBucket, is_rate_limited
@@ -69,7 +69,7 @@ class PageReader:
 
 
 def _read_dicts(body: str | bytes) -> tuple[list[Any], bool]:
-    page = orjson.loads(body)
+    page = msgspec.json.decode(body)
     return page.get("data") or [], bool(page.get("has_more"))
 
 
@@ -219,7 +219,7 @@ class Fetcher:
         billing_kit.StripeRequestError
             As :meth:`get_raw`.
         """
-        body: Record = orjson.loads(self.get_raw(path, params, endpoint=endpoint))
+        body: Record = msgspec.json.decode(self.get_raw(path, params, endpoint=endpoint))
         return body
 
     def get_raw(

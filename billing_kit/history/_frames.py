@@ -1,7 +1,7 @@
 """The pure step of the history loaders: raw API records -> typed DataFrame, per :mod:`._schema`.
 
 No IO here. Pages arrive as raw JSON (bytes) or as already-decoded dicts; :func:`decode` parses raw
-pages with orjson, and :func:`build_frame` builds each declared column directly (one Python list per
+pages (msgspec.json), and :func:`build_frame` builds each declared column (one Python list per
 column, then one typed array) instead of going through ``pd.json_normalize``: several times
 faster (figures in ``benchmarks/bench_history.py``). Raw pages are usually decoded by msgspec
 instead (:mod:`._structs`): :func:`frame_structs` gathers those records' values the same way and
@@ -24,8 +24,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from operator import itemgetter
 from typing import Any
 
+import msgspec
 import numpy as np
-import orjson
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -71,7 +71,7 @@ def decode(pages: Iterable[bytes | bytearray | memoryview | str | Record]) -> li
     """Parse raw pages into a flat list of API objects.
 
     Each page may be a list object (``{"object": "list", "data": [...]}``), a single API object, or
-    either of those as raw JSON text or bytes (parsed with orjson).
+    either of those as raw JSON text or bytes (parsed with msgspec.json).
 
     Examples
     --------
@@ -80,7 +80,7 @@ def decode(pages: Iterable[bytes | bytearray | memoryview | str | Record]) -> li
     """
     records: list[Record] = []
     for page in pages:
-        obj = page if isinstance(page, Mapping) else orjson.loads(page)
+        obj = page if isinstance(page, Mapping) else msgspec.json.decode(page)
         data = obj.get("data")
         if obj.get("object") in ("list", "search_result") and isinstance(data, list):
             records.extend(data)
@@ -329,7 +329,7 @@ def dict_columns(kind: ObjectKind, records: Sequence[Record], *, keep_metadata: 
         if keep_metadata:
             metadata = _values(records, ("metadata",), cache)
             columns[METADATA_JSON] = pd.arrays.ArrowExtensionArray(
-                pa.array([orjson.dumps(m) if m else None for m in metadata], pa.binary())
+                pa.array([msgspec.json.encode(m) if m else None for m in metadata], pa.binary())
             )
     return columns
 
@@ -432,7 +432,9 @@ def finish_frame(
                 out[column.name] = out[column.name].dt.tz_convert(tz)
     if metadata and METADATA_JSON in frame.columns:
         blobs = frame[METADATA_JSON].array
-        parsed = [orjson.loads(b) if b is not None and b is not pd.NA else _EMPTY for b in blobs]
+        parsed = [
+            msgspec.json.decode(b) if b is not None and b is not pd.NA else _EMPTY for b in blobs
+        ]
         if metadata is True:
             keys: list[str] = sorted({key for m in parsed for key in m})
         else:

@@ -3,7 +3,7 @@
 A Stripe charge is about 2.6 KB of JSON of which a frame needs a tenth. msgspec, given typed
 ``Struct`` classes that declare just the paths of :mod:`._schema`, skips every other field
 without building a Python object for it, and decodes a page faster than Arrow's JSON reader or
-orjson did (figures in ``docs/history.md``). :class:`Records` gathers the values of each path
+generic parsers (figures in ``docs/history.md``). :class:`Records` gathers the values of each path
 into one list per column (``attrgetter``, at C speed) for the same typed conversions as the dict
 route (:func:`._frames.typed_column`), so both give identical frames.
 

@@ -7,7 +7,6 @@ from decimal import Decimal
 from typing import Any
 
 import msgspec
-import orjson
 import pandas as pd
 import pyarrow as pa
 import pytest
@@ -194,7 +193,7 @@ def test_charges_frame_matches_hand_built_frame() -> None:
 
 
 def test_raw_pages_decode_to_the_same_frame() -> None:
-    page = orjson.dumps(
+    page = msgspec.json.encode(
         {
             "object": "list",
             "url": "/v1/charges",
@@ -455,7 +454,8 @@ def test_frames_can_be_edited_in_place() -> None:
 
 def _page(records: list[dict[str, Any]], *, pretty: bool = False) -> bytes:
     body = {"object": "list", "url": "/v1/charges", "has_more": False, "data": records}
-    return orjson.dumps(body, option=orjson.OPT_INDENT_2 if pretty else 0)
+    text = msgspec.json.encode(body)
+    return msgspec.json.format(text, indent=2) if pretty else text
 
 
 def test_raw_pages_compact_indented_or_empty_frame_as_the_hand_built_frame() -> None:
@@ -470,7 +470,7 @@ def test_pages_not_of_the_declared_shape_fall_back_to_dicts() -> None:
     pages = [_page([_charge_ok(), _charge_declined()])]
     framed = frame_from_pages("charges", pages, keep_metadata=False)
     pd.testing.assert_frame_equal(framed, _expected_charges())
-    single = frame_from_pages("charges", [orjson.dumps(_charge_ok())], keep_metadata=False)
+    single = frame_from_pages("charges", [msgspec.json.encode(_charge_ok())], keep_metadata=False)
     assert single["id"].tolist() == ["ch_ok"]
 
 
@@ -501,7 +501,7 @@ def test_pages_the_msgspec_reader_cannot_hold_fall_back_to_dicts() -> None:
     with pytest.raises(msgspec.ValidationError, match="customer"):
         _build_from_structs("charges", [_page([_charge_ok(), _charge_declined()])])
     with pytest.raises(msgspec.ValidationError, match="not a list page"):
-        _build_from_structs("charges", [orjson.dumps(_charge_ok())])
+        _build_from_structs("charges", [msgspec.json.encode(_charge_ok())])
     pages = [_page([_charge_ok()]), _page([_charge_declined()])]
     pd.testing.assert_frame_equal(
         frame_from_pages("charges", pages, keep_metadata=False), _expected_charges()

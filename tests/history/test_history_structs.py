@@ -6,7 +6,6 @@ import random
 from typing import Any
 
 import msgspec
-import orjson
 import pandas as pd
 import pytest
 
@@ -90,10 +89,13 @@ def _charge(rng: random.Random, i: int) -> dict[str, Any]:
 
 
 def _pages(records: list[dict[str, Any]], size: int, *, pretty: bool = False) -> list[bytes]:
-    option = orjson.OPT_INDENT_2 if pretty else 0  # Stripe itself sends indented JSON
+    indent = 2 if pretty else 0  # Stripe itself sends indented JSON
     return [
-        orjson.dumps(
-            {"object": "list", "has_more": False, "data": records[i : i + size]}, option=option
+        msgspec.json.format(
+            msgspec.json.encode(
+                {"object": "list", "has_more": False, "data": records[i : i + size]}
+            ),
+            indent=indent,
         )
         for i in range(0, len(records), size)
     ]
