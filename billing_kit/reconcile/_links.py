@@ -43,10 +43,12 @@ _COLUMNS = ("automatic_payout_id", "balance_transaction_id")
 
 @dataclass(frozen=True)
 class LinksPull:
-    """What listing the payout links cost: HTTP requests sent (retries included), payouts
-    served from the cache, payouts listed."""
+    """What listing the payout links cost: HTTP requests sent (retries included), of which
+    retries after a fault and after a 429, payouts served from the cache, payouts listed."""
 
     requests: int = 0
+    retries: int = 0
+    rate_limited: int = 0
     cached: int = 0
     listed: int = 0
 
@@ -111,7 +113,9 @@ def payout_links(client: Client, payouts: pd.DataFrame) -> tuple[pd.DataFrame, L
             if done:
                 _save(folder / LINKS_FILE, {**kept, **done})
     pairs = [(t, p) for p in ids for t in (known[p] if p in known else listed[p])]
-    return links_frame(pairs), LinksPull(fetcher.stats.requests, len(known), len(missing))
+    stats = fetcher.stats
+    pull = LinksPull(stats.requests, stats.retries, stats.rate_limited, len(known), len(missing))
+    return links_frame(pairs), pull
 
 
 def _list(fetcher: Fetcher, payout_id: str) -> list[str]:
@@ -134,7 +138,8 @@ def _load(path: Path) -> dict[str, list[str]]:
     """
     try:
         table = pq.read_table(path, columns=list(_COLUMNS))
-        if not all(pa.types.is_string(table.schema.field(c).type) for c in _COLUMNS):
+        types = [table.schema.field(c).type for c in _COLUMNS]
+        if not all(pa.types.is_string(t) or pa.types.is_large_string(t) for t in types):
             return {}
         payout_ids = table.column("automatic_payout_id").to_pylist()
         txn_ids = table.column("balance_transaction_id").to_pylist()
