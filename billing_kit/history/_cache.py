@@ -209,13 +209,16 @@ def locked(folder: Path, name: str) -> Iterator[None]:
         yield
 
 
-def save_parquet(path: Path, frame: pd.DataFrame) -> None:
+def save_parquet(path: Path, frame: pd.DataFrame | pa.Table) -> None:
     """Replace the parquet file ``path`` with ``frame`` atomically (its folder is created)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
     os.close(handle)
     try:
-        frame.to_parquet(name, index=False)
+        if isinstance(frame, pa.Table):
+            pq.write_table(frame, name)
+        else:
+            frame.to_parquet(name, index=False)
         os.replace(name, path)
     except BaseException:
         Path(name).unlink(missing_ok=True)

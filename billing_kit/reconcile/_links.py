@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from billing_kit.history._cache import cache_folder, locked, save_parquet
@@ -39,6 +40,7 @@ __all__ = ["LINKS_FILE", "LinksPull", "links_frame", "payout_links"]
 LINKS_FILE = "payout_links.parquet"
 _PATH = "/v1/balance_transactions"
 _COLUMNS = ("automatic_payout_id", "balance_transaction_id")
+_SCHEMA = pa.schema([(name, pa.string()) for name in _COLUMNS])
 
 
 @dataclass(frozen=True)
@@ -97,7 +99,7 @@ def payout_links(client: Client, payouts: pd.DataFrame) -> tuple[pd.DataFrame, L
     # Held while listing: a second kernel waits, then finds the links this one kept.
     with locked(folder, LINKS_FILE.removesuffix(".parquet")):
         kept = _load(folder / LINKS_FILE)
-        known = {p: items for p, items in kept.items() if p in final}
+        known = final & set(pc.unique(kept.column("automatic_payout_id")).to_pylist())
         missing = [p for p in ids if p not in known]
         listed: dict[str, list[str]] = {}
         pool = ThreadPoolExecutor(max_workers=fetcher.workers)
@@ -111,11 +113,21 @@ def payout_links(client: Client, payouts: pd.DataFrame) -> tuple[pd.DataFrame, L
             pool.shutdown(wait=True, cancel_futures=True)
             done = {p: items for p, items in listed.items() if p in final}
             if done:
-                _save(folder / LINKS_FILE, {**kept, **done})
-    pairs = [(t, p) for p in ids for t in (known[p] if p in known else listed[p])]
+                save_parquet(folder / LINKS_FILE, pa.concat_tables([kept, _table(done)]))
+    cached = kept.filter(
+        pc.is_in(kept.column("automatic_payout_id"), pa.array(sorted(known), pa.string()))
+    )
+    links = pa.concat_tables([cached, _table(listed)])
+    links = links.filter(pc.is_valid(links.column("balance_transaction_id")))
+    # In the order of ``payouts``, each payout's transactions as listed (the sort is stable).
+    rank = pc.index_in(links.column("automatic_payout_id"), pa.array(ids, pa.string()))
+    links = links.take(pc.sort_indices(rank))
+    frame = pd.DataFrame(
+        {name: pd.Series(links.column(name), dtype=STRING_DTYPE) for name in _COLUMNS[::-1]}
+    )
     stats = fetcher.stats
     pull = LinksPull(stats.requests, stats.retries, stats.rate_limited, len(known), len(missing))
-    return links_frame(pairs), pull
+    return frame, pull
 
 
 def _list(fetcher: Fetcher, payout_id: str) -> list[str]:
@@ -131,8 +143,8 @@ def _list(fetcher: Fetcher, payout_id: str) -> list[str]:
         query["starting_after"] = found[-1]
 
 
-def _load(path: Path) -> dict[str, list[str]]:
-    """The kept links by payout, or none if the file is missing or unreadable.
+def _load(path: Path) -> pa.Table:
+    """The kept links, or none if the file is missing or unreadable.
 
     A payout that settled nothing but itself is kept as one row without a transaction.
     """
@@ -140,29 +152,21 @@ def _load(path: Path) -> dict[str, list[str]]:
         table = pq.read_table(path, columns=list(_COLUMNS))
         types = [table.schema.field(c).type for c in _COLUMNS]
         if not all(pa.types.is_string(t) or pa.types.is_large_string(t) for t in types):
-            return {}
-        payout_ids = table.column("automatic_payout_id").to_pylist()
-        txn_ids = table.column("balance_transaction_id").to_pylist()
+            return _SCHEMA.empty_table()
+        if table.column("automatic_payout_id").null_count:
+            return _SCHEMA.empty_table()  # not a file this module wrote
+        return table.cast(_SCHEMA)
     except (OSError, pa.ArrowException, KeyError, ValueError):
-        return {}
-    kept: dict[str, list[str]] = {}
-    for payout_id, txn_id in zip(payout_ids, txn_ids, strict=True):
-        if payout_id is None:
-            return {}  # not a file this module wrote
-        items = kept.setdefault(payout_id, [])
-        if txn_id is not None:
-            items.append(txn_id)
-    return kept
+        return _SCHEMA.empty_table()
 
 
-def _save(path: Path, kept: dict[str, list[str]]) -> None:
-    rows: list[tuple[str, str | None]] = []
-    for payout_id, items in kept.items():
-        rows.extend([(payout_id, t) for t in items] or [(payout_id, None)])
-    table = pa.table(
-        {
-            "automatic_payout_id": pa.array([p for p, _ in rows], type=pa.string()),
-            "balance_transaction_id": pa.array([t for _, t in rows], type=pa.string()),
-        }
+def _table(links: dict[str, list[str]]) -> pa.Table:
+    """Links by payout as a table; a payout with none as one row without a transaction."""
+    payout_ids: list[str] = []
+    txn_ids: list[str | None] = []
+    for payout_id, items in links.items():
+        payout_ids.extend([payout_id] * max(1, len(items)))
+        txn_ids.extend(items or [None])
+    return pa.table(
+        [pa.array(payout_ids, pa.string()), pa.array(txn_ids, pa.string())], schema=_SCHEMA
     )
-    save_parquet(path, table.to_pandas())
