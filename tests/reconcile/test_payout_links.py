@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -195,3 +196,18 @@ def test_reports_from_the_warm_cache_equal_those_from_an_empty_home(
     for name, frame in ours.items():
         pd.testing.assert_frame_equal(frame, theirs[name], obj=name)
     assert len(ours["payout_items"]) > 0 or month == "2026-11"
+
+
+def test_two_clients_gathering_at_once_list_each_completed_payout_once(
+    server: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = tmp_path / "home"
+    with _connect(server, home) as one, _connect(server, home) as two:
+        listed = [_record(one, monkeypatch), _record(two, monkeypatch)]
+        with ThreadPoolExecutor(2) as pool:
+            results = list(pool.map(lambda c: gather(c, LATER), (one, two)))
+    completed = _automatic(results[0], "completed")
+    pending = _automatic(results[0]) - completed
+    # The second to take the lock finds the first's lists: each completed payout listed once.
+    assert sorted(listed[0] + listed[1]) == sorted([*completed, *pending, *pending])
+    pd.testing.assert_frame_equal(results[0].links, results[1].links)
