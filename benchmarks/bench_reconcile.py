@@ -10,6 +10,13 @@ folder, then times reading them back plus :func:`billing_kit.reconcile._month_en
 (the incremental refresh and the payout link listing, bounded by Stripe's rate limits) and
 drawing and writing the files; see docs/reconcile.md, "Speed of the month-end". Target ≤ 30 s.
 
+**Requests of a warm gather.** The HTTP part is counted instead: a sandbox is seeded with a
+history (20,000 charges over 90 days; quick: 3,000 over 45), and
+:func:`billing_kit.reconcile.gather` runs twice on one client. The lines show the requests of
+each (history refresh and payout link listing apart) and their wall time: the second lists only
+the payouts whose reconciliation is not completed yet; the others come from the payout links
+cache.
+
 **Orders against charges.** ``python -m benchmarks reconcile [--quick]`` builds a charges
 frame with the history schema's dtypes (metadata ``order_id`` on every charge but a few) and an
 order list as it comes out of a CSV file (every cell text), with every match class planted, then
@@ -36,6 +43,7 @@ from typing import Any
 
 N_FULL = 1_000_000
 N_QUICK = 100_000
+KEY = "sk_test_" + "bench" * 5  # built at run time: no committed line looks like a real key
 
 _BUILD = textwrap.dedent(
     """
@@ -260,9 +268,49 @@ def _child(n: int, body: str, build: str = _BUILD) -> dict[str, Any]:
     return figures
 
 
+def _gather_requests(quick: bool) -> None:
+    """Print the requests of a cold and a warm ``gather`` on a seeded sandbox."""
+    import datetime as dt
+    import tempfile
+    import time
+    from pathlib import Path
+
+    import billing_kit
+    from billing_kit.reconcile import gather
+    from billing_kit.sandbox import start
+    from billing_kit.sandbox.seed import seed
+
+    charges, days = (3_000, 45) if quick else (20_000, 90)
+    until = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
+    end = int(until.timestamp()) + 30 * 86_400
+    with tempfile.TemporaryDirectory() as folder:
+        seed(Path(folder) / "history.db", charges=charges, days=days, seed=5, until=until)
+        with (
+            start(db=Path(folder) / "history.db") as server,
+            billing_kit.connect(KEY, api_base=server.url, home=Path(folder) / "home") as client,
+        ):
+            print(f"requests of gather() on a seeded sandbox ({charges:,} charges, {days} days)")
+            for name in ("first (empty home)", "second (warm)"):
+                started = time.perf_counter()
+                history = gather(client, end)
+                seconds = time.perf_counter() - started
+                frames = sum(
+                    int(frame.attrs.get("pull", {}).get("requests", 0))
+                    for frame in (history.transactions, history.payouts, history.charges,
+                                  history.refunds, history.disputes)
+                )  # fmt: skip
+                pull = history.links_pull
+                print(
+                    f"  {name:19s} {frames:5d} history + {pull.requests:4d} payout-list "
+                    f"requests ({pull.listed} payouts listed, {pull.cached} from the cache), "
+                    f"{seconds:5.1f} s"
+                )
+
+
 def run(quick: bool) -> None:
     """Print the figures (see the module docstring)."""
     n = N_QUICK if quick else N_FULL
+    _gather_requests(quick)
     month = _child(n, _MONTH_END, _BUILD_MONTH)
     print(f"month-end figures of a month of {n:,} charges, from a warm cache")
     print(

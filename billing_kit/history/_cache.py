@@ -20,7 +20,7 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import filelock
 import msgspec
@@ -33,6 +33,9 @@ import pyarrow.parquet as pq
 from billing_kit.history._frames import METADATA_JSON, build_frame
 from billing_kit.history._join import concat_frames, conform
 from billing_kit.history._schema import ObjectKind, schema
+
+if TYPE_CHECKING:
+    from billing_kit._client import Client
 
 #: 2: coverage never reaches past the pull's start minus the consistency margin; caches written
 #: by version 1 could claim the future (tomorrow 00:00 for ``until=today``) and are re-pulled.
@@ -112,14 +115,9 @@ class HistoryCache:
         #: Parts this process wrote, by name: read back from memory, not from disk.
         self._written: dict[str, pd.DataFrame] = {}
 
-    @contextlib.contextmanager
-    def locked(self) -> Iterator[None]:
+    def locked(self) -> contextlib.AbstractContextManager[None]:
         """Hold this kind's cache for one update, so two kernels pulling at once take turns."""
-        self.folder.mkdir(parents=True, exist_ok=True)
-        # filelock: flock on POSIX, msvcrt locking on Windows. A lock object of its own per
-        # call, so two threads of one process take turns as two processes do.
-        with filelock.FileLock(self.folder / f"{self.kind}.lock"):
-            yield
+        return locked(self.folder, self.kind)
 
     def load_state(self) -> CacheState:
         """Return the saved state, or an empty one (nothing cached yet, or an unreadable file)."""
@@ -160,15 +158,7 @@ class HistoryCache:
 
     def save_frame(self, frame: pd.DataFrame) -> None:
         """Replace the cached frame atomically."""
-        self.folder.mkdir(parents=True, exist_ok=True)
-        handle, name = tempfile.mkstemp(dir=self.folder, prefix=f".{self.kind}.", suffix=".tmp")
-        os.close(handle)
-        try:
-            frame.to_parquet(name, index=False)
-            os.replace(name, self.frame_path)
-        except BaseException:
-            Path(name).unlink(missing_ok=True)
-            raise
+        save_parquet(self.frame_path, frame)
 
     def add_part(self, state: CacheState, ranges: Sequence[Range], frame: pd.DataFrame) -> None:
         """Journal finished slices: their rows as a part file first, then the state naming it."""
@@ -202,6 +192,37 @@ class HistoryCache:
             for path in self.parts_dir.iterdir():
                 path.unlink(missing_ok=True)
             self.parts_dir.rmdir()
+
+
+def cache_folder(client: Client) -> Path:
+    """The folder of ``client``'s caches: one per account, mode and base URL."""
+    return Path(client.home) / "cache" / client.cache_namespace
+
+
+@contextlib.contextmanager
+def locked(folder: Path, name: str) -> Iterator[None]:
+    """Hold the cache file ``name`` in ``folder`` for one update (other processes wait)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    # filelock: flock on POSIX, msvcrt locking on Windows. A lock object of its own per
+    # call, so two threads of one process take turns as two processes do.
+    with filelock.FileLock(folder / f"{name}.lock"):
+        yield
+
+
+def save_parquet(path: Path, frame: pd.DataFrame | pa.Table) -> None:
+    """Replace the parquet file ``path`` with ``frame`` atomically (its folder is created)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
+    os.close(handle)
+    try:
+        if isinstance(frame, pa.Table):
+            pq.write_table(frame, name)
+        else:
+            frame.to_parquet(name, index=False)
+        os.replace(name, path)
+    except BaseException:
+        Path(name).unlink(missing_ok=True)
+        raise
 
 
 def upsert(
@@ -328,8 +349,11 @@ __all__ = [
     "CacheState",
     "HistoryCache",
     "PullJournal",
+    "cache_folder",
     "clip",
+    "locked",
     "merge",
+    "save_parquet",
     "subtract",
     "upsert",
 ]

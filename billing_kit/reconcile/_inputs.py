@@ -1,9 +1,7 @@
 """What the reports are computed from: the history frames and each automatic payout's transactions.
 
-Fetching lives here; :mod:`._reports` only computes. Balance transactions carry no payout field,
-so the transactions an automatic payout settled are listed the way Stripe documents it,
-``GET /v1/balance_transactions?payout=po_...`` for each automatic payout
-(https://docs.stripe.com/payouts/reconciliation); manual payouts cannot be attributed.
+Fetching lives here and in :mod:`._links` (the transactions each automatic payout settled, cached
+once final); :mod:`._reports` only computes. Manual payouts cannot be attributed.
 """
 
 from __future__ import annotations
@@ -13,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from billing_kit.history._schema import STRING_DTYPE
+from billing_kit.reconcile._links import LinksPull, links_frame, payout_links
 
 if TYPE_CHECKING:
     from billing_kit._client import Client
@@ -43,6 +41,8 @@ class History:
     refunds: pd.DataFrame
     disputes: pd.DataFrame
     links: pd.DataFrame
+    #: What listing ``links`` cost (requests sent, payouts from the cache, payouts listed).
+    links_pull: LinksPull = field(default_factory=LinksPull, compare=False)
     #: Frames derived from these once and shared by every report of the same History (the
     #: ledger, see :func:`._ledger.ledger`); never compared or shown.
     derived: dict[str, pd.DataFrame] = field(
@@ -50,44 +50,24 @@ class History:
     )
 
 
-def links_frame(pairs: list[tuple[str, str]]) -> pd.DataFrame:
-    """Return ``(balance_transaction_id, automatic_payout_id)`` pairs as a typed frame."""
-    return pd.DataFrame(
-        {
-            "balance_transaction_id": pd.Series([t for t, _ in pairs], dtype=STRING_DTYPE),
-            "automatic_payout_id": pd.Series([p for _, p in pairs], dtype=STRING_DTYPE),
-        }
-    )
-
-
-def _payout_items(client: Client, payout_id: str, own: Any) -> list[tuple[str, str]]:
-    params = {"payout": payout_id, "limit": 100}
-    listing = client.stripe.v1.balance_transactions.list(params)  # type: ignore[arg-type]
-    return [(txn.id, payout_id) for txn in listing.auto_paging_iter() if txn.id != own]
-
-
 def gather(client: Client, end: int, *, metadata: bool = True) -> History:
     """Pull everything created before ``end`` (Unix seconds, plus a week) that the reports need.
 
     The history frames come from the local cache, refreshed incrementally; the payout links cost
-    one list request (per 100 transactions) for every automatic payout.
+    one list request (per 100 transactions) for every automatic payout whose reconciliation is
+    not completed, or that was not completed when last listed (:func:`._links.payout_links`).
     """
     # An automatic payout counts from its arrival, which can precede the creation of its
     # transaction by up to a day (a payout made and paid the same day); a week covers it.
     options: dict[str, Any] = {"until": end + _MARGIN, "progress": False}
     payouts = client.payouts_frame(**options)
-    links: list[tuple[str, str]] = []
-    for payout_id, own in zip(
-        payouts["id"][payouts["automatic"].fillna(False)],
-        payouts["balance_transaction"][payouts["automatic"].fillna(False)],
-        strict=True,
-    ):
-        links.extend(_payout_items(client, str(payout_id), own))
+    links, pull = payout_links(client, payouts)
     return History(
         transactions=client.balance_transactions_frame(**options),
         payouts=payouts,
         charges=client.charges_frame(metadata=metadata, **options),
         refunds=client.refunds_frame(metadata=metadata, **options),
         disputes=client.disputes_frame(**options),
-        links=links_frame(links),
+        links=links,
+        links_pull=pull,
     )
