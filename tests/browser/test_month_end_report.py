@@ -13,14 +13,12 @@ from typing import Any
 
 import pytest
 
-import billing_kit
 from billing_kit.cli import main
 from billing_kit.sandbox._bank_statement import write_statement
-from tests.support import TEST_KEY
+from tests.support import TEST_KEY, month_sandbox
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(180)]
 
-MONDAY = 1_793_577_600 + 10 * 3600  # 2026-11-02 10:00 UTC
 ZONE = "America/New_York"
 SECTIONS = ["Tie-out", "Roll-forward", "Activity by category", "Fees", "Refunds and disputes",
             "Payouts with tie-out", "Ending balance", "Exceptions by class", "Charts"]  # fmt: skip
@@ -29,37 +27,21 @@ SECTIONS = ["Tie-out", "Roll-forward", "Activity by category", "Fees", "Refunds 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory: pytest.TempPathFactory) -> Any:
     """Run the command once; return its exit status and the HTML it wrote."""
-    from billing_kit.sandbox import start
-
     folder = tmp_path_factory.mktemp("month-end-browser")
-    db = folder / "sandbox.sqlite3"
-    running = start(db=db)
-    try:
-        with pytest.MonkeyPatch.context() as patch:
-            patch.setenv("BILLING_KIT_HOME", str(folder / "bk-home"))
-            patch.setenv("STRIPE_API_KEY", TEST_KEY)
-            patch.setenv("STRIPE_API_BASE", running.url)
-            with billing_kit.connect() as client:
-                for day in range(3):
-                    client.stripe.raw_request(
-                        "post", "/v1/_sandbox/clock", now=MONDAY + day * 86_400
-                    )
-                    client.charge(f"p{day}@example.com", f"{50 + 10 * day}.00", "usd",
-                                  payment_method="pm_card_bypassPending",
-                                  metadata={"order_id": f"O-{day}"})  # fmt: skip
-                    client.stripe.raw_request("post", "/v1/_sandbox/payouts/sweep")
-                client.stripe.raw_request("post", "/v1/_sandbox/clock", now=MONDAY + 18 * 86_400)
-            bank = folder / "bank.csv"
-            write_statement(db, "2026-11", bank, plant=True)
-            orders = folder / "orders.csv"
-            orders.write_text("order_id,amount,currency\nO-0,50.00,usd\nO-1,60.00,usd\n", "utf-8")
-            out = folder / "out"
-            argv = ["report", "month-end", "--month", "2026-11", "--tz", ZONE, "--orders",
-                    str(orders), "--bank", str(bank), "--out-dir", str(out)]  # fmt: skip
-            status = main(argv)
+    charges = [(day, f"O-{day}", f"{50 + 10 * day}.00", "usd") for day in range(3)]
+    with month_sandbox(folder, charges) as (running, db), pytest.MonkeyPatch.context() as patch:
+        patch.setenv("BILLING_KIT_HOME", str(folder / "bk-home"))
+        patch.setenv("STRIPE_API_KEY", TEST_KEY)
+        patch.setenv("STRIPE_API_BASE", running.url)
+        bank = folder / "bank.csv"
+        write_statement(db, "2026-11", bank, plant=True)
+        orders = folder / "orders.csv"
+        orders.write_text("order_id,amount,currency\nO-0,50.00,usd\nO-1,60.00,usd\n", "utf-8")
+        out = folder / "out"
+        argv = ["report", "month-end", "--month", "2026-11", "--tz", ZONE, "--orders",
+                str(orders), "--bank", str(bank), "--out-dir", str(out)]  # fmt: skip
+        status = main(argv)
         yield status, (out / "month-end-2026-11.html").read_text(encoding="utf-8")
-    finally:
-        running.stop()
 
 
 def test_the_report_shows_every_section_in_chromium(report: Any, page: Any) -> None:

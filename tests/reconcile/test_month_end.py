@@ -22,36 +22,17 @@ import billing_kit
 from billing_kit.cli import main
 from billing_kit.reconcile._month_end import SHEETS
 from billing_kit.sandbox._bank_statement import write_statement
-from tests.support import TEST_KEY
+from tests.support import TEST_KEY, month_sandbox
 
-MONDAY = 1_793_577_600 + 10 * 3600  # 2026-11-02 10:00 UTC
 AMOUNTS = ["50.00", "60.00", "70.00", "80.00", "90.00"]
 ZONE = "America/New_York"
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    from billing_kit.sandbox import start
-
-    folder = tmp_path_factory.mktemp("month-end")
-    db = folder / "sandbox.sqlite3"
-    running = start(db=db)
-    try:
-        with pytest.MonkeyPatch.context() as patch:
-            patch.setenv("BILLING_KIT_HOME", str(folder / "bk-home"))
-            with billing_kit.connect(TEST_KEY, api_base=running.url) as client:
-                for day, amount in enumerate(AMOUNTS):
-                    now = MONDAY + day * 86_400
-                    client.stripe.raw_request("post", "/v1/_sandbox/clock", now=now)
-                    client.charge(f"p{day}@example.com", amount, "usd",
-                                  payment_method="pm_card_bypassPending",
-                                  metadata={"order_id": f"O-{day}"})  # fmt: skip
-                    client.stripe.raw_request("post", "/v1/_sandbox/payouts/sweep")
-                later = MONDAY + 18 * 86_400
-                client.stripe.raw_request("post", "/v1/_sandbox/clock", now=later)
-        yield running, db
-    finally:
-        running.stop()
+    charges = [(day, f"O-{day}", amount, "usd") for day, amount in enumerate(AMOUNTS)]
+    with month_sandbox(tmp_path_factory.mktemp("month-end"), charges) as made:
+        yield made
 
 
 @pytest.fixture

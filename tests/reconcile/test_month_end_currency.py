@@ -22,34 +22,16 @@ from billing_kit.history import InvalidOption
 from billing_kit.reconcile import month_end
 from billing_kit.reconcile._charts import month_charts
 from billing_kit.sandbox._bank_statement import write_statement
-from tests.support import TEST_KEY
+from tests.support import TEST_KEY, month_sandbox
 
-MONDAY = 1_793_577_600 + 10 * 3600  # 2026-11-02 10:00 UTC
 ZONE = "Europe/Paris"
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    from billing_kit.sandbox import start
-
-    folder = tmp_path_factory.mktemp("month-end-currency")
-    db = folder / "sandbox.sqlite3"
-    running = start(db=db)
-    try:
-        with pytest.MonkeyPatch.context() as patch:
-            patch.setenv("BILLING_KIT_HOME", str(folder / "bk-home"))
-            with billing_kit.connect(TEST_KEY, api_base=running.url) as client:
-                client.stripe.raw_request("post", "/v1/_sandbox/clock", now=MONDAY)
-                for order, amount, currency in (("U-1", "40.00", "usd"), ("E-1", "30.00", "eur")):
-                    client.charge(f"{order}@example.com", amount, currency,
-                                  payment_method="pm_card_bypassPending",
-                                  metadata={"order_id": order})  # fmt: skip
-                client.stripe.raw_request("post", "/v1/_sandbox/payouts/sweep")
-                later = MONDAY + 18 * 86_400
-                client.stripe.raw_request("post", "/v1/_sandbox/clock", now=later)
-        yield running, db
-    finally:
-        running.stop()
+    charges = [(0, "U-1", "40.00", "usd"), (0, "E-1", "30.00", "eur")]
+    with month_sandbox(tmp_path_factory.mktemp("month-end-currency"), charges) as made:
+        yield made
 
 
 @pytest.fixture
