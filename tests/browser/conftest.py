@@ -8,6 +8,7 @@ installed JupyterLab untouched."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -97,22 +98,34 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     if os.geteuid() == 0:
         command.append("--allow-root")
     log = base_dir / "server.log"
+    env = _clean_environment(home, settings)
+    with served(command, port=port, token=token, log=log, home=home, env=env) as base:
+        yield Lab(base, token, root, home, log)
+
+
+@contextlib.contextmanager
+def served(
+    command: list[str], *, port: int, token: str, log: Path, home: Path, env: dict[str, str],
+    cwd: Path | None = None,
+) -> Iterator[str]:  # fmt: skip
+    """Run a JupyterLab server ``command`` (output to ``log``) until it answers on ``port``;
+    yield its base URL; then stop it and the shared sandbox its kernels started for ``home``."""
     with log.open("w") as out:
-        proc = subprocess.Popen(
-            command, stdout=out, stderr=subprocess.STDOUT, env=_clean_environment(home, settings)
-        )
+        proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=cwd)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
     try:
+        deadline = time.monotonic() + 90
         while True:
             try:
                 with urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2):
                     break
             except OSError:
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"jupyter lab did not start:\n{log.read_text()}") from None
+                    raise RuntimeError(
+                        f"{' '.join(command[2:4])} did not start:\n{log.read_text()}"
+                    ) from None
                 time.sleep(0.3)
-        yield Lab(base, token, root, home, log)
+        yield base
     finally:
         proc.terminate()
         try:

@@ -17,7 +17,6 @@ import secrets
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,9 +24,9 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import ROOT, _free_port
+from tests.browser.conftest import ROOT, _free_port, served
 from tests.browser.steps import explained, run_all, shot
-from tests.support import require_tool, stop_shared_sandbox
+from tests.support import require_tool
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(300)]
 
@@ -75,30 +74,9 @@ def made_lab(tmp_path: Path) -> Iterator[MadeLab]:
         f"--IdentityProvider.token={token}",
     ]  # fmt: skip
     log = tmp_path / "lab.log"
-    with log.open("w") as out:
-        proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2):
-                    break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    failure = f"billing-kit lab did not start:\n{log.read_text()}"
-                    raise RuntimeError(failure) from None
-                time.sleep(0.3)
+    with served(command, port=port, token=token, log=log, home=home, env=env, cwd=ROOT) as base:
         assert f"/lab/tree/{FIRST}?token=" in log.read_text()  # the address it prints
         yield MadeLab(base, token, workbench, log)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
-        stop_shared_sandbox(home)
 
 
 def _git_status(folder: Path) -> str:
