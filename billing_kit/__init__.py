@@ -11,33 +11,36 @@ from typing import TYPE_CHECKING
 
 from billing_kit import _lazy
 
+# The exceptions are imported at once: standard library only, and `except bk.CardDeclined:`
+# should not be what imports them.
+from billing_kit._exceptions import (
+    AccessDenied,
+    AuthenticationFailed,
+    BillingKitError,
+    CardDeclined,
+    ConfigurationError,
+    DuplicateCharge,
+    DuplicateOperation,
+    DuplicateRefund,
+    IdempotencyConflict,
+    InvalidAmount,
+    InvalidArgument,
+    InvalidBatch,
+    InvalidRequest,
+    LiveModeNotAllowed,
+    OAuthFailed,
+    OutcomeUnknown,
+    RateLimited,
+    ResourceNotFound,
+    SignatureInvalid,
+    StripeRequestError,
+    StripeUnavailable,
+    UnknownCurrency,
+)
+
 if TYPE_CHECKING:
     from billing_kit._batch_result import BatchResult
     from billing_kit._client import Client, connect
-    from billing_kit._exceptions import (
-        AccessDenied,
-        AuthenticationFailed,
-        BillingKitError,
-        CardDeclined,
-        ConfigurationError,
-        DuplicateCharge,
-        DuplicateOperation,
-        DuplicateRefund,
-        IdempotencyConflict,
-        InvalidAmount,
-        InvalidArgument,
-        InvalidBatch,
-        InvalidRequest,
-        LiveModeNotAllowed,
-        OAuthFailed,
-        OutcomeUnknown,
-        RateLimited,
-        ResourceNotFound,
-        SignatureInvalid,
-        StripeRequestError,
-        StripeUnavailable,
-        UnknownCurrency,
-    )
     from billing_kit._ledger import Ledger
     from billing_kit._masking import mask_key
     from billing_kit._models import Charge, Customer, Money, Refund
@@ -55,30 +58,6 @@ else:
         {
             "billing_kit._batch_result": ["BatchResult"],
             "billing_kit._client": ["Client", "connect"],
-            "billing_kit._exceptions": [
-                "AccessDenied",
-                "AuthenticationFailed",
-                "BillingKitError",
-                "CardDeclined",
-                "ConfigurationError",
-                "DuplicateCharge",
-                "DuplicateOperation",
-                "DuplicateRefund",
-                "IdempotencyConflict",
-                "InvalidAmount",
-                "InvalidArgument",
-                "InvalidBatch",
-                "InvalidRequest",
-                "LiveModeNotAllowed",
-                "OAuthFailed",
-                "OutcomeUnknown",
-                "RateLimited",
-                "ResourceNotFound",
-                "SignatureInvalid",
-                "StripeRequestError",
-                "StripeUnavailable",
-                "UnknownCurrency",
-            ],
             "billing_kit._ledger": ["Ledger"],
             "billing_kit._masking": ["mask_key"],
             "billing_kit._models": ["Charge", "Customer", "Money", "Refund"],
