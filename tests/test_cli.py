@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -80,3 +81,50 @@ def test_the_chosen_command_is_registered_and_the_others_listed(
     with pytest.raises(SystemExit):
         main(["pull", "--help"])
     assert "--out OUT" in capsys.readouterr().out
+
+
+#: Imported by the time ``billing-kit pull`` sends its first request (an audit hook, PEP 578,
+#: ends the process at the first socket connect and prints what was imported).
+FIRST_REQUEST = """
+import os, sys
+
+def first_request(event, args):
+    if event == "socket.connect":
+        print(sorted(m for m in sys.modules if m in {heavy!r}), flush=True)
+        os._exit(0)
+
+sys.addaudithook(first_request)
+from billing_kit.cli import main
+main({argv!r})
+print("no request was sent", flush=True)
+"""
+FIRST_REQUEST_HEAVY = ("pandas", "pyarrow", "numpy", "openpyxl")
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        [],
+        ["--since", "2024-01-01", "--until", "2024-02-01T12:30:00Z", "--tz", "Europe/Paris"],
+        ["--status", "succeeded", "--metadata", "order_id"],
+    ],
+)
+def test_pull_sends_its_first_request_before_importing_the_heavy_libraries(
+    options: list[str], tmp_path: Path
+) -> None:
+    # A cold cache: the first request needs neither frames nor the parquet file.
+    with socket.socket() as probe:  # a loopback port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        base = f"http://127.0.0.1:{probe.getsockname()[1]}"
+        argv = ["pull", "charges", "--out", str(tmp_path / "charges.parquet"), "--quiet", *options]
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith(("STRIPE_", "BILLING_KIT"))},
+            "STRIPE_API_KEY": "sk_test_" + "startup" * 4,
+            "STRIPE_API_BASE": base,
+            "BILLING_KIT_HOME": str(tmp_path / "home"),
+        }
+        done = subprocess.run(
+            [sys.executable, "-c", FIRST_REQUEST.format(heavy=FIRST_REQUEST_HEAVY, argv=argv)],
+            capture_output=True, text=True, cwd=tmp_path, env=env, check=True, timeout=120,
+        )  # fmt: skip
+    assert done.stdout.splitlines()[-1] == "[]", done.stdout + done.stderr

@@ -24,18 +24,17 @@ from typing import TYPE_CHECKING, Any
 
 import filelock
 import msgspec
-import numpy as np
-import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
-from billing_kit.history._frames import METADATA_JSON, build_frame
-from billing_kit.history._join import concat_frames, conform
 from billing_kit.history._schema import ObjectKind, schema
 
 if TYPE_CHECKING:
+    import pandas as pd
+    import pyarrow as pa
+
     from billing_kit._client import Client
+
+# pandas, pyarrow and numpy are imported by the functions that read or write frames: the state
+# (a JSON file) and the lock are all a pull needs before its first request.
 
 #: 2: coverage never reaches past the pull's start minus the consistency margin; caches written
 #: by version 1 could claim the future (tomorrow 00:00 for ``until=today``) and are re-pulled.
@@ -135,6 +134,9 @@ class HistoryCache:
 
     def load_frame(self) -> pd.DataFrame:
         """Return the cached frame (internal columns included), or an empty typed frame."""
+        from billing_kit.history._frames import build_frame
+        from billing_kit.history._join import conform
+
         if not self.frame_path.exists() or not self.state_path.exists() or self._older_schema():
             return build_frame(self.kind, [])
         return conform(self.kind, _read(self.frame_path))
@@ -145,6 +147,11 @@ class HistoryCache:
         Its rows never held that column's values, so the whole cache is pulled again rather
         than served with a column missing (a cached frame must equal a fresh pull).
         """
+        if not self.frame_path.exists():
+            return False  # a cold cache: no need to import pyarrow to tell
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
         try:
             names = set(pq.read_schema(self.frame_path).names)
         except (FileNotFoundError, pa.ArrowInvalid):
@@ -176,6 +183,8 @@ class HistoryCache:
 
     def load_parts(self, journal: PullJournal) -> list[pd.DataFrame]:
         """Frames of the journal's part files (a part lost in a crash is simply re-pulled)."""
+        from billing_kit.history._join import conform
+
         frames = []
         for name in journal.parts:
             path = self.parts_dir / name
@@ -211,6 +220,9 @@ def locked(folder: Path, name: str) -> Iterator[None]:
 
 def save_parquet(path: Path, frame: pd.DataFrame | pa.Table) -> None:
     """Replace the parquet file ``path`` with ``frame`` atomically (its folder is created)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
     os.close(handle)
@@ -235,6 +247,10 @@ def upsert(
     are emptied column by column as they are joined and the joined columns are freed as they
     are reordered, so a million rows need about one frame of memory, not three.
     """
+    import pandas as pd
+
+    from billing_kit.history._join import concat_frames
+
     combined = concat_frames(kind, frames, consume=consume)
     order = _newest_first(combined)
     columns: dict[str, Any] = {}
@@ -252,6 +268,10 @@ def _newest_first(frame: pd.DataFrame) -> Any:
     of each run is the latest) rather than hashing them: a hash table of a million ids took
     ~120 MB, the sort ~20 MB.
     """
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     n = len(frame)
     if not n:
         return np.zeros(0, dtype=np.int64)
@@ -324,6 +344,10 @@ def subtract(ranges: Sequence[Range], holes: Sequence[Range]) -> list[Range]:
 def _read(path: Path) -> pd.DataFrame:
     # Decimals stay Arrow decimals (read_parquet would make Python Decimal objects, then slowly
     # convert them back); pandas' own metadata restores the other dtypes.
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     table = pq.read_table(path)
     frame: pd.DataFrame = table.to_pandas(
         types_mapper=lambda t: pd.ArrowDtype(t) if pa.types.is_decimal(t) else None
@@ -345,7 +369,6 @@ def _atomic_write(path: Path, data: bytes) -> None:
 
 
 __all__ = [
-    "METADATA_JSON",
     "CacheState",
     "HistoryCache",
     "PullJournal",

@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import msgspec
-import pandas as pd
 
 from billing_kit._validation import check_flag
 from billing_kit.history import _structs
@@ -46,8 +45,6 @@ from billing_kit.history._fetch import (
     PageReader,
     Record,
 )
-from billing_kit.history._frames import build_frame, finish_frame
-from billing_kit.history._join import concat_frames, frame_records, trim_categories
 from billing_kit.history._options import (
     DateLike,
     InvalidOption,
@@ -62,7 +59,12 @@ from billing_kit.history._progress import Progress, ProgressArg
 from billing_kit.history._schema import ObjectKind
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from billing_kit._client import Client
+
+# pandas and pyarrow (with the framing modules) are imported once the first answers are in: a
+# pull with a cold cache sends its first request without them (about half a second of CPU).
 
 #: Re-read this much before the previous pull's end: Stripe lists are eventually consistent.
 OVERLAP_SECONDS = 300
@@ -208,6 +210,11 @@ def load(
             )
     finally:
         reporter.close()
+    import pandas as pd
+
+    from billing_kit.history._frames import finish_frame
+    from billing_kit.history._join import trim_categories
+
     # The cache holds every row pulled so far: keep the window's, as a fresh pull would.
     created = frame["created"]
     keep = (created < pd.Timestamp(hi, unit="s", tz="UTC")).to_numpy(copy=True)
@@ -267,7 +274,9 @@ class _Sync:
             news = self._changes(state, now, base, set()) if refresh and covered else []
             direct = self._direct(needed, customer)
             return upsert(self.kind, [base, *news, direct], consume=True)
-        base = self.cache.load_frame()
+        # The cached frame is read (and pandas imported) after the pull when there is none: the
+        # lock is held, so it is the same frame either way.
+        held = self.cache.load_frame() if self.cache.frame_path.exists() else None
         journal = state.pull
         plan = merge([*(journal.plan if journal else []), *needed])
         parts: list[pd.DataFrame] = []
@@ -275,8 +284,9 @@ class _Sync:
             journal = state.pull = journal or PullJournal(settled=settled)
             journal.plan = plan
             self.cache.save_state(state)
-            self._pull(state, few=self._short(base, journal.remaining()))
+            self._pull(state, few=self._short(held, journal.remaining()))
             parts = self.cache.load_parts(journal)
+        base = held if held is not None else self.cache.load_frame()
         changed: list[pd.DataFrame] = []
         if refresh and covered:
             fresh_ids = {i for p in parts for i in p["id"]}
@@ -333,11 +343,16 @@ class _Sync:
             keep,
             reader=page_reader(self.kind, self.fetcher.stats),
         )
+        from billing_kit.history._join import frame_records
+
         return upsert(self.kind, [frame_records(self.kind, records)])
 
-    def _short(self, base: pd.DataFrame, ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
-        """Ranges the cache's own density says hold a few pages at most (a typical refresh)."""
-        if len(base) < 2:
+    def _short(
+        self, base: pd.DataFrame | None, ranges: list[tuple[int, int]]
+    ) -> list[tuple[int, int]]:
+        """Ranges the cache's own density says hold a few pages at most (a typical refresh);
+        none without a cached frame (``None``)."""
+        if base is None or len(base) < 2:
             return []
         # The span of the rows themselves: the covered ranges may reach back to 1970.
         created = base["created"]
@@ -361,6 +376,9 @@ class _Sync:
         writing = threading.Lock()
 
         def frame_and_write(batch: list[Any], done: list[tuple[int, int]], *, last: bool) -> None:
+            # Imported here, once answers are in: not before the first request.
+            from billing_kit.history._join import concat_frames, frame_records
+
             # Outside the lock: the other workers keep pulling while one frames or writes.
             frame = frame_records(self.kind, batch) if batch else None
             with lock:
@@ -411,6 +429,8 @@ class _Sync:
         self, state: CacheState, now: int, base: pd.DataFrame, fresh: set[str]
     ) -> list[pd.DataFrame]:
         """Objects changed since the last sync (step 4 of the module docstring)."""
+        from billing_kit.history._frames import build_frame
+
         horizon = now - EVENTS_HORIZON
         since_events = max((state.events_cursor or horizon) - OVERLAP_SECONDS, horizon)
         if self.kind != "charges":
@@ -469,6 +489,8 @@ class _Sync:
         A refund or dispute leaves the charge's own balance transaction as it was, so the cached
         fee and net still hold; charges whose transaction is new or unknown go to ``refetch``.
         """
+        import pandas as pd
+
         money = ["fee_minor", "fee", "net_minor", "net"]
         known: dict[str, Any] = {
             str(i): row for i, row in zip(base["id"], base.itertuples(index=False), strict=True)

@@ -10,19 +10,24 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 import zoneinfo
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from billing_kit._exceptions import ConfigurationError
 from billing_kit._pan import safe_repr
 from billing_kit._validation import is_finite_number, is_stripe_id
 from billing_kit.history._schema import STATUS_VALUES, ObjectKind
 
-DateLike = str | dt.date | dt.datetime | pd.Timestamp | int | float | None
+if TYPE_CHECKING:
+    import pandas as pd
+
+    DateLike = str | dt.date | dt.datetime | pd.Timestamp | int | float | None
+else:
+    # A pandas Timestamp is a datetime: the same values pass, without importing pandas.
+    DateLike = str | dt.date | dt.datetime | int | float | None
 
 
 class InvalidOption(ConfigurationError, ValueError):
@@ -31,6 +36,13 @@ class InvalidOption(ConfigurationError, ValueError):
 
 # 9999-12-31T23:59:59Z: the last second a date can name; larger numbers are typing slips.
 _LAST_SECOND = 253_402_300_799
+#: The ISO 8601 dates and times the standard library reads exactly as pandas does (a date, a time
+#: to the microsecond, ``Z`` or an offset); anything else goes to ``pandas.Timestamp``, so the
+#: usual case (``billing-kit pull --since 2024-01-01``) is checked without importing pandas.
+_PLAIN_ISO = re.compile(
+    r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?)?(?:Z|[+-]\d{2}:\d{2})?",
+    re.ASCII,
+)
 
 
 @dataclass(frozen=True)
@@ -100,6 +112,11 @@ def to_unix(
         if isinstance(value, int):
             return value
         return math.ceil(value) if upper else math.floor(value)
+    plain = _plain_unix(value, tz=tz, upper=upper)
+    if plain is not None:
+        return plain
+    import pandas as pd
+
     try:
         parsed: Any = pd.Timestamp(value)
     except (ValueError, TypeError, OverflowError):
@@ -116,6 +133,47 @@ def to_unix(
     utc = stamp.tz_convert("UTC")
     whole = utc.ceil("s") if upper else utc.floor("s")
     return int(whole.timestamp())
+
+
+def _plain_unix(value: object, *, tz: str | None, upper: bool) -> int | None:
+    """``value`` as Unix seconds by the standard library, or ``None`` when only pandas can tell.
+
+    Covers plain ISO strings (:data:`_PLAIN_ISO`), dates and datetimes that are not pandas
+    Timestamps (those may hold nanoseconds). A wall-clock time a DST change makes ambiguous or
+    skips is left to pandas too, which refuses it as before.
+
+    Examples
+    --------
+    >>> _plain_unix("2024-01-01T00:00:00.25Z", tz=None, upper=True)
+    1704067201
+    >>> _plain_unix("Jan 1 2024", tz=None, upper=False) is None
+    True
+    """
+    if isinstance(value, str):
+        if _PLAIN_ISO.fullmatch(value) is None:
+            return None
+        try:
+            moment = dt.datetime.fromisoformat(value)
+        except ValueError:
+            return None  # 2024-02-30: pandas says why
+    elif type(value) is dt.datetime:
+        moment = value
+    elif type(value) is dt.date:
+        moment = dt.datetime(value.year, value.month, value.day)
+    else:
+        return None
+    if not 1678 <= moment.year <= 2261:
+        return None  # near the ends of pandas' range, which refuses what lies beyond
+    if moment.tzinfo is None:
+        zone = zoneinfo.ZoneInfo(tz or "UTC")
+        early, late = moment.replace(tzinfo=zone), moment.replace(tzinfo=zone, fold=1)
+        if early.utcoffset() != late.utcoffset():
+            return None
+        moment = early
+    # Exact integer arithmetic (a float timestamp could round across a second).
+    delta = moment - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+    seconds = delta.days * 86_400 + delta.seconds
+    return seconds + 1 if upper and delta.microseconds else seconds
 
 
 def check_window(since: DateLike, until: DateLike, *, tz: str | None = None) -> Window:

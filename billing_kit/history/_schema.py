@@ -27,11 +27,12 @@ Kinds of column:
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import pandas as pd
-import pyarrow as pa
+if TYPE_CHECKING:
+    import pandas as pd
 
 Kind = Literal["string", "ref", "category", "minor", "major", "timestamp", "int", "bool", "float"]
 ObjectKind = Literal[
@@ -49,16 +50,49 @@ OBJECT_KINDS: tuple[ObjectKind, ...] = (
 #: Decimal places of every ``major`` column. Three covers every Stripe currency (KWD, BHD, JOD, OMR,
 #: TND have three); one scale for all rows keeps mixed-currency columns summable per currency.
 MAJOR_SCALE = 3
-MAJOR_DTYPE = pd.ArrowDtype(pa.decimal128(18, MAJOR_SCALE))
-#: Arrow strings with 32-bit offsets (``string[pyarrow]``): pandas' own ``StringDtype`` keeps 64-bit
-#: offsets, 4 bytes more per value, 30 MB more across the string columns of a million charges.
-STRING_DTYPE = pd.ArrowDtype(pa.string())
-#: Arrow booleans: one bit per value, where pandas' ``boolean`` takes two bytes.
-BOOL_DTYPE = pd.ArrowDtype(pa.bool_())
-#: Arrow integers (``int64[pyarrow]``; ``int8``/``int16`` for small values): a validity bitmap of
-#: one bit per value, where pandas' ``Int64`` keeps a byte (7 MB over a million charges).
-INT_DTYPES = {bits: pd.ArrowDtype(getattr(pa, f"int{bits}")()) for bits in (8, 16, 64)}
-TIMESTAMP_DTYPE = pd.DatetimeTZDtype("ns", "UTC")
+
+
+@functools.cache
+def _dtypes() -> dict[str, Any]:
+    """The shared pandas dtypes, built on first use: the declarations themselves (and so the
+    option checks of ``billing-kit pull``) need neither pandas nor pyarrow, whose import costs
+    about half a second before the first request."""
+    import pandas as pd
+    import pyarrow as pa
+
+    return {
+        "MAJOR_DTYPE": pd.ArrowDtype(pa.decimal128(18, MAJOR_SCALE)),
+        # Arrow strings with 32-bit offsets (``string[pyarrow]``): pandas' own ``StringDtype``
+        # keeps 64-bit offsets, 4 bytes more per value, 30 MB more across the string columns of
+        # a million charges.
+        "STRING_DTYPE": pd.ArrowDtype(pa.string()),
+        # Arrow booleans: one bit per value, where pandas' ``boolean`` takes two bytes.
+        "BOOL_DTYPE": pd.ArrowDtype(pa.bool_()),
+        # Arrow integers (``int64[pyarrow]``; ``int8``/``int16`` for small values): a validity
+        # bitmap of one bit per value, where pandas' ``Int64`` keeps a byte (7 MB over a million
+        # charges).
+        "INT_DTYPES": {bits: pd.ArrowDtype(getattr(pa, f"int{bits}")()) for bits in (8, 16, 64)},
+        "TIMESTAMP_DTYPE": pd.DatetimeTZDtype("ns", "UTC"),
+    }
+
+
+if TYPE_CHECKING:
+    MAJOR_DTYPE: pd.ArrowDtype
+    STRING_DTYPE: pd.ArrowDtype
+    BOOL_DTYPE: pd.ArrowDtype
+    INT_DTYPES: dict[int, pd.ArrowDtype]
+    TIMESTAMP_DTYPE: pd.DatetimeTZDtype
+else:
+    _DTYPE_NAMES = ("MAJOR_DTYPE", "STRING_DTYPE", "BOOL_DTYPE", "INT_DTYPES", "TIMESTAMP_DTYPE")
+
+    def __getattr__(name: str) -> Any:
+        # PEP 562: ``from billing_kit.history._schema import STRING_DTYPE`` builds the dtypes;
+        # any other name (the import system asks for ``__path__``) imports nothing.
+        if name not in _DTYPE_NAMES:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        return _dtypes()[name]
+
+
 METADATA_PREFIX = "metadata."
 
 
@@ -95,18 +129,21 @@ class Column:
     @property
     def dtype(self) -> object:
         """The pandas dtype every frame uses for this column."""
+        import pandas as pd
+
+        shared = _dtypes()
         if self.kind in ("string", "ref"):
-            return STRING_DTYPE
+            return shared["STRING_DTYPE"]
         if self.kind == "category":
             return pd.CategoricalDtype(list(self.categories or ()), ordered=False)
         if self.kind in ("minor", "int"):
-            return INT_DTYPES[self.bits]
+            return shared["INT_DTYPES"][self.bits]
         if self.kind == "major":
-            return MAJOR_DTYPE
+            return shared["MAJOR_DTYPE"]
         if self.kind == "timestamp":
-            return TIMESTAMP_DTYPE
+            return shared["TIMESTAMP_DTYPE"]
         if self.kind == "bool":
-            return BOOL_DTYPE
+            return shared["BOOL_DTYPE"]
         return pd.Float64Dtype()
 
 

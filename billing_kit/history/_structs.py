@@ -21,8 +21,6 @@ from operator import attrgetter
 from typing import Any, Optional, Union
 
 import msgspec
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from billing_kit.history._schema import Column, Kind, ObjectKind, schema
 
@@ -178,7 +176,11 @@ class Records:
             return self.ids(column.path) if column.kind == "ref" else self.values(column.path)
         if column.name == "decline_code":
             # Stripe puts the issuer's decline code in outcome.reason; on a successful charge the
-            # same field holds a risk reason, which is not a decline.
+            # same field holds a risk reason, which is not a decline. (pyarrow is imported here:
+            # decoding pages, which starts before the first answer, does not need it.)
+            import pyarrow as pa
+            import pyarrow.compute as pc
+
             failed = pc.equal(pa.array(self.values(("status",)), pa.string()), "failed")
             reasons = pa.array(self.values(("outcome", "reason")), pa.string())
             return pc.if_else(
