@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib
 import logging
 import re
+import threading
 import types
 from collections.abc import Mapping
 from datetime import timedelta
@@ -13,9 +15,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
-import stripe
-
-from billing_kit import _charges, _customers, _refunds
 from billing_kit._config import (
     SANDBOX_DEFAULT_SOURCE,
     STRIPE_API_BASE,
@@ -27,14 +26,17 @@ from billing_kit._exceptions import ConfigurationError
 from billing_kit._ledger import Ledger
 from billing_kit._limits import parse_limits
 from billing_kit._masking import KeyScrubbingFilter, mask_key
-from billing_kit._models import Charge, Customer, Refund
+from billing_kit._reads import Reads
 from billing_kit._retry import RetryPolicy, TokenBucket
-from billing_kit._shared_sandbox import SharedSandboxHttp
+from billing_kit._shared_sandbox import restarted
 from billing_kit._transport import Transport, TransportStats
 from billing_kit._validation import check_flag, is_finite_number
 
 if TYPE_CHECKING:
+    from stripe import StripeClient
+
     from billing_kit import _batch
+    from billing_kit._models import Charge, Customer, Refund
     from billing_kit.history import _api
     from billing_kit.reconcile import _api as _reports_api
     from billing_kit.reconcile import _bank, _orders
@@ -99,9 +101,12 @@ class Client:
     home
         State folder (ledger, shared sandbox, caches).
     stripe
-        A :class:`stripe.StripeClient` configured with the key, base URL and ``max_retries``, for
-        raw reads (the history loaders). Writes go through the client's own methods, which pace,
-        retry under one idempotency key and record every attempt in :attr:`ledger`.
+        A :class:`stripe.StripeClient` configured with the key, base URL and ``max_retries``
+        (built, and stripe imported, on first use). Writes go through the client's own methods,
+        which pace, retry under one idempotency key and record every attempt in :attr:`ledger`.
+    reads
+        The history loaders' GETs (:class:`billing_kit._reads.Reads`): the same key, base URL and
+        timeout, without importing stripe before an answer needs it.
     ledger
         The :class:`~billing_kit.Ledger` of charge, capture and refund attempts.
     duplicate_window
@@ -130,29 +135,35 @@ class Client:
         self.home = settings.home
         self.duplicate_window = duplicate_window
         self._api_key = settings.api_key
-        self._http = (
-            SharedSandboxHttp(settings.home, self.api_base, timeout=timeout)
-            if settings.start_sandbox  # it may stop when idle; requests restart it
-            else stripe.RequestsClient(timeout=timeout)
-        )
-        self.stripe = stripe.StripeClient(
-            settings.api_key,
-            base_addresses={"api": self.api_base},
-            max_network_retries=max_retries,
-            http_client=self._http,
-        )
+        self._timeout = timeout
+        self._max_retries = max_retries
         self.rate_limit = rate_limit if rate_limit is not None else self.default_rate_limit
-        self._transport = Transport(
-            self.stripe,
-            # A 429 is a retry like any other for the client's own requests: ``max_retries``
-            # caps both (0 sends once), while history pulls allow more (see ``history._fetch``).
-            policy=RetryPolicy(
-                max_retries=max_retries,
-                backoff=backoff,
-                max_backoff=max_backoff,
-                max_rate_limited=max_retries,
+        # A 429 is a retry like any other for the client's own requests: ``max_retries`` caps
+        # both (0 sends once), while history pulls allow more (see ``history._fetch``).
+        self._policy = RetryPolicy(
+            max_retries=max_retries,
+            backoff=backoff,
+            max_backoff=max_backoff,
+            max_rate_limited=max_retries,
+        )
+        self._pacer = TokenBucket(self.rate_limit)
+        self._stats = TransportStats()
+        # stripe-python (a third of a second to import) is set up on first use: a history pull
+        # reads through ``reads`` and sends its first request without it.
+        self._stripe_lock = threading.Lock()
+        self._stripe: StripeClient | None = None
+        self._http_client: Any = None
+        self.reads = Reads(
+            self.api_base,
+            settings.api_key,
+            timeout=timeout,
+            stripe_client=lambda: self.stripe,
+            # The shared sandbox may stop when idle; a read that finds it gone restarts it.
+            restart=(
+                functools.partial(restarted, settings.home, self.api_base)
+                if settings.start_sandbox
+                else None
             ),
-            pacer=TokenBucket(self.rate_limit),
         )
         self.ledger = Ledger(
             self.home / "ledger.sqlite3", namespace=self.cache_namespace, mode=self.mode
@@ -181,9 +192,50 @@ class Client:
 
     def close(self) -> None:
         """Close the HTTP connections (the client can still be garbage-collected without it)."""
-        # stripe-python leaves RequestsClient.close() unannotated.
-        self._http.close()  # type: ignore[no-untyped-call]
+        self.reads.close()
+        with self._stripe_lock:
+            http = self._http_client
+        if http is not None:
+            http.close()
         self.ledger.close()
+
+    @property
+    def stripe(self) -> StripeClient:
+        """The :class:`stripe.StripeClient` for this key and base URL, built on first use."""
+        with self._stripe_lock:
+            if self._stripe is None:
+                self._stripe = self._build_stripe()
+            return self._stripe
+
+    @property
+    def _http(self) -> Any:
+        """stripe-python's HTTP client (a ``stripe.RequestsClient``; with the shared sandbox, one
+        that restarts it when it has stopped)."""
+        self.stripe  # noqa: B018 - builds it
+        return self._http_client
+
+    def _build_stripe(self) -> StripeClient:
+        import stripe
+
+        if self._settings.start_sandbox:
+            from billing_kit._shared_sandbox_http import SharedSandboxHttp
+
+            self._http_client = SharedSandboxHttp(
+                self._settings.home, self.api_base, timeout=self._timeout
+            )
+        else:
+            self._http_client = stripe.RequestsClient(timeout=self._timeout)
+        return stripe.StripeClient(
+            self._api_key,
+            base_addresses={"api": self.api_base},
+            max_network_retries=self._max_retries,
+            http_client=self._http_client,
+        )
+
+    @functools.cached_property
+    def _transport(self) -> Transport:
+        """The paced, retrying sender of the client's own requests (built with :attr:`stripe`)."""
+        return Transport(self.stripe, policy=self._policy, pacer=self._pacer, stats=self._stats)
 
     @property
     def masked_key(self) -> str:
@@ -213,7 +265,7 @@ class Client:
     @property
     def stats(self) -> TransportStats:
         """Request, attempt, retry and replay counters since the client was created."""
-        return self._transport.stats
+        return self._stats
 
     # Customers ---------------------------------------------------------------------------------
 
@@ -225,10 +277,14 @@ class Client:
         >>> client.find_or_create_customer("Ada@Example.com")  # doctest: +SKIP
         Customer(id='cus_…', email='ada@example.com', name=None)
         """
+        from billing_kit import _customers
+
         return _customers.find_or_create_customer(self, email, name=name)
 
     def customers(self, *, email: str | None = None, limit: int = 100) -> list[Customer]:
         """Return up to ``limit`` customers, newest first, optionally only those with ``email``."""
+        from billing_kit import _customers
+
         return _customers.list_customers(self, email=email, limit=limit)
 
     def attach_payment_method(self, customer: Customer | str, payment_method: str) -> str:
@@ -236,6 +292,8 @@ class Client:
 
         A PaymentMethod becomes the customer's default, used by :meth:`charge` when none is given.
         """
+        from billing_kit import _customers
+
         return _customers.attach_payment_method(self, customer, payment_method)
 
     # Charges -----------------------------------------------------------------------------------
@@ -302,6 +360,8 @@ class Client:
         >>> client.charge("ada@example.com", "12.50", "usd",
         ...               payment_method="pm_card_visa", description="Invoice 7")  # doctest: +SKIP
         """
+        from billing_kit import _charges
+
         return _charges.charge(
             self,
             customer,
@@ -319,6 +379,8 @@ class Client:
 
     def capture(self, charge_or_id: Charge | str, amount: object = None) -> Charge:
         """Capture an auth-only charge (``capture=False``); ``amount`` captures part of it."""
+        from billing_kit import _charges
+
         return _charges.capture(self, charge_or_id, amount)
 
     def refund(
@@ -334,16 +396,22 @@ class Client:
         ``reason`` is ``"duplicate"``, ``"fraudulent"``, ``"requested_by_customer"`` or ``None``.
         The same refund within the duplicate window raises :class:`~billing_kit.DuplicateRefund`.
         """
+        from billing_kit import _refunds
+
         return _refunds.refund(
             self, charge_or_id, amount, reason=reason, allow_duplicate=allow_duplicate
         )
 
     def get_charge(self, charge_id: str) -> Charge:
         """Return the current state of a charge by ``ch_…`` (or its PaymentIntent's ``pi_…``) id."""
+        from billing_kit import _charges
+
         return _charges.get_charge(self, charge_id)
 
     def recent_charges(self, limit: int = 20) -> list[Charge]:
         """Return the account's ``limit`` most recent charges, newest first."""
+        from billing_kit import _charges
+
         return _charges.recent_charges(self, limit)
 
     # The functions that take the client first, as its methods. One definition each (the

@@ -21,13 +21,15 @@ With one loop, every attempt is paced, counted and sent with the same idempotenc
 from __future__ import annotations
 
 import random
+import sys
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeGuard, TypeVar
 
-import stripe
+if TYPE_CHECKING:
+    import stripe
 
 __all__ = [
     "Pace",
@@ -66,6 +68,8 @@ def is_retryable(exc: stripe.StripeError) -> bool:
     once*; Stripe's advice for them is to back off and retry, which is what this loop does (the
     rate limiter runs before the idempotency layer, so nothing was executed).
     """
+    import stripe
+
     if isinstance(exc, stripe.APIConnectionError):
         return exc.should_retry
     if header(exc.headers, "idempotent-replayed") == "true":
@@ -106,6 +110,8 @@ def key_is_spent(exc: stripe.StripeError) -> bool:
     ``Idempotent-Replayed: true``, or ``Stripe-Should-Retry: false`` (Stripe's word that the
     same request cannot succeed), is therefore final for that key.
     """
+    import stripe
+
     if isinstance(exc, stripe.APIConnectionError) or (exc.http_status or 0) < 500:
         return False
     return (
@@ -201,7 +207,9 @@ class RetryPolicy:
                 on_attempt()
             try:
                 result = request()
-            except stripe.StripeError as exc:
+            except Exception as exc:
+                if not _is_stripe_error(exc):
+                    raise
                 if is_rate_limited(exc):
                     # Being told to slow down is not a fault: slow down for everyone sharing
                     # the pacer, wait as asked, and try again.
@@ -222,6 +230,14 @@ class RetryPolicy:
                 continue
             pace.speed_up()
             return result, attempts
+
+
+def _is_stripe_error(exc: BaseException) -> TypeGuard[stripe.StripeError]:
+    """Whether ``exc`` is a stripe-python error, without importing stripe: until something has
+    imported it (a write, or a history read that failed), no stripe error can exist, and a
+    history pull sends its first request without it (``billing_kit._reads``)."""
+    module = sys.modules.get("stripe")
+    return module is not None and isinstance(exc, module.StripeError)
 
 
 class TokenBucket:

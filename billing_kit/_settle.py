@@ -28,7 +28,6 @@ from billing_kit._exceptions import (
 from billing_kit._ledger import LedgerRow, _now
 from billing_kit._models import Charge
 from billing_kit._money import format_amount
-from billing_kit._stripe_errors import decline_reason
 from billing_kit._validation import api_path
 
 if TYPE_CHECKING:
@@ -232,6 +231,8 @@ def settle_spent(
         return found
     if found is not None or item is not None:
         code = found.decline_code if found is not None else "authentication_required"
+        from billing_kit._stripe_errors import decline_reason  # imports stripe
+
         reason = decline_reason(code)
         raise CardDeclined(
             f"Card declined: {reason}",

@@ -12,12 +12,12 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
-
-import stripe
+from typing import TYPE_CHECKING, Any, Literal
 
 from billing_kit._retry import RetryPolicy, TokenBucket, header
-from billing_kit._stripe_errors import map_stripe_error
+
+if TYPE_CHECKING:
+    import stripe
 
 __all__ = ["Response", "Transport", "TransportStats"]
 
@@ -64,6 +64,8 @@ class Transport:
         Token bucket every attempt draws from, retries included.
     sleep
         Called to wait between attempts (a seam for tests that must not wait).
+    stats
+        The counters to add to (default new ones).
     """
 
     def __init__(
@@ -73,11 +75,12 @@ class Transport:
         policy: RetryPolicy,
         pacer: TokenBucket,
         sleep: Callable[[float], None] = time.sleep,
+        stats: TransportStats | None = None,
     ) -> None:
         self.client = client
         self.policy = policy
         self.pacer = pacer
-        self.stats = TransportStats()
+        self.stats = stats or TransportStats()
         self._sleep = sleep
 
     def request(
@@ -107,6 +110,10 @@ class Transport:
         StripeRequestError
             The mapped error (``StripeUnavailable``/``RateLimited`` carry the idempotency key).
         """
+        import stripe
+
+        from billing_kit._stripe_errors import map_stripe_error
+
         if method == "post" and not idempotency_key:
             raise ValueError("every POST needs an idempotency key recorded in the ledger first")
         options: dict[str, Any] = {"max_network_retries": 0}

@@ -98,7 +98,7 @@ from billing_kit.cli import main
 main({argv!r})
 print("no request was sent", flush=True)
 """
-FIRST_REQUEST_HEAVY = ("pandas", "pyarrow", "numpy", "openpyxl")
+FIRST_REQUEST_HEAVY = ("stripe", "requests", "pandas", "pyarrow", "numpy", "openpyxl")
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,8 @@
 """Fetching history pages: raw requests, token buckets, retries, parallel adaptive time slices.
 
-The official library still signs every request, pins the API version and talks HTTP
-(``client.stripe.raw_request``), but no ``StripeObject`` is built per record: the body goes to a
+Each GET goes through ``client.reads`` (:mod:`billing_kit._reads`: the headers, API version and
+query encoding stripe-python uses, and its error classes on failure, without importing stripe
+before an answer needs it), and no ``StripeObject`` is built per record: the body goes to a
 :class:`PageReader`, which for list pulls decodes it with msgspec straight into the few fields the
 frame reads (:func:`._loaders.page_reader`), and otherwise into plain dicts (msgspec.json).
 
@@ -33,13 +34,14 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import msgspec
-import stripe
 
 from billing_kit._retry import RetryPolicy, TokenBucket, is_rate_limited
-from billing_kit._stripe_errors import map_stripe_error
 
 if TYPE_CHECKING:
+    import stripe
+
     from billing_kit._client import Client
+    from billing_kit._reads import Reads
 
 log = logging.getLogger("billing_kit.history")
 
@@ -168,7 +170,7 @@ class Fetcher:
     Parameters
     ----------
     client
-        A :class:`billing_kit.Client`; its ``stripe`` client sends the requests.
+        A :class:`billing_kit.Client`; its ``reads`` send the requests.
     rate_limit
         Account-wide requests/s; default the client's (``connect(rate_limit=...)``, else
         ``client.default_rate_limit``: 25 test/sandbox, 100 live).
@@ -190,7 +192,7 @@ class Fetcher:
         workers: int | None = None,
         policy: RetryPolicy | None = None,
     ) -> None:
-        self.stripe: stripe.StripeClient = client.stripe
+        self.reads: Reads = client.reads
         account_rate = float(
             rate_limit or getattr(client, "rate_limit", None) or client.default_rate_limit
         )
@@ -199,8 +201,7 @@ class Fetcher:
         # second or more at Stripe; idle threads cost little, waiting on the token bucket.
         self.workers = workers or max(4, min(48, math.ceil(self.pacer.endpoint_rate * 1.2)))
         # The retries and backoff given to connect() hold for history pulls too.
-        transport = getattr(client, "_transport", None)
-        base = getattr(transport, "policy", None) or RetryPolicy()
+        base: RetryPolicy = getattr(client, "_policy", None) or RetryPolicy()
         # ... except for 429s: many workers find the rate limit by meeting it, so a pull
         # allows more of them than one of the client's own requests does.
         self.policy = policy or dataclasses.replace(base, max_rate_limited=MAX_RATE_LIMITED)
@@ -236,13 +237,8 @@ class Fetcher:
 
         def once() -> str | bytes:
             sent = time.monotonic()
-            response = self.stripe.raw_request(
-                "get", path, **dict(params or {}), max_network_retries=0
-            )
+            body = self.reads.get(path, params)
             self._observe(time.monotonic() - sent)
-            # The library has already parsed this body once (json.loads into OrderedDicts,
-            # ~29 µs per charge); the text is handed on as it is for our own decoding.
-            body: str | bytes = response.body
             return body
 
         def retrying(exc: stripe.StripeError, delay: float) -> None:
@@ -256,7 +252,13 @@ class Fetcher:
             body, _ = self.policy.send(
                 once, lane, on_attempt=lambda: self.stats.add(requests=1), on_retry=retrying
             )
-        except stripe.StripeError as exc:
+        except Exception as exc:
+            import stripe  # a failed read has imported it
+
+            if not isinstance(exc, stripe.StripeError):
+                raise
+            from billing_kit._stripe_errors import map_stripe_error
+
             raise map_stripe_error(exc) from exc
         return body
 

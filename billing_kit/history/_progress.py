@@ -7,16 +7,17 @@ first finished slice. Pages and requests appear in the postfix.
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import TYPE_CHECKING, Any, Union
 
-from tqdm.auto import tqdm
-from tqdm.std import tqdm as base_tqdm
+if TYPE_CHECKING:
+    from tqdm.std import tqdm as base_tqdm
 
-from billing_kit.history._fetch import FetchStats
+    from billing_kit.history._fetch import FetchStats
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,7 @@ class ProgressUpdate:
         return self.rows / self.elapsed if self.elapsed > 0 else 0.0
 
 
-ProgressArg = Union[bool, Callable[[ProgressUpdate], Any], "tqdm[Any]", None]
+ProgressArg = Union[bool, Callable[[ProgressUpdate], Any], "base_tqdm[Any]", None]
 
 
 class Progress:
@@ -61,9 +62,14 @@ class Progress:
         self.callback: Callable[[ProgressUpdate], Any] | None = None
         self.bar: base_tqdm[Any] | None = None
         self._own_bar = False
-        if isinstance(progress, base_tqdm):  # any tqdm: terminal, notebook or a subclass
+        # tqdm (with asyncio, for tqdm.auto) is imported only to draw a bar: a bar passed in has
+        # imported it already, and a quiet pull starts sooner without it.
+        std = sys.modules.get("tqdm.std")
+        if std is not None and isinstance(progress, std.tqdm):  # any tqdm, or a subclass
             self.bar = progress
         elif progress is True:
+            from tqdm.auto import tqdm
+
             self.bar = tqdm(desc=f"pull {kind}", unit=" rows", dynamic_ncols=True, leave=True)
             self._own_bar = True
         elif callable(progress):

@@ -288,12 +288,22 @@ def test_a_write_that_fails_names_its_key(
     assert sender.stats.failures == 1 and sender.stats.attempts == (1 if spent else 2)
 
 
+class FakeReads:
+    """Stands in for ``client.reads`` (the history GETs) over a :class:`FakeStripe`."""
+
+    def __init__(self, fake: FakeStripe) -> None:
+        self.fake = fake
+
+    def get(self, path: str, params: dict[str, Any] | None = None) -> bytes:
+        return self.fake.raw_request("get", path, **(params or {})).body
+
+
 class FakeClient:
     default_rate_limit = 1e6
 
     def __init__(self, fake: FakeStripe, max_retries: int) -> None:
-        self.stripe = fake
-        self._transport = transport(fake, max_retries)
+        self.reads = FakeReads(fake)
+        self._policy = transport(fake, max_retries).policy
 
 
 def test_history_pulls_use_the_loop_with_more_patience_for_429s() -> None:

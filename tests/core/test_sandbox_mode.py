@@ -46,3 +46,12 @@ def test_history_delegation(client: Client) -> None:
     charge = client.charge("hist@example.com", 7, "usd", payment_method="pm_card_visa")
     frame = client.charges_frame(progress=False)
     assert charge.id in set(frame["id"])
+
+
+def test_a_pull_restarts_the_shared_sandbox_it_finds_stopped(shared_home: Path) -> None:
+    # History reads go through client.reads, not stripe-python: they restart the sandbox too.
+    with billing_kit.connect(backoff=0.01) as client:
+        stop_shared_sandbox(shared_home)  # as when it stopped after its idle time
+        frame = client.charges_frame(progress=False)
+        assert len(frame) > 0 and frame.attrs["pull"]["retries"] == 0
+        assert client._stripe is None  # nothing needed stripe-python
