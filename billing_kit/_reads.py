@@ -294,8 +294,7 @@ class Reads:
             if connection is None:
                 break
             sock = connection.sock
-            # Readable while idle means the server closed it (or sent what nobody asked for).
-            if sock is not None and not select.select([sock], [], [], 0)[0]:
+            if sock is not None and not _readable(sock):
                 return connection
             connection.close()
         if self._https:
@@ -347,6 +346,17 @@ class Reads:
             f"{message}\n\n(Network error: {type(exc).__name__} {where}: {detail})",
             should_retry=retry,
         )
+
+
+def _readable(sock: Any) -> bool:
+    """Whether an idle connection's socket has something to read: the server closed it (or sent
+    what nobody asked for), so it cannot carry another request. ``poll`` where there is one:
+    ``select`` refuses descriptors above 1023, which a busy kernel may hand out."""
+    if hasattr(select, "poll"):
+        poller = select.poll()
+        poller.register(sock, select.POLLIN)
+        return bool(poller.poll(0))
+    return bool(select.select([sock], [], [], 0)[0])
 
 
 def _proxy_configured(api_base: str) -> bool:

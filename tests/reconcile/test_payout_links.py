@@ -54,18 +54,19 @@ def _connect(server: Any, home: Path) -> billing_kit.Client:
 
 
 def _record(client: billing_kit.Client, monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The payout of every ``balance_transactions?payout=`` request the client sends from now."""
+    """The payout of every ``balance_transactions?payout=`` request the client sends from now
+    (history reads leave through ``client.reads``, one ``_send`` per HTTP request)."""
     listed: list[str] = []
-    http: Any = client._http
-    send = http.request
+    reads: Any = client.reads
+    send = reads._send
 
-    def request(method: str, url: str, *args: Any, **kwargs: Any) -> Any:
-        parts = urlsplit(url)
+    def request(target: str) -> Any:
+        parts = urlsplit(target)
         if parts.path == "/v1/balance_transactions":
             listed.extend(parse_qs(parts.query).get("payout", []))
-        return send(method, url, *args, **kwargs)
+        return send(target)
 
-    monkeypatch.setattr(http, "request", request)
+    monkeypatch.setattr(reads, "_send", request)
     return listed
 
 
