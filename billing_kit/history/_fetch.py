@@ -16,13 +16,17 @@ slice keeps reading with its cursor: a split never re-reads a row. Whenever fewe
 the rate needs, the slice with the most pages left gives away its older part: in equal parts
 where its end is known, in blocks as large as a slice's share of the pages read so far where it
 is not (so the blocks double with every wave, and few slices, each ending in one partial page,
-cover a large account).
+cover a large account). A slice that, read one page per round trip, would still run after the
+rest could be done at the rate (the critical path) gives away its older part too, keeping what
+a slice reads meanwhile. While the rate is the bound, the slice with the most pages left sends
+first (:class:`_Turns`).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
+import heapq
 import itertools
 import logging
 import math
@@ -35,7 +39,7 @@ from urllib.parse import quote
 
 import msgspec
 
-from billing_kit._retry import RetryPolicy, TokenBucket, is_rate_limited
+from billing_kit._retry import Pace, RetryPolicy, TokenBucket, is_rate_limited
 
 if TYPE_CHECKING:
     import stripe
@@ -131,6 +135,59 @@ class _Lane:
         self.endpoint.speed_up()
 
 
+class _Turns:
+    """Who sends next among a pull's waiting slices: the one with the most pages left.
+
+    While the rate is what bounds a pull, every slice waits for its endpoint's tokens. Handing
+    them out longest-first (the classic rule for finishing parallel work together) lets the
+    slices with the most pages read at their round-trip pace, so they do not end up as the last
+    ones, read one round trip at a time while the rate goes unused.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._waiting: list[tuple[float, int]] = []
+        self._order = itertools.count()
+        self._busy = False
+
+    def take(self, lane: Pace, pages_left: float) -> None:
+        """Wait for this slice's turn, then for a token of ``lane``."""
+        entry = (-pages_left, next(self._order))
+        with self._cond:
+            heapq.heappush(self._waiting, entry)
+            while self._busy or self._waiting[0] != entry:
+                self._cond.wait()
+            heapq.heappop(self._waiting)
+            self._busy = True
+        try:
+            lane.acquire()
+        finally:
+            with self._cond:
+                self._busy = False
+                self._cond.notify_all()
+
+
+@dataclass(frozen=True)
+class _InTurn:
+    """A lane whose tokens are taken in a pull's order (:class:`_Turns`)."""
+
+    lane: _Lane
+    turns: _Turns
+    pages_left: float
+
+    def acquire(self) -> None:
+        self.turns.take(self.lane, self.pages_left)
+
+    def slow_down(self) -> float:
+        return self.lane.slow_down()
+
+    def pause(self, seconds: float) -> None:
+        self.lane.pause(seconds)
+
+    def speed_up(self) -> None:
+        self.lane.speed_up()
+
+
 @dataclass
 class FetchStats:
     """What one pull cost (reported by the progress bar, the benchmark and the tests)."""
@@ -224,16 +281,24 @@ class Fetcher:
         return body
 
     def get_raw(
-        self, path: str, params: Mapping[str, Any] | None = None, *, endpoint: str = ""
+        self,
+        path: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        endpoint: str = "",
+        lane: Pace | None = None,
     ) -> str | bytes:
         """One paced GET, retried on 429s and faults; return the JSON body as sent.
+
+        ``lane`` paces it instead of the endpoint's own lane (a slice pull hands out its
+        endpoint's tokens in its own order, :class:`_Turns`).
 
         Raises
         ------
         billing_kit.StripeRequestError
             The mapped error once retries are exhausted or for a definitive answer (400, 401, 404).
         """
-        lane = self.pacer.lane(endpoint or path)
+        lane = lane or self.pacer.lane(endpoint or path)
 
         def once() -> str | bytes:
             sent = time.monotonic()
@@ -357,6 +422,8 @@ class _Slice:
     first: bool = False
     #: Rows read from the oldest second seen so far, not yet handed on (more may follow).
     held: list[Any] = field(default_factory=list)
+    #: Answered since it was last split for being on the critical path.
+    fresh: bool = False
 
     def pages_left(self) -> float:
         """Estimated pages still to read (infinite while nothing is known of the density).
@@ -397,6 +464,8 @@ class _SlicePull:
         self.running = 0
         self.cond = threading.Condition()
         self.error: BaseException | None = None
+        self.turns = _Turns()
+        self.lane = fetcher.pacer.lane(path)
 
     def run(
         self, ranges: Sequence[tuple[int, int]], *, few: Sequence[tuple[int, int]] = ()
@@ -473,7 +542,8 @@ class _SlicePull:
                 )
                 if piece.cursor is not None:
                     query["starting_after"] = piece.cursor
-            data, has_more = self.reader.read(self.fetcher.get_raw(self.path, query))
+                lane = _InTurn(self.lane, self.turns, piece.pages_left())
+            data, has_more = self.reader.read(self.fetcher.get_raw(self.path, query, lane=lane))
             self.fetcher.stats.add(pages=1)
             created = list(map(self.reader.created, data))
             with self.cond:
@@ -501,6 +571,7 @@ class _SlicePull:
                     spread = max(created) + 1 - oldest
                     piece.seconds_per_page = max(1.0, spread * PAGE_SIZE / len(data))
                     piece.patience -= 1
+                    piece.fresh = True
                     self.cond.notify_all()
             if not has_more or not data:
                 self._finish(lo, hi, records)
@@ -509,17 +580,25 @@ class _SlicePull:
 
     def _split(self) -> bool:
         """Give away the older part of the running slice with the most pages left, in as many
-        parts as the rate needs more slices; called with ``cond`` held. Whether it did."""
+        parts as the rate needs more slices, or in two if it is on the critical path
+        (:meth:`_critical`); called with ``cond`` held. Whether it did."""
         idle = self.fetcher.wanted_slices() - self.running - len(self.queue)
         # Only slices that have had an answer: one not yet answered may hold nothing at all.
         ready = [s for s in self.slices.values() if s.patience <= 0 and s.cursor is not None]
-        if idle <= 0 or not ready:
+        if not ready:
             return False
         piece = max(ready, key=_Slice.pages_left)
         # One page of it is in flight: what is left beyond that is what can be shared.
         left = piece.pages_left() - 1
         if left < 2 * MIN_PART_PAGES:
             return False
+        critical = 0.0
+        if idle <= 0:
+            critical = self._critical(piece, left)
+            if not (piece.fresh and critical):
+                return False
+            idle = 1
+        piece.fresh = False
         parts = idle + 1
         # Where the slice reaches back past what its parts can hold, how many rows lie there is
         # unknown: it gives away blocks and the oldest part takes the rest. The first wave plans
@@ -530,6 +609,8 @@ class _SlicePull:
         wanted = self.fetcher.wanted_slices()
         planned = FIRST_WAVE_PAGES if piece.first else self.fetcher.stats.pages
         block = min(left / parts, max(MIN_PART_PAGES, planned / wanted))
+        if critical:
+            block = max(MIN_PART_PAGES, critical)
         if block < MIN_PART_PAGES:
             parts = int(left // MIN_PART_PAGES)
             block = left / parts
@@ -549,6 +630,20 @@ class _SlicePull:
         piece.first = False
         self.cond.notify_all()
         return True
+
+    def _critical(self, piece: _Slice, left: float) -> float:
+        """If ``piece``, read a page per round trip, would still run after the rest of the pull
+        could be done at the rate: the pages a chain can read meanwhile (else 0)."""
+        others = sum(
+            min(s.pages_left(), left)
+            for s in itertools.chain(self.slices.values(), self.queue)
+            if s is not piece
+        )
+        latency = self.fetcher.latency
+        rate = self.fetcher.pacer.endpoint_rate
+        if left * latency <= (left + others) / rate + latency:
+            return 0.0
+        return others / (rate * latency)
 
     def _finish(self, lo: int, hi: int, records: list[Any]) -> None:
         if hi <= lo:

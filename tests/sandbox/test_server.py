@@ -13,6 +13,7 @@ import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -279,3 +280,53 @@ def test_two_processes_write_one_file(tmp_path: Path) -> None:
     finally:
         os.kill(pid, signal.SIGTERM)
         _wait_gone(pid)
+
+
+def test_a_reads_own_work_is_part_of_its_latency_and_a_write_runs_after_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With ``latency_ms``, an answer takes the latency, however long the sandbox itself worked on
+    it: a read runs when it arrives and waits out only the rest, so reads arriving together do
+    not queue for the one process's CPU after their wait. A write still runs after the wait, so
+    a duplicate arriving meanwhile finds its key in flight."""
+    from billing_kit.sandbox import _app
+    from billing_kit.sandbox._core import Pending
+
+    now = [100.0]
+    events: list[tuple[str, float]] = []
+    finish = Pending.finish
+
+    def working(pending: Pending) -> Any:
+        events.append((f"run {pending.route.method}", now[0]))
+        now[0] += 0.2  # the endpoint's own work takes 0.2 s
+        return finish(pending)
+
+    async def sleep(seconds: float) -> None:
+        events.append(("wait", seconds))
+        now[0] += seconds
+
+    monkeypatch.setattr(_app, "clock", lambda: now[0])
+    monkeypatch.setattr(_app.asyncio, "sleep", sleep)
+    monkeypatch.setattr(Pending, "finish", working)
+    app = _app.build_app(Core(), Faults(Knobs(latency_ms=300)))
+
+    async def send() -> list[int]:
+        transport = httpx.ASGITransport(app=app)
+        headers = {"Authorization": f"Bearer {TEST_KEY}"}
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://sandbox", headers=headers
+        ) as http:
+            read = await http.get("/v1/customers")
+            started = now[0]
+            write = await http.post("/v1/customers", data={"email": "w@example.com"})
+            events.append(("write answered after", round(now[0] - started, 3)))
+        return [read.status_code, write.status_code]
+
+    assert asyncio.run(send()) == [200, 200]
+    assert events == [
+        ("run GET", 100.0),
+        ("wait", pytest.approx(0.1)),  # 0.3 s in all, the 0.2 s of work included
+        ("wait", pytest.approx(0.3)),
+        ("run POST", pytest.approx(100.6)),
+        ("write answered after", 0.5),
+    ]

@@ -1,0 +1,128 @@
+"""How a pull shares the rate among its slices: whose turn it is, and when a slice is split."""
+
+from __future__ import annotations
+
+import threading
+import time
+from types import SimpleNamespace
+from typing import Any
+
+from billing_kit.history._fetch import (
+    DICT_PAGES,
+    FetchStats,
+    Pacer,
+    _Slice,
+    _SlicePull,
+    _Turns,
+)
+
+
+class _Gate:
+    """A lane whose first token waits for ``opened``; it records who took each token."""
+
+    def __init__(self) -> None:
+        self.opened = threading.Event()
+        self.order: list[str] = []
+        self.name = threading.local()
+
+    def acquire(self) -> None:
+        if not self.order:
+            self.order.append(self.name.value)
+            self.opened.wait(10)
+            return
+        self.order.append(self.name.value)
+
+    def slow_down(self) -> float:
+        return 1.0
+
+    def pause(self, seconds: float) -> None:
+        pass
+
+    def speed_up(self) -> None:
+        pass
+
+
+def test_tokens_go_to_the_waiting_slice_with_the_most_pages_left() -> None:
+    """While the rate is the bound, the longest slices read first, so they do not end up as the
+    last ones, read one round trip at a time (arrival order would serve the shortest first)."""
+    turns, gate = _Turns(), _Gate()
+
+    def take(name: str, pages_left: float) -> None:
+        gate.name.value = name
+        turns.take(gate, pages_left)
+
+    holder = threading.Thread(target=take, args=("holder", 1.0))
+    holder.start()
+    while not gate.order:
+        time.sleep(0.001)
+    waiters = []
+    # They arrive shortest first: each is seen waiting before the next one comes.
+    for name, pages in [("two pages", 2.0), ("five pages", 5.0), ("nine pages", 9.0)]:
+        waiter = threading.Thread(target=take, args=(name, pages))
+        waiter.start()
+        waiters.append(waiter)
+        while len(turns._waiting) < len(waiters):
+            time.sleep(0.001)
+    gate.opened.set()
+    for thread in [holder, *waiters]:
+        thread.join(10)
+    assert gate.order == ["holder", "nine pages", "five pages", "two pages"]
+
+
+def _pull(wanted: int, *, latency: float = 0.3) -> _SlicePull:
+    fetcher: Any = SimpleNamespace(
+        pacer=Pacer(25.0),
+        latency=latency,
+        wanted_slices=lambda: wanted,
+        stats=FetchStats(pages=20),
+        workers=8,
+    )
+    return _SlicePull(fetcher, "/v1/charges", {}, lambda *_: None, threading.Event(), DICT_PAGES)
+
+
+def _running(pull: _SlicePull, lo: int, hi: int, *, per_page: float) -> _Slice:
+    piece = _Slice(lo, hi, cursor="ch_last", seconds_per_page=per_page, fresh=True)
+    pull.slices[id(piece)] = piece
+    pull.running += 1
+    return piece
+
+
+def _split(pull: _SlicePull) -> bool:
+    with pull.cond:  # as the workers call it
+        return pull._split()
+
+
+def test_a_slice_on_the_critical_path_is_split_with_no_worker_idle() -> None:
+    """Ten slices run, as many as 25 requests/s at 0.3 s need. Nine hold 4 pages, one 40: read
+    one page per round trip, that one takes 12 s while all 76 pages at the rate take about 3 s.
+    It gives its older part away although no worker is idle (the old rule split only for idle
+    workers, so this slice was left to be read alone at the end)."""
+    pull = _pull(wanted=10)
+    long = _running(pull, 0, 40_000, per_page=1_000.0)
+    for n in range(9):
+        _running(pull, 40_000 + 4_000 * n, 44_000 + 4_000 * n, per_page=1_000.0)
+    assert _split(pull)
+    (given,) = pull.queue
+    assert given.lo == 0 and given.hi == long.lo  # the older part, meeting the slice exactly
+    # It keeps its page in flight and what a chain reads while the others are read: their 36
+    # pages at 7.5 requests in flight (25/s x 0.3 s), 4.8 pages.
+    assert long.hi - long.lo == 1_000 + 4_800
+    # The part given away holds 34 pages: it is not split before its first answer (it may
+    # hold nothing), and is split in turn once it has one, once per answer.
+    assert not _split(pull)
+    pull.queue.remove(given)
+    given.cursor, given.fresh = "ch_first_of_part", True
+    pull.slices[id(given)] = given
+    pull.running += 1
+    assert _split(pull)
+    assert [(s.lo, s.hi) for s in pull.queue] == [(0, given.lo)]
+    assert not _split(pull)
+
+
+def test_slices_that_end_together_are_not_split_while_every_wanted_slice_runs() -> None:
+    """Each split costs a partial page; ten slices of five pages at 25 requests/s need none."""
+    pull = _pull(wanted=10)
+    for n in range(10):
+        _running(pull, 5_000 * n, 5_000 * (n + 1), per_page=1_000.0)
+    assert not _split(pull)
+    assert not pull.queue
