@@ -35,6 +35,8 @@ DISCARD_BYTES = 64 * MAX_BODY_BYTES
 _ABORT = "billing_kit.abort"
 #: Seconds since an arbitrary point; the latency knob counts from a request's arrival.
 clock = time.monotonic
+#: How simulated latency is waited out (concurrent requests overlap).
+wait = asyncio.sleep
 
 
 def _json(response: Response) -> HTTPResponse:
@@ -144,7 +146,7 @@ def build_app(core: Core, faults: Faults, gauge: Gauge | None = None) -> ASGIApp
             if fault == "saved_error" and not keyed:
                 fault = "error"  # nothing to save the error under
             if fault == "error":
-                await asyncio.sleep(faults.latency)
+                await wait(faults.latency)
                 return _error(faults.error())
             if fault == "reset":
                 request.scope[_ABORT]["abort"] = True
@@ -156,7 +158,7 @@ def build_app(core: Core, faults: Faults, gauge: Gauge | None = None) -> ASGIApp
             began = await run_in_threadpool(
                 core.begin, method, path, query=query, body=body, headers=headers
             )
-            await asyncio.sleep(latency)
+            await wait(latency)
             if isinstance(began, Pending):
                 began = await run_in_threadpool(began.save_error, faults.error())
             return _json(began)  # a replay or a refusal of an earlier request stays as it was
@@ -177,7 +179,7 @@ def build_app(core: Core, faults: Faults, gauge: Gauge | None = None) -> ASGIApp
                 # added to it. Otherwise reads arriving together would wake together and queue
                 # for the one process's CPU (ten 100-row pages: up to 0.2 s more for the last).
                 started = await run_in_threadpool(started.finish)
-            await asyncio.sleep(max(0.0, latency - (clock() - arrived)))
+            await wait(max(0.0, latency - (clock() - arrived)))
             if isinstance(started, Pending):
                 response = await run_in_threadpool(started.finish)
             else:

@@ -306,7 +306,7 @@ def test_a_reads_own_work_is_part_of_its_latency_and_a_write_runs_after_it(
         now[0] += seconds
 
     monkeypatch.setattr(_app, "clock", lambda: now[0])
-    monkeypatch.setattr(_app.asyncio, "sleep", sleep)
+    monkeypatch.setattr(_app, "wait", sleep)
     monkeypatch.setattr(Pending, "finish", working)
     app = _app.build_app(Core(), Faults(Knobs(latency_ms=300)))
 
