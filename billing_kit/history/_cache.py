@@ -253,11 +253,13 @@ def upsert(
 
     combined = concat_frames(kind, frames, consume=consume)
     order = _newest_first(combined)
+    # Popped from a dict of the arrays, not deleted from the frame: each deletion would make
+    # pandas rebuild the frame's block layout.
+    arrays = {name: combined[name].array for name in combined.columns}
+    del combined
     columns: dict[str, Any] = {}
-    for name in list(combined.columns):
-        columns[name] = combined[name].array.take(order)
-        if consume:
-            del combined[name]
+    for name in list(arrays):
+        columns[name] = (arrays.pop(name) if consume else arrays[name]).take(order)
     return pd.DataFrame(columns, copy=False)
 
 

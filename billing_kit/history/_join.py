@@ -223,27 +223,25 @@ def concat_frames(
     """
     if not frames:
         return build_frame(kind, [])
-    parts = list(frames)
+    # Each frame as its column arrays (no copy): once the frames themselves are let go, a
+    # column popped from here is freed (deleting columns from a frame one by one costs pandas a
+    # rebuild of its block layout each time, 40 ms for two 10,000-row parts).
+    parts = [({name: frame[name].array for name in frame.columns}, len(frame)) for frame in frames]
     if consume and isinstance(frames, list):
         frames.clear()
-    keep_metadata = any(METADATA_JSON in f.columns for f in parts)
+    keep_metadata = any(METADATA_JSON in arrays for arrays, _ in parts)
     names = [column.name for column in schema(kind)]
     if keep_metadata:
         names.append(METADATA_JSON)
     declared = {column.name: column for column in schema(kind)}
     columns: dict[str, Any] = {}
     for name in names:
-        pieces: list[Any] = []
-        for frame in parts:
-            if name in frame.columns:
-                pieces.append(frame[name].array)
-            else:
-                pieces.append(_null_blobs(len(frame)))
+        pieces = [
+            (arrays.pop(name) if consume else arrays[name]) if name in arrays else _null_blobs(rows)
+            for arrays, rows in parts
+        ]
         columns[name] = concat_pieces(declared.get(name), pieces)
-        if consume:
-            for frame in parts:
-                if name in frame.columns:
-                    del frame[name]
+        del pieces
     return pd.DataFrame(columns, copy=False)
 
 
