@@ -131,12 +131,8 @@ _DERIVED: dict[str, Callable[[Values], list[Any]]] = {
 }
 
 
-def _arrow(values: Any, type_: pa.DataType) -> pa.Array:
-    """Values as an Arrow array of ``type_`` (a Python list, or an Arrow array)."""
-    if isinstance(values, pa.ChunkedArray):
-        values = values.combine_chunks()
-    if isinstance(values, pa.Array):
-        return values if values.type == type_ else values.cast(type_, memory_pool=POOL)
+def _arrow(values: Sequence[Any], type_: pa.DataType) -> pa.Array:
+    """Python values as an Arrow array of ``type_``."""
     return pa.array(values, type_, memory_pool=POOL)
 
 
@@ -145,7 +141,7 @@ def _strings(values: Any) -> pd.api.extensions.ExtensionArray:
 
 
 def _refs(values: Any) -> pd.api.extensions.ExtensionArray:
-    if not isinstance(values, pa.Array) and dict in set(map(type, values)):
+    if dict in set(map(type, values)):
         values = [v["id"] if type(v) is dict else v for v in values]  # expanded objects
     return _strings(values)
 
@@ -350,7 +346,7 @@ def typed_columns(kind: ObjectKind, values: Values) -> Columns:
 
 
 def typed_column(column: Column, values: Any) -> Any:
-    """The pandas array of a declared (non-major) column from a sequence or an Arrow array."""
+    """The pandas array of a declared (non-major) column from its Python values."""
     if column.kind == "string":
         return _strings(values)
     if column.kind == "ref":

@@ -172,8 +172,10 @@ def read_pages(kind: ObjectKind, pages: Sequence[bytes], *, metadata: bool = Fal
     :func:`gather`; with ``metadata`` also each record's metadata as raw JSON).
 
     A page's records are gathered as soon as it is decoded, while they are still in the CPU's
-    caches, and freed at once: the values of a chunk are then read once more (to convert them),
-    not three times, wherever in a long-running process's heap they were made.
+    caches, and freed at once; the values of a chunk are then read once more (to convert them).
+    Category values repeat: each is kept as one shared string per chunk, so the ones of each page
+    are freed with it too. In a long-running process the heap is fragmented and a chunk's values
+    lie scattered across it, which made each later pass over them slow.
 
     Raises
     ------
@@ -184,12 +186,16 @@ def read_pages(kind: ObjectKind, pages: Sequence[bytes], *, metadata: bool = Fal
     values: dict[tuple[str, ...], list[Any]] = {
         path: [] for path in gather(kind, [], metadata=metadata)
     }
+    categories = {path for path, of in paths(kind) if of == "category"}
+    shared: dict[Any, Any] = {}
     for page in pages:
         body = decode.decode(page)
         if body.object not in ("list", "search_result"):
             raise msgspec.ValidationError(f"not a list page: object {body.object!r}")
         for path, column in gather(kind, body.data, metadata=metadata).items():
-            values[path].extend(column)
+            values[path].extend(
+                map(shared.setdefault, column, column) if path in categories else column
+            )
     return dict(values)
 
 
