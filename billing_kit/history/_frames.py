@@ -4,8 +4,8 @@ No IO here. Pages arrive as raw JSON (bytes) or as already-decoded dicts; :func:
 pages (msgspec.json), and :func:`build_frame` builds each declared column (one Python list per
 column, then one typed array) instead of going through ``pd.json_normalize``: several times
 faster (figures in ``benchmarks/bench_history.py``). Raw pages are usually decoded by msgspec
-instead (:mod:`._structs`): :func:`frame_structs` gathers those records' values the same way and
-converts them with the same :func:`typed_column`, so there is one conversion for both. Chunks are
+instead (:mod:`._structs`): :func:`value_columns` converts the values gathered from those records
+with the same :func:`typed_column`, so there is one conversion for both. Chunks are
 joined into one frame by :mod:`._join`. The cyclic garbage collector is paused while
 pages are decoded: the records hold no cycles, and its passes over millions of fresh dicts would
 otherwise cost more than the decoding itself.
@@ -108,31 +108,31 @@ def _values(
     return values
 
 
-def _decline_codes(records: Sequence[Record], cache: dict[tuple[str, ...], list[Any]]) -> list[Any]:
+#: The values at a path, one per record (``None`` where a level is missing or not expanded).
+Values = Callable[[tuple[str, ...]], Sequence[Any]]
+
+
+def _decline_codes(values: Values) -> list[Any]:
     # Stripe puts the issuer's decline code in outcome.reason; on a successful charge the same field
     # holds a risk reason (e.g. elevated_risk_level), which is not a decline.
-    statuses = _values(records, ("status",), cache)
-    reasons = _values(records, ("outcome", "reason"), cache)
+    statuses = values(("status",))
+    reasons = values(("outcome", "reason"))
     return [r if s == "failed" else None for s, r in zip(statuses, reasons, strict=True)]
 
 
-def _deleted(records: Sequence[Record], cache: dict[tuple[str, ...], list[Any]]) -> list[Any]:
+def _deleted(values: Values) -> list[Any]:
     # Stripe sends "deleted": true only on deleted objects; every other row is simply not deleted.
-    return [v is True for v in _values(records, ("deleted",), cache)]
+    return [v is True for v in values(("deleted",))]
 
 
-_DERIVED: dict[str, Callable[[Sequence[Record], dict[tuple[str, ...], list[Any]]], list[Any]]] = {
+_DERIVED: dict[str, Callable[[Values], list[Any]]] = {
     "decline_code": _decline_codes,
     "deleted": _deleted,
 }
 
 
-def _arrow(values: Any, type_: pa.DataType) -> pa.Array:
-    """Values as an Arrow array of ``type_`` (a Python list, or an Arrow array)."""
-    if isinstance(values, pa.ChunkedArray):
-        values = values.combine_chunks()
-    if isinstance(values, pa.Array):
-        return values if values.type == type_ else values.cast(type_, memory_pool=POOL)
+def _arrow(values: Sequence[Any], type_: pa.DataType) -> pa.Array:
+    """Python values as an Arrow array of ``type_``."""
     return pa.array(values, type_, memory_pool=POOL)
 
 
@@ -141,8 +141,8 @@ def _strings(values: Any) -> pd.api.extensions.ExtensionArray:
 
 
 def _refs(values: Any) -> pd.api.extensions.ExtensionArray:
-    if isinstance(values, list):
-        values = [v["id"] if type(v) is dict else v for v in values]
+    if dict in set(map(type, values)):
+        values = [v["id"] if type(v) is dict else v for v in values]  # expanded objects
     return _strings(values)
 
 
@@ -322,10 +322,8 @@ Columns = dict[str, Any]
 def dict_columns(kind: ObjectKind, records: Sequence[Record], *, keep_metadata: bool) -> Columns:
     """The columns of :func:`build_frame` (name -> pandas array), not yet a frame."""
     cache: dict[tuple[str, ...], list[Any]] = {}
-    columns: Columns = {}
     with gc_paused():
-        for column in schema(kind):
-            columns[column.name] = _column(column, records, cache, columns)
+        columns = typed_columns(kind, lambda path: _values(records, path, cache))
         if keep_metadata:
             metadata = _values(records, ("metadata",), cache)
             columns[METADATA_JSON] = pd.arrays.ArrowExtensionArray(
@@ -334,23 +332,21 @@ def dict_columns(kind: ObjectKind, records: Sequence[Record], *, keep_metadata: 
     return columns
 
 
-def _column(
-    column: Column,
-    records: Sequence[Record],
-    cache: dict[tuple[str, ...], list[Any]],
-    built: dict[str, Any],
-) -> Any:
-    if column.kind == "major":
-        return major_units(built[column.minor], built[column.currency])
-    if column.path:
-        values = _values(records, column.path, cache)
-    else:
-        values = _DERIVED[column.name](records, cache)
-    return typed_column(column, values)
+def typed_columns(kind: ObjectKind, values: Values) -> Columns:
+    """Every declared column of ``kind``, typed, from the values at each path."""
+    columns: Columns = {}
+    for column in schema(kind):
+        if column.kind == "major":
+            columns[column.name] = major_units(columns[column.minor], columns[column.currency])
+        elif column.path:
+            columns[column.name] = typed_column(column, values(column.path))
+        else:
+            columns[column.name] = typed_column(column, _DERIVED[column.name](values))
+    return columns
 
 
 def typed_column(column: Column, values: Any) -> Any:
-    """The pandas array of a declared (non-major) column from a list or an Arrow array."""
+    """The pandas array of a declared (non-major) column from its Python values."""
     if column.kind == "string":
         return _strings(values)
     if column.kind == "ref":
@@ -368,30 +364,25 @@ def typed_column(column: Column, values: Any) -> Any:
 
 def _build_from_structs(kind: ObjectKind, pages: Sequence[bytes]) -> pd.DataFrame:
     """The frame of raw pages decoded by msgspec (:func:`._structs.read_pages`), no metadata."""
-    return frame_structs(kind, _structs.read_pages(kind, pages).records)
-
-
-def frame_structs(kind: ObjectKind, records: list[Any], *, metadata: bool = False) -> pd.DataFrame:
-    """The frame of msgspec records from :func:`._structs.decoder` (decoded with the same
-    ``metadata``): each column's values gathered with ``attrgetter`` and converted by
-    :func:`typed_column`, exactly as dicts are; with ``metadata`` the internal ``_metadata``
-    column holds each record's raw metadata JSON (missing where absent, ``null`` or ``{}``)."""
-    return pd.DataFrame(struct_columns(kind, records, metadata=metadata), copy=False)
+    return pd.DataFrame(value_columns(kind, _structs.read_pages(kind, pages)), copy=False)
 
 
 def struct_columns(kind: ObjectKind, records: list[Any], *, metadata: bool) -> Columns:
-    """The columns of :func:`frame_structs` (name -> pandas array), not yet a frame."""
-    _, types = _structs.decoder(kind, metadata=metadata)
-    got = _structs.Records(kind, records, types)
-    columns: Columns = {}
+    """The columns (name -> pandas array) of msgspec records from :func:`._structs.decoder`
+    (decoded with the same ``metadata``)."""
+    values = _structs.gather(kind, records, metadata=metadata)
+    return value_columns(kind, values, metadata=metadata)
+
+
+def value_columns(kind: ObjectKind, values: _structs.Values, *, metadata: bool = False) -> Columns:
+    """The columns (name -> pandas array) of the values :mod:`._structs` gathered from msgspec
+    records, converted by :func:`typed_column` exactly as dicts are; with ``metadata`` the
+    internal ``_metadata`` column holds each record's raw metadata JSON (missing where absent,
+    ``null`` or ``{}``)."""
     with gc_paused():
-        for column in schema(kind):
-            if column.kind == "major":
-                columns[column.name] = major_units(columns[column.minor], columns[column.currency])
-            else:
-                columns[column.name] = typed_column(column, got.column(column))
+        columns = typed_columns(kind, values.__getitem__)
         if metadata:
-            blobs = [_blob(record.metadata) for record in records]
+            blobs = list(map(_blob, values[("metadata",)]))
             columns[METADATA_JSON] = pd.arrays.ArrowExtensionArray(
                 pa.array(blobs, pa.binary(), memory_pool=POOL)
             )

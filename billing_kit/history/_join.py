@@ -34,6 +34,7 @@ from billing_kit.history._frames import (
     from_codes,
     gc_paused,
     struct_columns,
+    value_columns,
 )
 from billing_kit.history._schema import Column, ObjectKind, schema
 
@@ -61,9 +62,9 @@ def frame_from_pages(
 
     def flush_raw() -> None:
         try:
-            records = _structs.read_pages(kind, raw, metadata=keep_metadata).records
-            chunks.append(struct_columns(kind, records, metadata=keep_metadata))
-            del records
+            values = _structs.read_pages(kind, raw, metadata=keep_metadata)
+            chunks.append(value_columns(kind, values, metadata=keep_metadata))
+            del values
             if len(chunks) % 10 == 0:
                 _trim()  # every 50,000 rows: the heap stays near what the chunks hold
         except (msgspec.ValidationError, msgspec.DecodeError):

@@ -237,3 +237,34 @@ def test_records_held_by_a_pull_frame_like_their_pages() -> None:
         frame_from_pages("charges", pages, keep_metadata=True, chunk_rows=300),
     ):
         pd.testing.assert_frame_equal(finish_frame(framed, "charges", metadata=True), expected)
+
+
+def test_pages_each_of_one_shape_join_into_the_dict_route_frame() -> None:
+    # Records are gathered a page at a time: pages where a nested object is expanded on every
+    # row, a bare id on every row, or missing on every row, framed together in one chunk.
+    rng = random.Random(5)
+    shapes = [
+        {"id": "txn_{}", "currency": "usd", "fee": 30, "net": 970},
+        "txn_{}",
+        None,
+    ]
+    pages = []
+    for n, shape in enumerate(shapes * 2):
+        rows = []
+        for i in range(100 * n, 100 * n + 100):
+            charge = _charge(rng, i)
+            bt = shape
+            if isinstance(bt, dict):
+                bt = {**bt, "id": f"txn_{i}"}
+            elif isinstance(bt, str):
+                bt = bt.format(i)
+            charge["balance_transaction"] = bt
+            charge["payment_method_details"] = None if n % 2 else {"card": {"brand": "visa"}}
+            rows.append(charge)
+        pages.extend(_pages(rows, 100))
+    framed = frame_from_pages("charges", pages, keep_metadata=False)
+    pd.testing.assert_frame_equal(
+        framed, build_frame("charges", decode(pages), keep_metadata=False)
+    )
+    assert framed["balance_transaction"].notna().sum() == 400
+    assert framed["fee_minor"].notna().sum() == 200
