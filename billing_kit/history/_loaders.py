@@ -284,8 +284,8 @@ class _Sync:
             journal = state.pull = journal or PullJournal(settled=settled)
             journal.plan = plan
             self.cache.save_state(state)
-            self._pull(state, few=self._short(held, journal.remaining()))
-            parts = self.cache.load_parts(journal)
+            unjournalled = self._pull(state, few=self._short(held, journal.remaining()))
+            parts = [*self.cache.load_parts(journal), *unjournalled]
         base = held if held is not None else self.cache.load_frame()
         changed: list[pd.DataFrame] = []
         if refresh and covered:
@@ -360,8 +360,14 @@ class _Sync:
         rows_per_second = len(base) / seconds
         return [(lo, hi) for lo, hi in ranges if rows_per_second * (hi - lo) < 4 * PAGE_SIZE]
 
-    def _pull(self, state: CacheState, *, few: list[tuple[int, int]]) -> None:
-        """Pull the journal's remaining ranges, flushing finished slices to part files."""
+    def _pull(self, state: CacheState, *, few: list[tuple[int, int]]) -> list[pd.DataFrame]:
+        """Pull the journal's remaining ranges, flushing finished slices to part files; return
+        the frames of the rows not journalled yet, for the merge that follows.
+
+        Those last rows are not written as a part first: the merge saves them with the frame
+        right away, and if it never does (a crash in between), their slices are not journalled
+        as finished and are simply pulled again.
+        """
         assert state.pull is not None
         remaining = state.pull.remaining()
         self.progress.plan(sum(hi - lo for lo, hi in remaining))
@@ -419,11 +425,18 @@ class _Sync:
                 few=few,
                 reader=page_reader(self.kind, self.fetcher.stats),
             )
-        finally:
+        except BaseException:
             # Interrupted or failed: what finished is journalled, so the next call resumes there.
             with lock:
                 batch = take()
             frame_and_write(*batch, last=True)
+            raise
+        # Every worker has stopped: nothing else touches these lists now.
+        from billing_kit.history._join import frame_records
+
+        if rows:
+            framed.append(frame_records(self.kind, rows))
+        return framed
 
     def _changes(
         self, state: CacheState, now: int, base: pd.DataFrame, fresh: set[str]
