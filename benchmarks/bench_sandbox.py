@@ -4,9 +4,9 @@
 
 - the time ``billing_kit.sandbox.seed`` takes to write them;
 - p50/p95 of a 100-row ``GET /v1/charges`` page with a ``created`` range, through the official
-  ``stripe`` library (as objects, and with ``raw_request`` as billing_kit's history loaders read
-  pages), over plain HTTP (the server alone) and through the core (no socket), plus what the
-  library spends decoding a page into objects;
+  ``stripe`` library (as objects, and with ``raw_request``: parsed JSON, no objects), over
+  plain HTTP (the server alone; how billing_kit's history loaders read pages) and through the
+  core (no socket), plus what the library spends decoding a page into objects;
 - p50 of a charge create through the ``stripe`` library;
 - the same create/list figures for localstripe at the largest size it reaches in ~60 s, and ratios.
 
@@ -55,8 +55,8 @@ class Figures:
     """Latency samples (seconds) for one server, plus the store size they were taken at.
 
     ``listing``/``create`` go through the official library; ``listing_raw`` through its
-    ``raw_request`` (parsed JSON, no objects: how billing_kit's history loaders read pages);
-    ``listing_http`` is the same page over a plain kept-alive HTTP connection (the server's share);
+    ``raw_request`` (parsed JSON, no objects); ``listing_http`` is the same page over a plain
+    kept-alive HTTP connection (the server's share; how billing_kit's history loaders read pages);
     ``listing_core``/``create_core``
     call the core with no socket; ``decode`` is the library turning a page into objects, no HTTP.
     """
