@@ -150,8 +150,8 @@ class _Turns:
         self._order = itertools.count()
         self._busy = False
 
-    def take(self, lane: Pace, pages_left: float) -> None:
-        """Wait for this slice's turn, then for a token of ``lane``."""
+    def take(self, acquire: Callable[[], object], pages_left: float) -> None:
+        """Wait for this slice's turn, then for a token (``acquire``)."""
         entry = (-pages_left, next(self._order))
         with self._cond:
             heapq.heappush(self._waiting, entry)
@@ -160,7 +160,7 @@ class _Turns:
             heapq.heappop(self._waiting)
             self._busy = True
         try:
-            lane.acquire()
+            acquire()
         finally:
             with self._cond:
                 self._busy = False
@@ -168,24 +168,14 @@ class _Turns:
 
 
 @dataclass(frozen=True)
-class _InTurn:
+class _InTurn(_Lane):
     """A lane whose tokens are taken in a pull's order (:class:`_Turns`)."""
 
-    lane: _Lane
     turns: _Turns
     pages_left: float
 
     def acquire(self) -> None:
-        self.turns.take(self.lane, self.pages_left)
-
-    def slow_down(self) -> float:
-        return self.lane.slow_down()
-
-    def pause(self, seconds: float) -> None:
-        self.lane.pause(seconds)
-
-    def speed_up(self) -> None:
-        self.lane.speed_up()
+        self.turns.take(super().acquire, self.pages_left)
 
 
 @dataclass
@@ -542,7 +532,9 @@ class _SlicePull:
                 )
                 if piece.cursor is not None:
                     query["starting_after"] = piece.cursor
-                lane = _InTurn(self.lane, self.turns, piece.pages_left())
+                lane = _InTurn(
+                    self.lane.endpoint, self.lane.account, self.turns, piece.pages_left()
+                )
             data, has_more = self.reader.read(self.fetcher.get_raw(self.path, query, lane=lane))
             self.fetcher.stats.add(pages=1)
             created = list(map(self.reader.created, data))

@@ -18,7 +18,7 @@ from billing_kit.history._fetch import (
 
 
 class _Gate:
-    """A lane whose first token waits for ``opened``; it records who took each token."""
+    """Tokens: the first waits for ``opened``; it records who took each one."""
 
     def __init__(self) -> None:
         self.opened = threading.Event()
@@ -32,15 +32,6 @@ class _Gate:
             return
         self.order.append(self.name.value)
 
-    def slow_down(self) -> float:
-        return 1.0
-
-    def pause(self, seconds: float) -> None:
-        pass
-
-    def speed_up(self) -> None:
-        pass
-
 
 def test_tokens_go_to_the_waiting_slice_with_the_most_pages_left() -> None:
     """While the rate is the bound, the longest slices read first, so they do not end up as the
@@ -49,7 +40,7 @@ def test_tokens_go_to_the_waiting_slice_with_the_most_pages_left() -> None:
 
     def take(name: str, pages_left: float) -> None:
         gate.name.value = name
-        turns.take(gate, pages_left)
+        turns.take(gate.acquire, pages_left)
 
     holder = threading.Thread(target=take, args=("holder", 1.0))
     holder.start()
