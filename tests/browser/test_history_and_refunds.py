@@ -74,8 +74,13 @@ def _export_with_filters(lab: Any, form: Any) -> None:
     from playwright.sync_api import expect
 
     form.get_by_role("combobox", name="Status").select_option(label="Succeeded")
+    headline = form.locator(".bk-headline").first
+    expect(headline).to_contain_text("0.0% (0 of")  # succeeded only: no declines left
     form.get_by_role("combobox", name="Currency").select_option(label="USD")
     expect(form).not_to_contain_text("Saved ")  # a filter change clears the last message
+    # The kernel has redrawn the view for both filters before the export is asked for.
+    expect(headline).to_contain_text("USD")
+    expect(headline).not_to_contain_text("EUR")
     form.get_by_role("button", name="Export CSV").click()
     expect(form).to_contain_text(re.compile(r"Saved \d+ rows"), timeout=30_000)
     saved = int(re.search(r"Saved (\d+) rows", form.inner_text())[1])  # type: ignore[index]
