@@ -243,9 +243,10 @@ def upsert(
     """Concatenate frames and keep one row per id, the one from the latest frame (newest wins).
 
     Rows come out newest first (``created`` descending, then ``id``), as Stripe lists them. Each
-    column is gathered once, straight into its final order. With ``consume`` the frames given
-    are emptied column by column as they are joined and the joined columns are freed as they
-    are reordered, so a million rows need about one frame of memory, not three.
+    column is gathered once, straight into its final order. With ``consume`` the list given is
+    emptied and each column is let go once it is joined, then once it is reordered, so a million
+    rows need about one frame of memory, not three (as long as the caller keeps no other
+    reference to the frames).
     """
     import pandas as pd
 

@@ -219,8 +219,9 @@ def concat_frames(
 
     ``pd.concat`` turns categoricals with different categories into ``object``; here each category
     column first gets the union of the categories, in canonical order. Columns are joined one at a
-    time; with ``consume`` the caller's list is emptied as it goes, so memory peaks at the frames
-    plus one column rather than twice the frames.
+    time; with ``consume`` the caller's list is emptied first and each piece let go as soon as its
+    column is joined, so memory peaks at the frames plus one column rather than twice the frames
+    (as long as the caller keeps no other reference to them).
     """
     if not frames:
         return build_frame(kind, [])
