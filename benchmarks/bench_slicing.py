@@ -81,15 +81,20 @@ class ListFetcher(Fetcher):
         created = query.get("created", {})
         lo, hi = created.get("gte", 0), created.get("lt", NOW + 1)
         start = bisect.bisect_right(self.keys, -hi)  # the first row created before hi
-        if "starting_after" in query:
-            start = max(start, self.position[query["starting_after"]] + 1)
-        end = start
-        while end < len(self.rows) and end - start < 100 and self.rows[end][0] >= lo:
-            end += 1
-        more = end < len(self.rows) and self.rows[end][0] >= lo
+        if "ending_before" in query:  # the rows just newer than the cursor, newest first
+            end = self.position[query["ending_before"]]
+            first = max(start, end - 100)
+            page, more = self.rows[first:end], first > start
+        else:
+            if "starting_after" in query:
+                start = max(start, self.position[query["starting_after"]] + 1)
+            end = start
+            while end < len(self.rows) and end - start < 100 and self.rows[end][0] >= lo:
+                end += 1
+            page, more = self.rows[start:end], end < len(self.rows) and self.rows[end][0] >= lo
         time.sleep(LATENCY)
         self._observe(LATENCY)
-        return self.rows[start:end], more
+        return page, more
 
 
 READER = PageReader(lambda page: (list(page[0]), page[1]), lambda row: row[0], lambda row: row[1])

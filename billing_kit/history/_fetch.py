@@ -7,19 +7,21 @@ before an answer needs it), and no ``StripeObject`` is built per record: the bod
 frame reads (:func:`._loaders.page_reader`), and otherwise into plain dicts (msgspec.json).
 
 List endpoints only filter on ``created``, so a range is cut into half-open ``[gte, lt)`` slices
-that worker threads page through in parallel, each with its own cursor (``starting_after``). How
-the range is cut is explained in ``docs/history.md`` ("How a pull fills the rate"); in short: the
-first page of a range shows how dense the data is; right after it the range is cut into as many
-slices as the rate needs in flight (rate x latency, Little's law), sized for
-:data:`FIRST_WAVE_PAGES` pages in all, the oldest slice taking whatever lies further back. Each
-slice keeps reading with its cursor: a split never re-reads a row. Whenever fewer slices run than
-the rate needs, the slice with the most pages left gives away its older part: in equal parts
-where its end is known, in blocks as large as a slice's share of the pages read so far where it
-is not (so the blocks double with every wave, and few slices, each ending in one partial page,
-cover a large account). A slice that, read one page per round trip, would still run after the
-rest could be done at the rate (the critical path) gives away its older part too, keeping what
-a slice reads meanwhile. While the rate is the bound, the slice with the most pages left sends
-first (:class:`_Turns`).
+that worker threads page through in parallel. How the range is cut is explained in
+``docs/history.md`` ("How a pull fills the rate"); in short: the first page of a range shows how
+dense the data is; right after it the range is cut into about half as many slices as the rate
+needs pages in flight (rate x latency, Little's law), sized for :data:`FIRST_WAVE_PAGES` pages in
+all, the oldest slice taking whatever lies further back. Each slice is read newest first from its
+top with a cursor (``starting_after``) and, once the slice below has had its first answer (whose
+newest row is the cursor), oldest first from its bottom too (``ending_before``): its two fronts
+meet in between, so a slice costs one partial page where they meet, and every slice but the
+oldest is read by two fronts without a boundary more. A split never re-reads a row. Whenever
+fewer pages are in flight than the rate needs, or a slice would still be read after the rest
+could be done at the rate (the critical path), the slice with the most round trips left is cut:
+one read from above only gives away its older part (one part at a time where how far back rows
+go is unknown, so at most one part finds nothing); one read from both ends is cut between its
+fronts, the lower part taking the up front. While the rate is the bound, the slice with the most
+pages left sends first (:class:`_Turns`).
 """
 
 from __future__ import annotations
@@ -59,8 +61,8 @@ MAX_RATE_LIMITED = 30
 FEW_PAGES = 12
 #: No part of a split is planned to hold fewer pages: every slice ends in a partial page.
 MIN_PART_PAGES = 2
-#: Pages the first split plans for, shared by the slices the rate needs: an ordinary pull of
-#: 10,000 rows is then done by one wave of equal slices; a larger one goes on splitting.
+#: Pages the first split plans for, shared by its slices: an ordinary pull of 10,000 rows is
+#: then done by one wave of equal slices read from both ends; a larger one goes on splitting.
 FIRST_WAVE_PAGES = 100
 
 
@@ -324,12 +326,13 @@ class Fetcher:
             self.latency += (1.0 if self._answers == 1 else 0.2) * (seconds - self.latency)
 
     def wanted_slices(self) -> int:
-        """Slices worth running at once: rate x latency (Little's law), rounded up.
+        """Pages worth having in flight at once: rate x latency (Little's law), rounded up.
 
         Fewer would leave the rate unused; more would only add slices, each of which ends in a
-        partial page (the token bucket holds the pace either way).
+        partial page (the token bucket holds the pace either way). A slice read from both ends
+        has two in flight.
         """
-        needed = self.pacer.endpoint_rate * self.latency * 1.25
+        needed = self.pacer.endpoint_rate * self.latency
         return max(2, min(self.workers, math.ceil(needed)))
 
     def list_pages(self, path: str, params: Mapping[str, Any]) -> Iterator[list[Record]]:
@@ -401,6 +404,10 @@ class Fetcher:
 
 @dataclass
 class _Slice:
+    """A half-open range ``[lo, hi)`` of seconds not yet read, read newest first from ``hi``
+    (the down front, with ``cursor``) and, once the range below has had its first answer,
+    oldest first from ``lo`` too (the up front, with ``up_cursor``): the two meet in between."""
+
     lo: int
     hi: int
     cursor: str | None = None
@@ -410,10 +417,24 @@ class _Slice:
     patience: int = 0
     #: A range as asked for, not yet split: its first split plans the first wave.
     first: bool = False
-    #: Rows read from the oldest second seen so far, not yet handed on (more may follow).
+    #: Its start is where the asked range starts: how far back rows go there is unknown.
+    open: bool = False
+    #: Rows of second ``hi - 1`` read by the down front, not yet handed on (more may follow).
     held: list[Any] = field(default_factory=list)
     #: Answered since it was last split for being on the critical path.
     fresh: bool = False
+    #: The up front: the newest row it has read (its ``ending_before``), once it runs.
+    up_cursor: str | None = None
+    #: Rows of second ``lo`` read by the up front, not yet handed on.
+    held_up: list[Any] = field(default_factory=list)
+    #: Pages in flight, by front ("down", "up").
+    flying: set[str] = field(default_factory=set)
+    #: Every row of the range is read and handed on (a page still in flight is dropped).
+    done: bool = False
+    #: The up front reading it, if any.
+    front: _Front | None = None
+    #: The part below was empty: this slice holds the oldest rows, and a split may find none.
+    bottomed: bool = False
 
     def pages_left(self) -> float:
         """Estimated pages still to read (infinite while nothing is known of the density).
@@ -428,6 +449,17 @@ class _Slice:
         if self.seconds_per_page is None:
             return math.inf
         return (self.hi - self.lo) / self.seconds_per_page
+
+    def rounds_left(self) -> float:
+        """Round trips still needed: two fronts read two pages per round trip."""
+        return self.pages_left() / (2 if self.up_cursor is not None else 1)
+
+
+@dataclass(eq=False)
+class _Front:
+    """An up front: the slice it reads (a cut between the fronts hands it to the lower part)."""
+
+    piece: _Slice
 
 
 class _SlicePull:
@@ -449,8 +481,10 @@ class _SlicePull:
         self.on_finished = on_finished
         self.stop = stop
         self.queue: list[_Slice] = []
-        self.active: set[int] = set()
         self.slices: dict[int, _Slice] = {}
+        #: The newest row below each second where a slice began, by that second: where an up
+        #: front starts (``ending_before``) for the slice that ends there.
+        self.tops: dict[int, str] = {}
         self.running = 0
         self.cond = threading.Condition()
         self.error: BaseException | None = None
@@ -465,7 +499,7 @@ class _SlicePull:
         # follows sizes the parts from that (a probe that costs nothing extra).
         self.queue = sorted(
             (
-                _Slice(lo, hi, patience=FEW_PAGES if (lo, hi) in few else 0, first=True)
+                _Slice(lo, hi, patience=FEW_PAGES if (lo, hi) in few else 0, first=True, open=True)
                 for lo, hi in ranges
                 if hi > lo
             ),
@@ -494,18 +528,30 @@ class _SlicePull:
     def _work(self) -> None:
         while True:
             with self.cond:
-                # A worker with nothing queued shares out the slice with the most pages left
-                # at once, without waiting for that slice's next answer.
-                while not self.queue and self.running and not self.stop.is_set():
+                # A worker with nothing queued reads a slice from below, or shares out the
+                # slice with the most pages left, without waiting for that slice's next answer.
+                task: Callable[[], None] | None = None
+                while task is None:
+                    if self.stop.is_set():
+                        return
+                    if self.queue:
+                        piece = self.queue.pop()
+                        if piece.done:  # read from below to the end meanwhile
+                            continue
+                        self.slices[id(piece)] = piece
+                        task = functools.partial(self._advance, piece)
+                        continue
+                    front = self._upward()
+                    if front is not None:
+                        task = functools.partial(self._advance_up, front)
+                        continue
+                    if not self.running:
+                        return
                     if not self._split():
                         self.cond.wait(0.2)
-                if self.stop.is_set() or not self.queue:
-                    return
-                current = self.queue.pop()
                 self.running += 1
-                self.slices[id(current)] = current
             try:
-                self._advance(current)
+                task()
             except BaseException as exc:
                 with self.cond:
                     self.error = self.error or exc
@@ -515,40 +561,73 @@ class _SlicePull:
                 return
             with self.cond:
                 self.running -= 1
-                self.slices.pop(id(current), None)
                 self.cond.notify_all()
 
-    def _advance(self, piece: _Slice) -> None:
-        """Page through ``piece`` with its cursor, handing on finished seconds after every page.
+    def _upward(self) -> _Front | None:
+        """A running slice to read from below as well (the one with the most pages left), its
+        up front started; called with ``cond`` held."""
+        ready = [
+            s
+            for s in self.slices.values()
+            if s.up_cursor is None
+            and not s.done
+            and s.patience <= 0
+            and s.lo in self.tops
+            and s.pages_left() >= 2 * MIN_PART_PAGES
+        ]
+        if not ready:
+            return None
+        piece = max(ready, key=_Slice.pages_left)
+        piece.up_cursor = self.tops[piece.lo]
+        piece.front = _Front(piece)
+        return piece.front
 
-        Another worker may give away the older part of ``piece`` meanwhile (:meth:`_split`):
-        ``lo`` then rises, and rows of a page in flight that fall below it are left to the part
-        that took them.
+    def _advance(self, piece: _Slice) -> None:
+        """Page through ``piece`` from its newest row, handing on finished seconds after every
+        page, until it meets the up front or the range's start.
+
+        Another worker may give away the older part of ``piece`` meanwhile (:meth:`_split`), or
+        read it from below (:meth:`_advance_up`): ``lo`` then rises, and rows of a page in flight
+        that fall below it are left to the part or front that took them.
         """
         while not self.stop.is_set():
             with self.cond:
+                if piece.done or ("up" in piece.flying and piece.pages_left() < 2):
+                    return  # the up front's page in flight is expected to finish it
                 query = dict(
                     self.params, limit=PAGE_SIZE, created={"gte": piece.lo, "lt": piece.hi}
                 )
                 if piece.cursor is not None:
                     query["starting_after"] = piece.cursor
                 lane = _InTurn(
-                    self.lane.endpoint, self.lane.account, self.turns, piece.pages_left()
+                    self.lane.endpoint, self.lane.account, self.turns, piece.rounds_left()
                 )
+                first, top = piece.cursor is None, piece.hi
+                piece.flying.add("down")
             data, has_more = self.reader.read(self.fetcher.get_raw(self.path, query, lane=lane))
             self.fetcher.stats.add(pages=1)
             created = list(map(self.reader.created, data))
             with self.cond:
+                piece.flying.discard("down")
+                if first and data:
+                    self.tops[top] = self.reader.ident(data[0])
+                elif first and piece.open and not data:
+                    # Nothing this far back: the slice above holds the oldest rows.
+                    for other in itertools.chain(self.slices.values(), self.queue):
+                        if other.lo == top:
+                            other.open = other.bottomed = True
+                if piece.done:
+                    return
                 lo = piece.lo
                 if data and created[-1] < lo:
-                    # Split while this page was in flight: it reached the part given away.
-                    data = [r for r, c in zip(data, created, strict=True) if c >= lo]
+                    # The page reached rows an up front or a part given away has handed on.
+                    kept = [(r, c) for r, c in zip(data, created, strict=True) if c >= lo]
+                    data, created = [r for r, _ in kept], [c for _, c in kept]
                     has_more = False
                 if not has_more or not data:
-                    self.slices.pop(id(piece), None)
-                    records, hi = [*piece.held, *data], piece.hi
+                    records, hi = self._close(piece, data), piece.hi
                 else:
-                    oldest = min(created)
+                    oldest = created[-1]
                     # Every second after the oldest on this page is complete: hand it on now
                     # (the progress bar shows rows from the first answer on). Rows of the
                     # oldest second wait: the next page may hold more of them.
@@ -570,18 +649,93 @@ class _SlicePull:
                 return
             self._finish(oldest + 1, hi, records)
 
+    def _advance_up(self, front: _Front) -> None:
+        """Page through ``piece`` from its oldest row (``ending_before``: Stripe returns the
+        page nearest the cursor, newest first, https://docs.stripe.com/api/pagination), handing
+        on finished seconds after every page, until it meets the down front."""
+        while not self.stop.is_set():
+            with self.cond:
+                piece = front.piece
+                if piece.done or ("down" in piece.flying and piece.pages_left() < 2):
+                    return  # the down front's page in flight is expected to finish it
+                query = dict(
+                    self.params,
+                    limit=PAGE_SIZE,
+                    created={"gte": piece.lo, "lt": piece.hi},
+                    ending_before=piece.up_cursor,
+                )
+                lane = _InTurn(
+                    self.lane.endpoint, self.lane.account, self.turns, piece.rounds_left()
+                )
+                piece.flying.add("up")
+            data, has_more = self.reader.read(self.fetcher.get_raw(self.path, query, lane=lane))
+            self.fetcher.stats.add(pages=1)
+            created = list(map(self.reader.created, data))
+            with self.cond:
+                piece = front.piece  # the lower part, if split meanwhile
+                piece.flying.discard("up")
+                if piece.done:
+                    return
+                lo, hi = piece.lo, piece.hi
+                if data and created[0] >= hi:
+                    # The page reached rows the down front has handed on.
+                    kept = [(r, c) for r, c in zip(data, created, strict=True) if c < hi]
+                    data, created = [r for r, _ in kept], [c for _, c in kept]
+                    has_more = False
+                if not has_more or not data:
+                    records = self._close(piece, data)
+                else:
+                    newest = created[0]
+                    rows = [*piece.held_up, *data]
+                    stamps = [*map(self.reader.created, piece.held_up), *created]
+                    records = [r for r, c in zip(rows, stamps, strict=True) if c < newest]
+                    piece.held_up = [r for r, c in zip(rows, stamps, strict=True) if c == newest]
+                    piece.lo = newest
+                    piece.up_cursor = self.reader.ident(data[0])
+                    self.cond.notify_all()
+            if not has_more or not data:
+                self._finish(lo, hi, records)
+                return
+            self._finish(lo, newest, records)
+
+    def _close(self, piece: _Slice, data: list[Any]) -> list[Any]:
+        """The last page of ``piece`` is in: its rows, with what each front held back, once
+        each (the fronts may both have read rows of the second where they met); called with
+        ``cond`` held."""
+        piece.done = True
+        self.slices.pop(id(piece), None)
+        self.queue = [s for s in self.queue if s is not piece]
+        self.cond.notify_all()
+        rows = [*piece.held, *data, *piece.held_up]
+        if piece.up_cursor is None:
+            return rows
+        ident = self.reader.ident
+        return list({ident(r): r for r in rows}.values())
+
     def _split(self) -> bool:
         """Give away the older part of the running slice with the most pages left, in as many
-        parts as the rate needs more slices, or in two if it is on the critical path
+        parts as the rate needs more fronts, or in two if it is on the critical path
         (:meth:`_critical`); called with ``cond`` held. Whether it did."""
-        idle = self.fetcher.wanted_slices() - self.running - len(self.queue)
-        # Only slices that have had an answer: one not yet answered may hold nothing at all.
-        ready = [s for s in self.slices.values() if s.patience <= 0 and s.cursor is not None]
+        # Slices whose range below has not answered yet will be read from below too.
+        every = [*self.slices.values(), *self.queue]
+        waiting = {s.hi for s in every if not s.cursor}
+        pending = sum(1 for s in every if s.up_cursor is None and s.lo in waiting)
+        idle = self.fetcher.wanted_slices() - self.running - len(self.queue) - pending
+        # Only slices that have had an answer (one not yet answered may hold nothing at all),
+        # and read from above only: a slice read from both ends is not cut again.
+        ready = [
+            s
+            for s in self.slices.values()
+            if s.patience <= 0
+            and s.cursor is not None
+            and not s.done
+            and (s.up_cursor is not None or (s.lo not in waiting and s.lo not in self.tops))
+        ]
         if not ready:
             return False
-        piece = max(ready, key=_Slice.pages_left)
-        # One page of it is in flight: what is left beyond that is what can be shared.
-        left = piece.pages_left() - 1
+        piece = max(ready, key=_Slice.rounds_left)
+        # Its pages in flight are not shared: what is left beyond them is.
+        left = piece.pages_left() - len(piece.flying)
         if left < 2 * MIN_PART_PAGES:
             return False
         critical = 0.0
@@ -591,16 +745,27 @@ class _SlicePull:
                 return False
             idle = 1
         piece.fresh = False
+        if piece.up_cursor is not None:
+            self._split_between(piece)
+            return True
         parts = idle + 1
         # Where the slice reaches back past what its parts can hold, how many rows lie there is
         # unknown: it gives away blocks and the oldest part takes the rest. The first wave plans
-        # for FIRST_WAVE_PAGES pages; later blocks hold a slice's share of half the pages read
-        # so far: small enough that a remainder near its end is shared out (a block past the
-        # oldest row costs one empty page), large enough that a big account is covered in a few
-        # waves that grow by half each time.
+        # for FIRST_WAVE_PAGES pages in half as many slices as pages are wanted in flight (each
+        # will be read from both ends but the oldest). Where how far back rows go is unknown
+        # (the oldest slice, or the one above an oldest part that was empty), one part at a
+        # time is given away, holding a slice's share of half the pages read so far: a part
+        # past the oldest row costs an empty page, and a big account is still covered in waves
+        # that grow by half each time.
         wanted = self.fetcher.wanted_slices()
-        planned = FIRST_WAVE_PAGES if piece.first else self.fetcher.stats.pages
-        block = min(left / parts, max(MIN_PART_PAGES, planned / wanted))
+        if piece.first:
+            parts = max(2, math.ceil((wanted + 1) / 2))
+            block = FIRST_WAVE_PAGES / (parts - 1)
+        elif piece.open or piece.bottomed:
+            parts = 2
+            block = max(MIN_PART_PAGES, self.fetcher.stats.pages / wanted)
+        else:
+            block = min(left / parts, max(MIN_PART_PAGES, self.fetcher.stats.pages / wanted))
         if critical:
             block = max(MIN_PART_PAGES, critical)
         if block < MIN_PART_PAGES:
@@ -615,13 +780,38 @@ class _SlicePull:
             return False
         bounds = [*edges, piece.lo]
         self.queue.extend(
-            _Slice(lo, hi, seconds_per_page=piece.seconds_per_page)
+            _Slice(
+                lo, hi, seconds_per_page=piece.seconds_per_page, open=piece.open and lo == piece.lo
+            )
             for hi, lo in itertools.pairwise(bounds)
         )
+        piece.open = False
         piece.lo = edges[0]
         piece.first = False
         self.cond.notify_all()
         return True
+
+    def _split_between(self, piece: _Slice) -> None:
+        """Cut a slice read from both ends in the middle: the lower part takes the up front
+        and gets a down front of its own; the upper part keeps its down front and gets an up
+        front once the lower part's first page is in; called with ``cond`` held."""
+        middle = (piece.lo + piece.hi) // 2
+        lower = _Slice(
+            piece.lo,
+            middle,
+            seconds_per_page=piece.seconds_per_page,
+            up_cursor=piece.up_cursor,
+            held_up=piece.held_up,
+            front=piece.front,
+        )
+        if "up" in piece.flying:
+            piece.flying.discard("up")
+            lower.flying.add("up")
+        if lower.front is not None:
+            lower.front.piece = lower
+        piece.lo, piece.up_cursor, piece.held_up, piece.front = middle, None, [], None
+        self.queue.append(lower)
+        self.cond.notify_all()
 
     def _critical(self, piece: _Slice, left: float) -> float:
         """If ``piece``, read a page per round trip, would still run after the rest of the pull
@@ -633,7 +823,8 @@ class _SlicePull:
         )
         latency = self.fetcher.latency
         rate = self.fetcher.pacer.endpoint_rate
-        if left * latency <= (left + others) / rate + latency:
+        rounds = left / (2 if piece.up_cursor is not None else 1)
+        if rounds * latency <= (left + others) / rate + latency:
             return 0.0
         return others / (rate * latency)
 

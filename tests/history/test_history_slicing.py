@@ -117,3 +117,51 @@ def test_slices_that_end_together_are_not_split_while_every_wanted_slice_runs() 
         _running(pull, 5_000 * n, 5_000 * (n + 1), per_page=1_000.0)
     assert not _split(pull)
     assert not pull.queue
+
+
+def test_a_slice_is_read_from_below_once_the_slice_below_has_answered() -> None:
+    """The newest row below a slice's start is where its up front starts (``ending_before``):
+    known once the slice below has had its first answer, not before."""
+    pull = _pull(wanted=10)
+    upper = _running(pull, 10_000, 30_000, per_page=1_000.0)
+    assert pull._upward() is None  # nothing known below 10,000 yet
+    pull.tops[10_000] = "ch_newest_below"
+    front = pull._upward()
+    assert front is not None and front.piece is upper
+    assert upper.up_cursor == "ch_newest_below"
+    assert pull._upward() is None  # one up front per slice
+
+
+def test_a_slice_read_from_both_ends_is_cut_between_its_fronts() -> None:
+    """A slice read from both ends that would still run after the rest is cut in the middle:
+    the lower part takes the up front (and what it holds back) and gets a down front of its
+    own; the upper part keeps its down front, and gets an up front once the lower part's first
+    page is in."""
+    pull = _pull(wanted=4)
+    long = _running(pull, 0, 200_000, per_page=1_000.0)
+    pull.tops[0] = "ch_below"
+    front = pull._upward()
+    assert front is not None
+    long.held_up = ["a row of second 0"]
+    long.flying.add("up")
+    for n in range(3):
+        _running(pull, 200_000 + 4_000 * n, 204_000 + 4_000 * n, per_page=1_000.0)
+    assert _split(pull)
+    (lower,) = pull.queue
+    assert (lower.lo, lower.hi) == (0, 100_000) and long.lo == 100_000
+    assert front.piece is lower and lower.front is front and long.front is None
+    assert lower.up_cursor == "ch_below" and long.up_cursor is None
+    assert lower.held_up == ["a row of second 0"] and long.held_up == []
+    assert "up" in lower.flying and "up" not in long.flying
+
+
+def test_where_rows_may_end_one_part_is_given_away_at_a_time() -> None:
+    """The oldest slice of a pull without ``since`` does not know how far back rows go: with
+    five fronts wanted and none running elsewhere it still gives away one part only (each part
+    past the oldest row would cost an empty page)."""
+    pull = _pull(wanted=6)
+    oldest = _running(pull, 0, 1_000_000, per_page=1_000.0)
+    oldest.open = True
+    assert _split(pull)
+    (part,) = pull.queue
+    assert part.lo == 0 and part.hi == oldest.lo and part.open and not oldest.open
