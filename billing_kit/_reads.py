@@ -223,6 +223,9 @@ class Reads:
         self._lock = threading.Lock()
         self._proxied = _proxy_configured(api_base)
         self._context: ssl.SSLContext | None = None
+        #: Set once a request has been sent (the history loaders import what frames the answers
+        #: while the first one is out, :func:`billing_kit.history._loaders.warm_up`).
+        self.sent = threading.Event()
 
     def __repr__(self) -> str:
         scheme = "https" if self._https else "http"
@@ -237,6 +240,7 @@ class Reads:
             What stripe-python raises for the same answer or connection failure.
         """
         if self._proxied:
+            self.sent.set()
             response = self._stripe_client().raw_request(
                 "get", path, **dict(params or {}), max_network_retries=0
             )
@@ -268,6 +272,7 @@ class Reads:
         connection = self._take()
         try:
             connection.request("GET", target, headers=self._headers)
+            self.sent.set()
             response = connection.getresponse()
             content = response.read()
         except BaseException:

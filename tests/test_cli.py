@@ -128,3 +128,31 @@ def test_pull_sends_its_first_request_before_importing_the_heavy_libraries(
             capture_output=True, text=True, cwd=tmp_path, env=env, check=True, timeout=120,
         )  # fmt: skip
     assert done.stdout.splitlines()[-1] == "[]", done.stdout + done.stderr
+
+
+WARM_UP = """
+import sys, threading, time
+from billing_kit.history._loaders import warm_up
+
+framing = ("billing_kit.history._join", "pyarrow.parquet", "pandas")
+sent = threading.Event()
+warm_up(sent)
+time.sleep(0.3)
+print([m for m in framing if m in sys.modules], flush=True)
+sent.set()
+deadline = time.monotonic() + 60
+while not all(m in sys.modules for m in framing) and time.monotonic() < deadline:
+    time.sleep(0.02)
+print([m for m in framing if m in sys.modules], flush=True)
+"""
+
+
+def test_the_framing_modules_are_imported_while_the_first_request_is_out() -> None:
+    """Nothing heavy before the first request leaves; once it has, pandas and pyarrow are
+    imported in the background, during the round trip, not when the first rows are framed."""
+    done = subprocess.run(
+        [sys.executable, "-c", WARM_UP], capture_output=True, text=True, check=True, timeout=120
+    )
+    before, after = done.stdout.splitlines()
+    assert before == "[]", done.stderr
+    assert after == "['billing_kit.history._join', 'pyarrow.parquet', 'pandas']", done.stderr

@@ -722,7 +722,7 @@ class _SlicePull:
         pending = sum(1 for s in every if s.up_cursor is None and s.lo in waiting)
         idle = self.fetcher.wanted_slices() - self.running - len(self.queue) - pending
         # Only slices that have had an answer (one not yet answered may hold nothing at all),
-        # and read from above only: a slice read from both ends is not cut again.
+        # and none about to be read from below (the range below has answered, or will).
         ready = [
             s
             for s in self.slices.values()
@@ -733,13 +733,19 @@ class _SlicePull:
         ]
         if not ready:
             return False
-        piece = max(ready, key=_Slice.rounds_left)
+        # Where rows may end (the oldest slice, or one above an empty oldest part), a part
+        # given away may find nothing: such a slice is cut only on the critical path, and an
+        # idle worker shares out the largest slice known to go on instead.
+        ordered = sorted(ready, key=_Slice.rounds_left, reverse=True)
+        piece = ordered[0]
+        if _uncertain(piece) and idle > 0 and not self._critical(piece, piece.pages_left()):
+            piece = next((s for s in ordered if not _uncertain(s)), piece)
         # Its pages in flight are not shared: what is left beyond them is.
         left = piece.pages_left() - len(piece.flying)
         if left < 2 * MIN_PART_PAGES:
             return False
         critical = 0.0
-        if idle <= 0:
+        if idle <= 0 or _uncertain(piece):
             critical = self._critical(piece, left)
             if not (piece.fresh and critical):
                 return False
@@ -752,18 +758,15 @@ class _SlicePull:
         # Where the slice reaches back past what its parts can hold, how many rows lie there is
         # unknown: it gives away blocks and the oldest part takes the rest. The first wave plans
         # for FIRST_WAVE_PAGES pages in half as many slices as pages are wanted in flight (each
-        # will be read from both ends but the oldest). Where how far back rows go is unknown
-        # (the oldest slice, or the one above an oldest part that was empty), one part at a
-        # time is given away, holding a slice's share of half the pages read so far: a part
-        # past the oldest row costs an empty page, and a big account is still covered in waves
-        # that grow by half each time.
+        # will be read from both ends but the oldest). Later blocks hold a slice's share of half
+        # the pages read so far: small enough that a remainder near its end is shared out,
+        # large enough that a big account is covered in a few waves that grow by half each
+        # time. Where how far back rows go is unknown, a part is given away only on the
+        # critical path, one at a time, holding what a front reads meanwhile.
         wanted = self.fetcher.wanted_slices()
         if piece.first:
             parts = max(2, math.ceil((wanted + 1) / 2))
             block = FIRST_WAVE_PAGES / (parts - 1)
-        elif piece.open or piece.bottomed:
-            parts = 2
-            block = max(MIN_PART_PAGES, self.fetcher.stats.pages / wanted)
         else:
             block = min(left / parts, max(MIN_PART_PAGES, self.fetcher.stats.pages / wanted))
         if critical:
@@ -814,8 +817,9 @@ class _SlicePull:
         self.cond.notify_all()
 
     def _critical(self, piece: _Slice, left: float) -> float:
-        """If ``piece``, read a page per round trip, would still run after the rest of the pull
-        could be done at the rate: the pages a chain can read meanwhile (else 0)."""
+        """If ``piece``, read a page per round trip by each of its fronts, would still run after
+        the rest of the pull could be done at the rate: the pages a front can read meanwhile,
+        at least :data:`MIN_PART_PAGES` (else 0)."""
         others = sum(
             min(s.pages_left(), left)
             for s in itertools.chain(self.slices.values(), self.queue)
@@ -826,13 +830,20 @@ class _SlicePull:
         rounds = left / (2 if piece.up_cursor is not None else 1)
         if rounds * latency <= (left + others) / rate + latency:
             return 0.0
-        return others / (rate * latency)
+        return max(float(MIN_PART_PAGES), others / (rate * latency))
 
     def _finish(self, lo: int, hi: int, records: list[Any]) -> None:
         if hi <= lo:
             return
         self.fetcher.stats.add(rows=len(records))
         self.on_finished(lo, hi, records)
+
+
+def _uncertain(piece: _Slice) -> bool:
+    """Whether rows may end inside ``piece`` (a split of it may give away a part with none):
+    the oldest slice of a range, or one whose oldest part found nothing; the first split of a
+    range, planned from its density, is not held back."""
+    return (piece.open or piece.bottomed) and not piece.first
 
 
 def _run_parallel(tasks: Sequence[Callable[[], None]], workers: int) -> None:

@@ -17,6 +17,8 @@ One call of :func:`load` does, in order:
 
 from __future__ import annotations
 
+import importlib
+import sys
 import threading
 import time
 from collections.abc import Sequence
@@ -74,6 +76,8 @@ EVENTS_HORIZON = 30 * 86400 - 3600
 _NO_LIMIT = 2**62
 #: Flush finished slices to the journal at least this often (rows), so an interrupted pull resumes.
 JOURNAL_ROWS = 5000
+#: Seconds the import of the framing modules waits for a pull's first request to go out.
+WARM_UP_WAIT = 30.0
 #: Rows framed at a time while a pull runs: the CPU is idle between answers, and what is framed
 #: by the last answer is all that is left to frame after it.
 FRAME_ROWS = 1000
@@ -326,6 +330,7 @@ class _Sync:
         return int(pending.min().value // 10**9)
 
     def _direct(self, ranges: list[tuple[int, int]], customer: str) -> pd.DataFrame:
+        warm_up(self.fetcher.reads.sent)
         records: list[Any] = []
         lock = threading.Lock()
 
@@ -416,6 +421,7 @@ class _Sync:
             self.progress.advance(hi - lo)
 
         params = _expand(self.endpoint.expand, listing=True)
+        warm_up(self.fetcher.reads.sent)
         try:
             self.fetcher.pull_range(
                 self.endpoint.path,
@@ -533,3 +539,30 @@ class _Sync:
         # Event ids are not ordered; the newest event about an object must come first.
         events.sort(key=lambda e: int(e["created"]), reverse=True)
         return events
+
+
+#: What frames the answers and saves the cache, first imported by a pull (~0.3 s of CPU in all).
+FRAMING_MODULES = (
+    "billing_kit.history._join",
+    "pyarrow.parquet",
+    "pyarrow.pandas_compat",
+    "pandas.core.arrays.arrow.extension_types",
+)
+
+
+def warm_up(sent: threading.Event) -> None:
+    """Import the framing modules (pandas, pyarrow, parquet) in the background once the first
+    request is out: CPU spent while its answer is awaited, instead of when the first rows are
+    framed (where it held up the workers handling the first wave's answers) and when the cache
+    is written. Nothing is imported before the first request leaves (``billing-kit pull``
+    starts in less CPU)."""
+    missing = [name for name in FRAMING_MODULES if name not in sys.modules]
+    if not missing:
+        return
+
+    def run() -> None:
+        if sent.wait(WARM_UP_WAIT):
+            for name in missing:
+                importlib.import_module(name)
+
+    threading.Thread(target=run, name="billing_kit history warm-up", daemon=True).start()
