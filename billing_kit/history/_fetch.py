@@ -733,9 +733,9 @@ class _SlicePull:
         ]
         if not ready:
             return False
-        # Where rows may end (the oldest slice, or one above an empty oldest part), a part
-        # given away may find nothing: such a slice is cut only on the critical path, and an
-        # idle worker shares out the largest slice known to go on instead.
+        # Where rows are known to end but not where (above an empty oldest part), a part given
+        # away may find nothing: such a slice is cut only on the critical path, and an idle
+        # worker shares out the largest slice known to go on instead.
         ordered = sorted(ready, key=_Slice.rounds_left, reverse=True)
         piece = ordered[0]
         if _uncertain(piece) and idle > 0 and not self._critical(piece, piece.pages_left()):
@@ -757,16 +757,21 @@ class _SlicePull:
         parts = idle + 1
         # Where the slice reaches back past what its parts can hold, how many rows lie there is
         # unknown: it gives away blocks and the oldest part takes the rest. The first wave plans
-        # for FIRST_WAVE_PAGES pages in half as many slices as pages are wanted in flight (each
-        # will be read from both ends but the oldest). Later blocks hold a slice's share of half
+        # for FIRST_WAVE_PAGES pages (each slice will be read from both ends but the oldest, so
+        # it has more pages in flight than slices). Later blocks hold a slice's share of half
         # the pages read so far: small enough that a remainder near its end is shared out,
         # large enough that a big account is covered in a few waves that grow by half each
-        # time. Where how far back rows go is unknown, a part is given away only on the
-        # critical path, one at a time, holding what a front reads meanwhile.
+        # time.
         wanted = self.fetcher.wanted_slices()
         if piece.first:
-            parts = max(2, math.ceil((wanted + 1) / 2))
+            # As many slices as requests the endpoint's burst lets go at once (the first's next
+            # page is one of them): the round trip spent on the first page is caught up.
+            parts = max(2, min(wanted, int(self.lane.endpoint.burst)))
             block = FIRST_WAVE_PAGES / (parts - 1)
+        elif piece.open:
+            # How far back rows go is unknown: one part at a time, so at most one holds none.
+            parts = 2
+            block = max(MIN_PART_PAGES, self.fetcher.stats.pages / wanted)
         else:
             block = min(left / parts, max(MIN_PART_PAGES, self.fetcher.stats.pages / wanted))
         if critical:
@@ -840,10 +845,9 @@ class _SlicePull:
 
 
 def _uncertain(piece: _Slice) -> bool:
-    """Whether rows may end inside ``piece`` (a split of it may give away a part with none):
-    the oldest slice of a range, or one whose oldest part found nothing; the first split of a
-    range, planned from its density, is not held back."""
-    return (piece.open or piece.bottomed) and not piece.first
+    """Whether rows are known to end inside ``piece``, but not where (its oldest part found
+    nothing): a part given away may hold none."""
+    return piece.bottomed
 
 
 def _run_parallel(tasks: Sequence[Callable[[], None]], workers: int) -> None:
