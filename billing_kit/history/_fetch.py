@@ -9,18 +9,19 @@ frame reads (:func:`._loaders.page_reader`), and otherwise into plain dicts (msg
 List endpoints only filter on ``created``, so a range is cut into half-open ``[gte, lt)`` slices
 that worker threads page through in parallel. How the range is cut is explained in
 ``docs/history.md`` ("How a pull fills the rate"); in short: the first page of a range shows how
-dense the data is; right after it the range is cut into about half as many slices as the rate
-needs pages in flight (rate x latency, Little's law), sized for :data:`FIRST_WAVE_PAGES` pages in
+dense the data is; right after it the range is cut into as many slices as requests the
+endpoint's token bucket lets go at once (8 at 25/s), sized for :data:`FIRST_WAVE_PAGES` pages in
 all, the oldest slice taking whatever lies further back. Each slice is read newest first from its
 top with a cursor (``starting_after``) and, once the slice below has had its first answer (whose
 newest row is the cursor), oldest first from its bottom too (``ending_before``): its two fronts
 meet in between, so a slice costs one partial page where they meet, and every slice but the
 oldest is read by two fronts without a boundary more. A split never re-reads a row. Whenever
-fewer pages are in flight than the rate needs, or a slice would still be read after the rest
-could be done at the rate (the critical path), the slice with the most round trips left is cut:
-one read from above only gives away its older part (one part at a time where how far back rows
-go is unknown, so at most one part finds nothing); one read from both ends is cut between its
-fronts, the lower part taking the up front. While the rate is the bound, the slice with the most
+fewer pages are in flight than the rate needs (rate x latency, Little's law), or a slice would
+still be read after the rest could be done at the rate (the critical path), the slice with the
+most round trips left is cut: one read from above only gives away its older part (the oldest
+slice one part at a time, as how far back rows go is unknown; the slice above an empty oldest
+part only on the critical path); one read from both ends is cut between its fronts, the lower
+part taking the up front. While the rate is the bound, the slice with the most
 pages left sends first (:class:`_Turns`).
 """
 
@@ -650,7 +651,7 @@ class _SlicePull:
             self._finish(oldest + 1, hi, records)
 
     def _advance_up(self, front: _Front) -> None:
-        """Page through ``piece`` from its oldest row (``ending_before``: Stripe returns the
+        """Page through the front's slice from its oldest row (``ending_before``: Stripe returns the
         page nearest the cursor, newest first, https://docs.stripe.com/api/pagination), handing
         on finished seconds after every page, until it meets the down front."""
         while not self.stop.is_set():
