@@ -19,7 +19,7 @@ import math
 import random
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import SimpleNamespace
 from typing import Any
 
@@ -58,14 +58,26 @@ def history_of(count: int, days: int, shape: str, seed: int = 1) -> list[Row]:
 
 
 class ListFetcher(Fetcher):
-    """A fetcher whose GETs are answered from ``rows`` after :data:`LATENCY`, paced as a pull's."""
+    """A fetcher whose GETs are answered from ``rows`` (newest first, ties in a fixed order, as
+    Stripe lists them: https://docs.stripe.com/api/pagination) after ``delay()`` seconds, paced
+    as a pull's. ``queries`` keeps every query sent (the slicing tests use it too)."""
 
-    def __init__(self, rows: list[Row]) -> None:
-        client: Any = SimpleNamespace(reads=None, rate_limit=RATE, default_rate_limit=RATE)
-        super().__init__(client)
+    def __init__(
+        self,
+        rows: list[Row],
+        *,
+        rate: float = RATE,
+        delay: Callable[[], float] = lambda: LATENCY,
+        workers: int | None = None,
+    ) -> None:
+        client: Any = SimpleNamespace(reads=None, rate_limit=rate, default_rate_limit=rate)
+        super().__init__(client, endpoint_rate=rate, workers=workers)
         self.rows = rows
         self.keys = [-created for created, _ in rows]
         self.position = {ident: i for i, (_, ident) in enumerate(rows)}
+        self.delay = delay
+        self.queries: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
 
     def get_raw(
         self,
@@ -76,24 +88,27 @@ class ListFetcher(Fetcher):
         lane: Any = None,
     ) -> Any:
         (lane or self.pacer.lane(endpoint or path)).acquire()
-        self.stats.add(requests=1)
         query = dict(params or {})
+        with self._lock:
+            self.queries.append(query)
+            delay = self.delay()
+        self.stats.add(requests=1)
         created = query.get("created", {})
-        lo, hi = created.get("gte", 0), created.get("lt", NOW + 1)
-        start = bisect.bisect_right(self.keys, -hi)  # the first row created before hi
-        if "ending_before" in query:  # the rows just newer than the cursor, newest first
-            end = self.position[query["ending_before"]]
-            first = max(start, end - 100)
-            page, more = self.rows[first:end], first > start
+        lo, hi, limit = created.get("gte", 0), created.get("lt", 2**62), query["limit"]
+        first = bisect.bisect_right(self.keys, -hi)  # the newest row created before hi
+        last = bisect.bisect_right(self.keys, -lo)  # past the oldest row created at lo or later
+        if "ending_before" in query:  # the rows just before the cursor, still newest first
+            end = min(self.position[query["ending_before"]], last)
+            start = max(first, end - limit)
+            page, more = self.rows[start:end], start > first
         else:
+            start = first
             if "starting_after" in query:
                 start = max(start, self.position[query["starting_after"]] + 1)
-            end = start
-            while end < len(self.rows) and end - start < 100 and self.rows[end][0] >= lo:
-                end += 1
-            page, more = self.rows[start:end], end < len(self.rows) and self.rows[end][0] >= lo
-        time.sleep(LATENCY)
-        self._observe(LATENCY)
+            end = min(last, start + limit)
+            page, more = self.rows[start:end], end < last
+        time.sleep(delay)
+        self._observe(delay)
         return page, more
 
 
