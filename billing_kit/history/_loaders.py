@@ -541,7 +541,7 @@ class _Sync:
         return events
 
 
-#: What frames the answers and saves the cache, first imported by a pull (~0.3 s of CPU in all).
+#: What frames the answers and saves the cache, first imported by a pull (~0.5 s of CPU in all).
 FRAMING_MODULES = (
     "billing_kit.history._join",
     "pyarrow.parquet",
