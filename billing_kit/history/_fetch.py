@@ -434,7 +434,8 @@ class _Slice:
     done: bool = False
     #: The up front reading it, if any.
     front: _Front | None = None
-    #: The part below was empty: this slice holds the oldest rows, and a split may find none.
+    #: The part below was empty: this slice holds the oldest rows somewhere, so a part it gives
+    #: away may hold none (it is cut only on the critical path).
     bottomed: bool = False
 
     def pages_left(self) -> float:
@@ -537,8 +538,6 @@ class _SlicePull:
                         return
                     if self.queue:
                         piece = self.queue.pop()
-                        if piece.done:  # read from below to the end meanwhile
-                            continue
                         self.slices[id(piece)] = piece
                         task = functools.partial(self._advance, piece)
                         continue
@@ -605,9 +604,7 @@ class _SlicePull:
                 )
                 first, top = piece.cursor is None, piece.hi
                 piece.flying.add("down")
-            data, has_more = self.reader.read(self.fetcher.get_raw(self.path, query, lane=lane))
-            self.fetcher.stats.add(pages=1)
-            created = list(map(self.reader.created, data))
+            data, created, has_more = self._page(query, lane)
             with self.cond:
                 piece.flying.discard("down")
                 if first and data:
@@ -622,8 +619,7 @@ class _SlicePull:
                 lo = piece.lo
                 if data and created[-1] < lo:
                     # The page reached rows an up front or a part given away has handed on.
-                    kept = [(r, c) for r, c in zip(data, created, strict=True) if c >= lo]
-                    data, created = [r for r, _ in kept], [c for _, c in kept]
+                    data, created = _within(data, created, lo, piece.hi)
                     has_more = False
                 if not has_more or not data:
                     records, hi = self._close(piece, data), piece.hi
@@ -669,9 +665,7 @@ class _SlicePull:
                     self.lane.endpoint, self.lane.account, self.turns, piece.rounds_left()
                 )
                 piece.flying.add("up")
-            data, has_more = self.reader.read(self.fetcher.get_raw(self.path, query, lane=lane))
-            self.fetcher.stats.add(pages=1)
-            created = list(map(self.reader.created, data))
+            data, created, has_more = self._page(query, lane)
             with self.cond:
                 piece = front.piece  # the lower part, if split meanwhile
                 piece.flying.discard("up")
@@ -680,8 +674,7 @@ class _SlicePull:
                 lo, hi = piece.lo, piece.hi
                 if data and created[0] >= hi:
                     # The page reached rows the down front has handed on.
-                    kept = [(r, c) for r, c in zip(data, created, strict=True) if c < hi]
-                    data, created = [r for r, _ in kept], [c for _, c in kept]
+                    data, created = _within(data, created, lo, hi)
                     has_more = False
                 if not has_more or not data:
                     records = self._close(piece, data)
@@ -699,12 +692,19 @@ class _SlicePull:
                 return
             self._finish(lo, newest, records)
 
+    def _page(self, query: dict[str, Any], lane: Pace) -> tuple[list[Any], list[int], bool]:
+        """One page: its records, their ``created`` and ``has_more``."""
+        data, has_more = self.reader.read(self.fetcher.get_raw(self.path, query, lane=lane))
+        self.fetcher.stats.add(pages=1)
+        return data, list(map(self.reader.created, data)), has_more
+
     def _close(self, piece: _Slice, data: list[Any]) -> list[Any]:
         """The last page of ``piece`` is in: its rows, with what each front held back, once
         each (the fronts may both have read rows of the second where they met); called with
         ``cond`` held."""
         piece.done = True
         self.slices.pop(id(piece), None)
+        # A lower part read to its end from below before its down front started.
         self.queue = [s for s in self.queue if s is not piece]
         self.cond.notify_all()
         rows = [*piece.held, *data, *piece.held_up]
@@ -739,14 +739,14 @@ class _SlicePull:
         # worker shares out the largest slice known to go on instead.
         ordered = sorted(ready, key=_Slice.rounds_left, reverse=True)
         piece = ordered[0]
-        if _uncertain(piece) and idle > 0 and not self._critical(piece, piece.pages_left()):
-            piece = next((s for s in ordered if not _uncertain(s)), piece)
+        if piece.bottomed and idle > 0 and not self._critical(piece, piece.pages_left()):
+            piece = next((s for s in ordered if not s.bottomed), piece)
         # Its pages in flight are not shared: what is left beyond them is.
         left = piece.pages_left() - len(piece.flying)
         if left < 2 * MIN_PART_PAGES:
             return False
         critical = 0.0
-        if idle <= 0 or _uncertain(piece):
+        if idle <= 0 or piece.bottomed:
             critical = self._critical(piece, left)
             if not (piece.fresh and critical):
                 return False
@@ -845,10 +845,10 @@ class _SlicePull:
         self.on_finished(lo, hi, records)
 
 
-def _uncertain(piece: _Slice) -> bool:
-    """Whether rows are known to end inside ``piece``, but not where (its oldest part found
-    nothing): a part given away may hold none."""
-    return piece.bottomed
+def _within(data: list[Any], created: list[int], lo: int, hi: int) -> tuple[list[Any], list[int]]:
+    """The records of a page created in ``[lo, hi)``, and their ``created``."""
+    pairs = [(r, c) for r, c in zip(data, created, strict=True) if lo <= c < hi]
+    return [r for r, _ in pairs], [c for _, c in pairs]
 
 
 def _run_parallel(tasks: Sequence[Callable[[], None]], workers: int) -> None:
