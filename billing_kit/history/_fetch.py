@@ -9,20 +9,21 @@ frame reads (:func:`._loaders.page_reader`), and otherwise into plain dicts (msg
 List endpoints only filter on ``created``, so a range is cut into half-open ``[gte, lt)`` slices
 that worker threads page through in parallel. How the range is cut is explained in
 ``docs/history.md`` ("How a pull fills the rate"); in short: the first page of a range shows how
-dense the data is; right after it the range is cut into as many slices as requests the
-endpoint's token bucket lets go at once (8 at 25/s), sized for :data:`FIRST_WAVE_PAGES` pages in
-all, the oldest slice taking whatever lies further back. Each slice is read newest first from its
-top with a cursor (``starting_after``) and, once the slice below has had its first answer (whose
-newest row is the cursor), oldest first from its bottom too (``ending_before``): its two fronts
-meet in between, so a slice costs one partial page where they meet, and every slice but the
-oldest is read by two fronts without a boundary more. A split never re-reads a row. Whenever
-fewer pages are in flight than the rate needs (rate x latency, Little's law), or a slice would
-still be read after the rest could be done at the rate (the critical path), the slice with the
-most round trips left is cut: one read from above only gives away its older part (the oldest
-slice one part at a time, as how far back rows go is unknown; the slice above an empty oldest
-part only on the critical path); one read from both ends is cut between its fronts, the lower
-part taking the up front. While the rate is the bound, the slice with the most
-pages left sends first (:class:`_Turns`).
+dense the data is; right after it the range is cut into the fewest slices whose two ends fill the
+rate (5 for 8 pages in flight at 25/s and 0.3 s), sized for :data:`FIRST_WAVE_PAGES` pages in all,
+the oldest slice taking whatever lies further back; the token bucket's burst keeps the tokens the
+first wave leaves until the round trip after it. Each slice is read newest first from its top with
+a cursor (``starting_after``) and, once the slice below has had its first answer (whose newest row
+is the cursor), oldest first from its bottom too (``ending_before``): its two fronts meet in
+between, so a slice costs one partial page where they meet, and every slice but the oldest is read
+by two fronts without a boundary more. A split never re-reads a row. Whenever fewer pages are in
+flight than the rate needs (rate x latency, Little's law), or a slice would still be read after the
+rest could be done at the rate (the critical path), the slice with the most round trips left is
+cut: one read from above only gives away its older part (the oldest slice one part at a time, as
+how far back rows go is unknown; the slice above an empty oldest part only on the critical path,
+and counted at half its span); one read from both ends is cut between its fronts, the lower part
+taking the up front. While the rate is the bound, the slice with the most pages left sends first
+(:class:`_Turns`).
 """
 
 from __future__ import annotations
@@ -65,6 +66,8 @@ MIN_PART_PAGES = 2
 #: Pages the first split plans for, shared by its slices: an ordinary pull of 10,000 rows is
 #: then done by one wave of equal slices read from both ends; a larger one goes on splitting.
 FIRST_WAVE_PAGES = 100
+#: Seconds of the rate an endpoint's token bucket may spend at once (see :class:`Pacer`).
+BURST_SECONDS = 0.5
 
 
 @dataclass(frozen=True)
@@ -94,11 +97,13 @@ class Pacer:
     """
 
     def __init__(self, account_rate: float, endpoint_rate: float | None = None) -> None:
-        # A third of a second's worth of burst: a pull's first round trip is one request, and the
-        # tokens of that round trip are spent at once when its answer comes (with strictly spaced
-        # tokens, they and every late wake-up of a busy thread would be capacity lost for good).
-        # Stripe and the sandbox limit with token buckets that allow a second's burst.
-        self.account = TokenBucket(account_rate, burst=account_rate / 3)
+        # Half a second's worth of burst: a pull's first round trip is one request, and the tokens
+        # of that round trip (rate x latency, 7.5 at 25/s and 0.3 s) are kept until there are
+        # pages to send with them: its first wave has one per slice, the round trip after it two
+        # per slice (both ends). With strictly spaced tokens, they and every late wake-up of a
+        # busy thread would be capacity lost for good. Stripe limits requests with token buckets
+        # (https://stripe.com/blog/rate-limiters); the sandbox's allow a second's burst.
+        self.account = TokenBucket(account_rate, burst=account_rate * BURST_SECONDS)
         self.endpoint_rate = min(endpoint_rate or ENDPOINT_RATE, account_rate)
         self._endpoints: dict[str, TokenBucket] = {}
         self._lock = threading.Lock()
@@ -108,7 +113,7 @@ class Pacer:
             bucket = self._endpoints.get(endpoint)
             if bucket is None:
                 bucket = self._endpoints[endpoint] = TokenBucket(
-                    self.endpoint_rate, burst=self.endpoint_rate / 3
+                    self.endpoint_rate, burst=self.endpoint_rate * BURST_SECONDS
                 )
             return bucket
 
@@ -447,9 +452,16 @@ class _Slice:
         6.0
         >>> _Slice(0, 3600).pages_left()
         inf
+        >>> _Slice(0, 3600, seconds_per_page=600.0, bottomed=True).pages_left()
+        3.0
         """
         if self.seconds_per_page is None:
             return math.inf
+        if self.bottomed:
+            # Its rows start somewhere in it: half its span is the estimate, so that it is not
+            # cut on the critical path for rows it most likely does not hold (a part below its
+            # rows would come back empty, a request for nothing).
+            return (self.hi - self.lo) / self.seconds_per_page / 2
         return (self.hi - self.lo) / self.seconds_per_page
 
     def rounds_left(self) -> float:
@@ -765,9 +777,11 @@ class _SlicePull:
         # time.
         wanted = self.fetcher.wanted_slices()
         if piece.first:
-            # As many slices as requests the endpoint's burst lets go at once (the first's next
-            # page is one of them): the round trip spent on the first page is caught up.
-            parts = max(2, min(wanted, int(self.lane.endpoint.burst)))
+            # The fewest slices that fill the rate once read from both ends: n slices have n
+            # pages in flight in the first wave, then 2n - 1 (all but the oldest read from below
+            # too). Each slice ends in a partial page; the burst keeps the tokens the first wave
+            # leaves for the round trip after it (Pacer).
+            parts = max(2, math.ceil((wanted + 1) / 2))
             block = FIRST_WAVE_PAGES / (parts - 1)
         elif piece.open:
             # How far back rows go is unknown: one part at a time, so at most one holds none.

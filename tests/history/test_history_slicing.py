@@ -165,3 +165,45 @@ def test_where_rows_may_end_one_part_is_given_away_at_a_time() -> None:
     assert _split(pull)
     (part,) = pull.queue
     assert part.lo == 0 and part.hi == oldest.lo and part.open and not oldest.open
+
+
+def test_the_first_wave_has_the_fewest_slices_whose_two_ends_fill_the_rate() -> None:
+    """Eight pages in flight at 25 requests/s and 0.3 s: five slices send five pages with the
+    first wave, then nine (all but the oldest read from both ends). Each slice ends in a
+    partial page, so the first wave has no more (eight slices, one per page in flight, cost
+    three partial pages more for the same rate)."""
+    pull = _pull(wanted=8)
+    first = _running(pull, 0, 1_000_000, per_page=1_000.0)
+    first.first = first.open = True
+    assert _split(pull)
+    parts = sorted(pull.queue, key=lambda s: s.lo)
+    assert len(parts) == 4  # with the first slice's own top: five
+    # The blocks plan FIRST_WAVE_PAGES pages (25 each); the oldest part takes what lies further.
+    assert [(s.lo, s.hi) for s in parts] == [
+        (0, 899_000),
+        (899_000, 924_000),
+        (924_000, 949_000),
+        (949_000, 974_000),
+    ]
+    assert parts[0].open and not any(s.open for s in parts[1:])
+    assert (first.lo, first.hi) == (974_000, 1_000_000) and not first.open
+
+
+def test_a_slice_above_an_empty_part_is_not_cut_for_rows_it_likely_lacks() -> None:
+    """A slice whose part below came back empty holds the oldest rows, starting somewhere in
+    it: its estimate is half its span. Twenty pages' span beside six slices of 18 pages read
+    from both ends would be on the critical path (6 s against 5.4 s), and cut: the part below
+    the cut would likely hold nothing, an empty page. At half the span (3 s against 3.1 s) it
+    is left to its front."""
+
+    def pull_with(bottomed: bool) -> _SlicePull:
+        pull = _pull(wanted=7)
+        oldest = _running(pull, 0, 20_000, per_page=1_000.0)
+        oldest.bottomed = bottomed
+        for n in range(6):
+            other = _running(pull, 20_000 + 18_000 * n, 38_000 + 18_000 * n, per_page=1_000.0)
+            other.up_cursor = "ch_below"
+        return pull
+
+    assert _split(pull_with(bottomed=False))
+    assert not _split(pull_with(bottomed=True))
