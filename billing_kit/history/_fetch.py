@@ -604,8 +604,12 @@ class _SlicePull:
         """
         while not self.stop.is_set():
             with self.cond:
-                if piece.done or ("up" in piece.flying and piece.pages_left() < 2):
-                    return  # the up front's page in flight is expected to finish it
+                # With less than two pages left and the up front's page in flight, that page is
+                # expected to finish the slice: wait for it (its rows may show more left).
+                while "up" in piece.flying and piece.pages_left() < 2 and not self._over(piece):
+                    self.cond.wait(0.2)
+                if self._over(piece):
+                    return
                 query = dict(
                     self.params, limit=PAGE_SIZE, created={"gte": piece.lo, "lt": piece.hi}
                 )
@@ -665,8 +669,11 @@ class _SlicePull:
         while not self.stop.is_set():
             with self.cond:
                 piece = front.piece
-                if piece.done or ("down" in piece.flying and piece.pages_left() < 2):
-                    return  # the down front's page in flight is expected to finish it
+                while "down" in piece.flying and piece.pages_left() < 2 and not self._over(piece):
+                    self.cond.wait(0.2)  # as in _advance
+                    piece = front.piece
+                if self._over(piece):
+                    return
                 query = dict(
                     self.params,
                     limit=PAGE_SIZE,
@@ -698,11 +705,18 @@ class _SlicePull:
                     piece.held_up = [r for r, c in zip(rows, stamps, strict=True) if c == newest]
                     piece.lo = newest
                     piece.up_cursor = self.reader.ident(data[0])
+                    # Density where the fronts will meet, as the down front's pages give it too.
+                    spread = newest + 1 - created[-1]
+                    piece.seconds_per_page = max(1.0, spread * PAGE_SIZE / len(data))
                     self.cond.notify_all()
             if not has_more or not data:
                 self._finish(lo, hi, records)
                 return
             self._finish(lo, newest, records)
+
+    def _over(self, piece: _Slice) -> bool:
+        """Whether a front of ``piece`` has nothing more to do (read, or the pull stopped)."""
+        return piece.done or self.stop.is_set()
 
     def _page(self, query: dict[str, Any], lane: Pace) -> tuple[list[Any], list[int], bool]:
         """One page: its records, their ``created`` and ``has_more``."""
