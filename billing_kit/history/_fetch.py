@@ -644,16 +644,12 @@ class _SlicePull:
                     # Every second after the oldest on this page is complete: hand it on now
                     # (the progress bar shows rows from the first answer on). Rows of the
                     # oldest second wait: the next page may hold more of them.
-                    rows = [*piece.held, *data]
-                    stamps = [*map(self.reader.created, piece.held), *created]
-                    records = [r for r, c in zip(rows, stamps, strict=True) if c > oldest]
+                    records, piece.held = self._hold(piece.held, data, created, oldest)
                     hi = piece.hi
-                    piece.held = [r for r, c in zip(rows, stamps, strict=True) if c == oldest]
                     piece.hi = oldest + 1
                     piece.cursor = self.reader.ident(data[-1])
                     # Density from this page's rows (the slice may reach far past them).
-                    spread = max(created) + 1 - oldest
-                    piece.seconds_per_page = max(1.0, spread * PAGE_SIZE / len(data))
+                    piece.seconds_per_page = _seconds_per_page(created)
                     piece.patience -= 1
                     piece.fresh = True
                     self.cond.notify_all()
@@ -699,20 +695,27 @@ class _SlicePull:
                     records = self._close(piece, data)
                 else:
                     newest = created[0]
-                    rows = [*piece.held_up, *data]
-                    stamps = [*map(self.reader.created, piece.held_up), *created]
-                    records = [r for r, c in zip(rows, stamps, strict=True) if c < newest]
-                    piece.held_up = [r for r, c in zip(rows, stamps, strict=True) if c == newest]
+                    records, piece.held_up = self._hold(piece.held_up, data, created, newest)
                     piece.lo = newest
                     piece.up_cursor = self.reader.ident(data[0])
                     # Density where the fronts will meet, as the down front's pages give it too.
-                    spread = newest + 1 - created[-1]
-                    piece.seconds_per_page = max(1.0, spread * PAGE_SIZE / len(data))
+                    piece.seconds_per_page = _seconds_per_page(created)
                     self.cond.notify_all()
             if not has_more or not data:
                 self._finish(lo, hi, records)
                 return
             self._finish(lo, newest, records)
+
+    def _hold(
+        self, held: list[Any], data: list[Any], created: list[int], edge: int
+    ) -> tuple[list[Any], list[Any]]:
+        """What a front held back and its new page, parted into the rows of seconds it has
+        finished (handed on now) and those of second ``edge``, the last it reached: the next
+        page may hold more of them."""
+        rows = [*held, *data]
+        stamps = [*map(self.reader.created, held), *created]
+        done = [r for r, c in zip(rows, stamps, strict=True) if c != edge]
+        return done, [r for r, c in zip(rows, stamps, strict=True) if c == edge]
 
     def _over(self, piece: _Slice) -> bool:
         """Whether a front of ``piece`` has nothing more to do (read, or the pull stopped)."""
@@ -871,6 +874,15 @@ class _SlicePull:
             return
         self.fetcher.stats.add(rows=len(records))
         self.on_finished(lo, hi, records)
+
+
+def _seconds_per_page(created: list[int]) -> float:
+    """Seconds a full page spans where a page (newest first) was read.
+
+    >>> _seconds_per_page([1_000, 990, 980, 970])
+    775.0
+    """
+    return max(1.0, (created[0] + 1 - created[-1]) * PAGE_SIZE / len(created))
 
 
 def _within(data: list[Any], created: list[int], lo: int, hi: int) -> tuple[list[Any], list[int]]:
